@@ -1,0 +1,47 @@
+"""The ``hybridlib`` command: one entry point, one sub-command per area.
+
+Each area module exposes ``register(subparsers)``, which adds its sub-command and sets
+``func`` (called with the parsed arguments, returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# sub-command modules, imported lazily so ``hybridlib --help`` stays fast
+COMMAND_MODULES = [
+    "hybridlib.data.commands",
+    "hybridlib.models.commands",
+    "hybridlib.training.commands",
+    "hybridlib.evaluation.commands",
+    "hybridlib.runner.commands",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hybridlib",
+        description="Hybrid batch training for multilingual dense retrieval.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                continue  # area not built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Atomic writes and provenance: the one home for both.
+
+Every result, cache entry, checkpoint and download is written to a temporary name in the
+destination folder and renamed into place, so an interrupted process leaves either the old
+file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+TRACKED_PACKAGES = (
+    "hybridlib",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "numpy",
+    "pandas",
+    "faiss-cpu",
+    "bm25s",
+    "scipy",
+)
+
+
+@contextlib.contextmanager
+def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``destination``; rename it into place on success.
+
+    Works for files and folders: whatever the body writes at the yielded path replaces
+    ``destination`` atomically (a folder is replaced by rename after removing the old one).
+    On an exception the temporary path is removed and ``destination`` is untouched.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    )
+    target = tmp / "payload"
+    try:
+        yield target
+        if target.is_dir() and destination.is_dir():
+            shutil.rmtree(destination)
+        os.replace(target, destination)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def atomic_write_bytes(destination: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``destination`` atomically."""
+    with atomic_path(destination) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return Path(destination)
+
+
+def atomic_write_text(destination: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``destination`` atomically."""
+    return atomic_write_bytes(destination, text.encode("utf-8"))
+
+
+def atomic_write_json(destination: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON to ``destination`` atomically."""
+    return atomic_write_text(
+        destination, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    )
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    """The git commit of the checkout (with ``+dirty`` if modified), or the package version."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        from hybridlib import __version__
+
+        return f"hybridlib-{__version__}"
+
+
+def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages that shape results (missing ones are omitted)."""
+    versions = {"python": sys.version.split()[0]}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def provenance(
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    seed: int | None = None,
+    data_files: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> dict[str, Any]:
+    """A provenance record: code version, parameters, seed, package versions, data hashes.
+
+    ``data_files`` maps a label to a file whose SHA-256 is recorded.
+    """
+    return {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "parameters": dict(parameters or {}),
+        "seed": seed,
+        "packages": package_versions(),
+        "platform": platform.platform(),
+        "data_sha256": {label: sha256_file(path) for label, path in (data_files or {}).items()},
+    }

@@ -1,0 +1,22 @@
+"""Shared test set-up: where the real data live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real benchmark folder (``HYBRIDLIB_DATA_DIR`` or ``../shared/data``).
+
+    Fails, never skips, when it is missing: CI always has it.
+    """
+    path = Path(os.environ.get("HYBRIDLIB_DATA_DIR", DEFAULT_DATA_DIR))
+    assert (path / "xquad-r").is_dir(), f"real data not found at {path}; set HYBRIDLIB_DATA_DIR"
+    return path
