@@ -1,0 +1,72 @@
+"""Reading JSON files and their fields with errors that name file, field and value."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hybridlib.data.errors import DataError
+
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
+
+
+def read_json(path: Path) -> Any:
+    """Parse a whole JSON file; an empty or malformed file raises :class:`DataError`."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(
+            path,
+            f"JSON at line {error.lineno}, column {error.colno}",
+            text[max(0, error.pos - 20) : error.pos + 20],
+            f"is malformed ({error.msg})",
+        ) from None
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of a file; an empty file (or only whitespace) raises :class:`DataError`."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(path, "file", str(path), "does not exist") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            path, f"byte {error.start}", data[error.start : error.start + 8], "is not UTF-8"
+        ) from None
+    if not text.strip():
+        raise DataError(path, "file size", len(data), "bytes: the file is empty")
+    return text
+
+
+def parse_json_line(path: Path, line_number: int, line: str) -> Any:
+    """Parse one line of a JSON-lines file (``line_number`` counts from 1)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(
+            path,
+            f"line {line_number}, column {error.colno}",
+            line[max(0, error.pos - 20) : error.pos + 20],
+            f"is malformed JSON ({error.msg})",
+        ) from None
+
+
+def get(path: Path, obj: Any, key: str, where: str, kind: type) -> Any:
+    """``obj[key]`` checked to be of type ``kind``; ``where`` is the JSON path of ``obj``.
+
+    ``bool`` is not accepted where an ``int`` is expected.
+    """
+    field = f"{where}.{key}" if where else key
+    if not isinstance(obj, dict):
+        raise DataError(path, where or "top level", obj, "is not a JSON object")
+    if key not in obj:
+        present = ", ".join(sorted(map(str, obj))) or "none"
+        raise DataError(path, field, DataError.MISSING, f"is missing (fields present: {present})")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise DataError(path, field, value, f"is not {_TYPE_NAMES.get(kind, kind.__name__)}")
+    return value

@@ -1,0 +1,113 @@
+"""TyDi QA GoldP (Clark et al., 2020), SQuAD-style JSON per language and split
+(``{language name}_tydiqa_{split}.json``), native (untranslated) questions.
+
+Retrieval: a question's pool is every distinct paragraph of its language in the split
+(identical paragraph texts are one candidate); the relevant candidate is the question's own
+paragraph. Candidates of other languages are not relevant: evaluate monolingually
+(``RetrievalSuite.subset`` per language). Questions are not parallel: ``parallel_key`` is
+the question id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from hybridlib.data._fields import get, read_json
+from hybridlib.data.errors import DataError
+from hybridlib.data.languages import normalize_language
+from hybridlib.data.sources import expected_sha256, require, resolve_root
+from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite
+
+TYDIQA_FILE_NAMES = {
+    "ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian",
+    "ja": "japanese", "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu",
+    "th": "thai",
+}  # fmt: skip
+
+
+def tydiqa_languages(split: str = "dev") -> list[str]:
+    """Languages with a pinned GoldP file for ``split`` (dev: 9; train: en, ko, sw)."""
+    return sorted(
+        lang
+        for lang, file_name in TYDIQA_FILE_NAMES.items()
+        if f"tydiqa-goldp/{file_name}_tydiqa_{split}.json" in expected_sha256()
+    )
+
+
+def load_tydiqa(
+    split: str = "dev",
+    languages: Iterable[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+) -> RetrievalSuite:
+    """Question-to-paragraph retrieval on TyDi QA GoldP ``split``.
+
+    Query ids ``f"tydiqa/{split}/{lang}/{question_id}"``; candidate ids
+    ``f"tydiqa/{split}/{lang}/p{n}"`` (distinct paragraphs in order of first appearance).
+    """
+    root = resolve_root(root)
+    folder = root / "tydiqa-goldp"
+    available = tydiqa_languages(split)
+    if not available:
+        raise DataError(folder, "split", split, "has no GoldP files (splits: dev, train)")
+    if languages is None:
+        langs = available
+    else:
+        if isinstance(languages, str):
+            languages = [languages]
+        langs = []
+        for code in languages:
+            lang = normalize_language(code, file=folder, field="languages")
+            if lang not in available:
+                raise DataError(
+                    folder,
+                    "languages",
+                    code,
+                    f"has no TyDi QA GoldP {split} file (available: {', '.join(available)})",
+                )
+            if lang not in langs:
+                langs.append(lang)
+    paths = require(
+        [f"tydiqa-goldp/{TYDIQA_FILE_NAMES[lang]}_tydiqa_{split}.json" for lang in langs], root
+    )
+    queries: list[Query] = []
+    candidates: list[Candidate] = []
+    qrels: Qrels = {}
+    for lang, path in zip(langs, paths, strict=True):
+        paragraph_id: dict[str, str] = {}  # paragraph text -> candidate id
+        articles = get(path, read_json(path), "data", "", list)
+        for a, article in enumerate(articles):
+            where_a = f"data[{a}]"
+            title = get(path, article, "title", where_a, str)
+            for p, paragraph in enumerate(get(path, article, "paragraphs", where_a, list)):
+                where = f"{where_a}.paragraphs[{p}]"
+                context = get(path, paragraph, "context", where, str)
+                if context not in paragraph_id:
+                    cid = f"tydiqa/{split}/{lang}/p{len(paragraph_id)}"
+                    paragraph_id[context] = cid
+                    candidates.append(Candidate(cid, lang, context, article=title))
+                for k, qa in enumerate(get(path, paragraph, "qas", where, list)):
+                    where_q = f"{where}.qas[{k}]"
+                    qid = get(path, qa, "id", where_q, str)
+                    text = get(path, qa, "question", where_q, str)
+                    for n, answer in enumerate(get(path, qa, "answers", where_q, list)):
+                        start = get(path, answer, "answer_start", f"{where_q}.answers[{n}]", int)
+                        if not 0 <= start < len(context):
+                            raise DataError(
+                                path,
+                                f"{where_q}.answers[{n}].answer_start",
+                                start,
+                                f"is outside its paragraph (length {len(context)})",
+                            )
+                    query_id = f"tydiqa/{split}/{lang}/{qid}"
+                    if query_id in qrels:
+                        raise DataError(path, f"{where_q}.id", qid, "repeats a question id")
+                    queries.append(Query(query_id, lang, text, qid, title))
+                    qrels[query_id] = {paragraph_id[context]: 1}
+    return RetrievalSuite(
+        name=f"tydiqa/{split}",
+        queries=queries,
+        candidates=candidates,
+        qrels=qrels,
+        metadata={"files": [str(p) for p in paths], "split": split},
+    )
