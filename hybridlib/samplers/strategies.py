@@ -1,0 +1,82 @@
+"""Batch sampling strategies by name (for YAML configs), class or callable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from torch.utils.data import Sampler
+
+from hybridlib.data.types import TrainingPair
+from hybridlib.samplers.hybrid import HybridBatchSampler, XXBatchSampler, XYBatchSampler
+from hybridlib.samplers.parallel_pairs import ParallelPairs
+
+__all__ = ["BatchSamplingStrategy", "make_batch_sampler"]
+
+
+class BatchSamplingStrategy(StrEnum):
+    """Strategy names as written in a config file."""
+
+    X_X = "x-x"  # every batch monolingual (alpha = 1)
+    X_Y = "x-y"  # every batch cross-lingual (alpha = 0)
+    HYBRID = "hybrid"  # X-X with probability alpha, X-Y otherwise
+
+
+# The paper's own words for the two pure strategies.
+ALIASES: dict[str, BatchSamplingStrategy] = {
+    "language-specific": BatchSamplingStrategy.X_X,
+    "language-agnostic": BatchSamplingStrategy.X_Y,
+}
+
+_CLASSES: dict[BatchSamplingStrategy, type[HybridBatchSampler]] = {
+    BatchSamplingStrategy.X_X: XXBatchSampler,
+    BatchSamplingStrategy.X_Y: XYBatchSampler,
+    BatchSamplingStrategy.HYBRID: HybridBatchSampler,
+}
+_PURE_ALPHA = {BatchSamplingStrategy.X_X: 1.0, BatchSamplingStrategy.X_Y: 0.0}
+
+
+def parse_strategy(name: str) -> BatchSamplingStrategy:
+    """``"x-x"``, ``"X_Y"``, ``"hybrid"``, ``"language-specific"``... to the strategy."""
+    key = name.strip().lower().replace("_", "-")
+    if key in ALIASES:
+        return ALIASES[key]
+    try:
+        return BatchSamplingStrategy(key)
+    except ValueError:
+        valid = [s.value for s in BatchSamplingStrategy] + list(ALIASES)
+        raise ValueError(
+            f"unknown batch sampling strategy {name!r}; expected one of {valid}"
+        ) from None
+
+
+def make_batch_sampler(
+    name_or_class: str | type[Sampler] | Callable[..., Sampler],
+    pairs: ParallelPairs | Sequence[TrainingPair],
+    **kwargs: Any,
+) -> Sampler:
+    """A batch sampler over ``pairs``.
+
+    ``name_or_class`` is a strategy name (:class:`BatchSamplingStrategy` or one of its
+    aliases ``"language-specific"`` = ``"x-x"``, ``"language-agnostic"`` = ``"x-y"``), or a
+    class or callable called as ``name_or_class(pairs, **kwargs)``. ``kwargs`` go to
+    :class:`HybridBatchSampler` (``batch_size``, ``alpha``, ``seed``...); ``"x-x"`` and
+    ``"x-y"`` fix alpha at 1 and 0, and accept ``alpha`` only with that value, so one config
+    can carry ``alpha`` for every strategy without contradicting itself.
+    """
+    if isinstance(name_or_class, str):
+        strategy = parse_strategy(name_or_class)
+        if strategy in _PURE_ALPHA and "alpha" in kwargs:
+            alpha = kwargs.pop("alpha")
+            if alpha is not None and alpha != _PURE_ALPHA[strategy]:
+                raise ValueError(
+                    f"strategy {strategy.value!r} means alpha = {_PURE_ALPHA[strategy]}, but got "
+                    f"alpha={alpha}; use 'hybrid' for another alpha"
+                )
+        return _CLASSES[strategy](pairs, **kwargs)
+    if callable(name_or_class):
+        return name_or_class(pairs, **kwargs)
+    raise TypeError(
+        f"name_or_class must be a strategy name, a class or a callable, but got {name_or_class!r}"
+    )
