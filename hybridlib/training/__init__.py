@@ -1,0 +1,18 @@
+"""Training: a validated YAML config and a resumable, multi-process trainer.
+
+from hybridlib.training import TrainConfig, train
+result = train(TrainConfig.from_yaml("configs/hybrid.yaml"))
+"""
+
+from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
+from hybridlib.training.trainer import TrainResult, checkpoint_paths, load_training_pairs, train
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "TrainConfig",
+    "TrainResult",
+    "checkpoint_paths",
+    "load_training_pairs",
+    "train",
+]

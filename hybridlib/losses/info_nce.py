@@ -1,0 +1,240 @@
+"""InfoNCE with in-batch negatives: one pure function of embeddings, one thin module.
+
+For a batch of ``B`` (query, positive passage) pairs with embeddings ``q_i``, ``p_i``::
+
+    s_ij = scale * cos(q_i, p_j),   scale = 1 / temperature
+    loss = mean_i [ -log( exp(s_ii) / sum_j exp(s_ij) ) ]      (cross-entropy, labels i)
+
+The sum over ``j`` runs over every passage of the batch (the in-batch negatives), over the
+hard negatives when given, and, in a multi-process run, over the passages of every rank.
+Passages that share the query's parallel key (translations of its positive) are false
+negatives: their scores are set to ``-inf`` (the positive itself never is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from hybridlib.losses.distributed import gather_objects, gather_with_grad, world_size_and_rank
+
+DEFAULT_TEMPERATURE = 0.05
+
+
+def info_nce(
+    query_emb: torch.Tensor,
+    passage_emb: torch.Tensor,
+    *,
+    temperature: float = DEFAULT_TEMPERATURE,
+    symmetric: bool = False,
+    hard_negative_emb: torch.Tensor | None = None,
+    parallel_keys: Sequence[str] | None = None,
+    share_hard_negatives: bool = True,
+    gather_across_processes: bool = True,
+) -> torch.Tensor:
+    """Contrastive loss of queries against their positives and in-batch negatives.
+
+    Args:
+        query_emb: ``(B, d)`` query embeddings; passage ``i`` is the positive of query ``i``.
+        passage_emb: ``(B, d)`` passage embeddings.
+        temperature: scores are ``cos / temperature``; the default 0.05 means scale 20, the
+            E5 / sentence-transformers default (the paper gives none; a bare cosine in
+            [-1, 1] makes the softmax too flat to train well).
+        symmetric: also add the passage-to-query term (each passage against all queries)
+            and return the average of the two directions.
+        hard_negative_emb: ``(B, d)`` or ``(B, k, d)``: ``k`` hard negatives per query,
+            appended as extra columns.
+        parallel_keys: ``B`` keys; an in-batch passage (or query, in the symmetric term)
+            with the same key as the row's own pair is masked out as a false negative.
+        share_hard_negatives: if True every query also scores the hard negatives of all
+            other queries (``B * k`` extra columns); if False only its own (``k``).
+        gather_across_processes: in a multi-process run (``torch.distributed`` initialised
+            with world size > 1) use the passages, keys and shared hard negatives of every
+            rank as negatives; labels are offset by ``rank * B``. Every rank must call this
+            with the same ``B``.
+
+    Inputs are L2-normalised here (a no-op on the encoder's normalised output), so the
+    scores are cosines. Computed in at least float32. Returns a scalar tensor.
+    """
+    _check_inputs(query_emb, passage_emb, temperature, hard_negative_emb, parallel_keys)
+    scale = 1.0 / temperature
+    batch = query_emb.shape[0]
+    q = F.normalize(_at_least_float32(query_emb), dim=-1)  # (B, d)
+    p = F.normalize(_at_least_float32(passage_emb), dim=-1)  # (B, d)
+
+    world, rank = world_size_and_rank() if gather_across_processes else (1, 0)
+    gather = gather_with_grad if world > 1 else _identity
+    offset = rank * batch if world > 1 else 0
+    labels = torch.arange(batch, device=q.device) + offset  # (B,)
+    all_keys = None
+    if parallel_keys is not None:
+        all_keys = gather_objects(list(parallel_keys)) if world > 1 else list(parallel_keys)
+
+    p_all = gather(p)  # (W * B, d)
+    scores = scale * (q @ p_all.T)  # (B, W * B)
+    if all_keys is not None:
+        mask = _false_negative_mask(parallel_keys, all_keys, offset, q.device)  # (B, W * B)
+        scores = scores.masked_fill(mask, float("-inf"))
+
+    if hard_negative_emb is not None:
+        h = F.normalize(_at_least_float32(hard_negative_emb), dim=-1)
+        if h.dim() == 2:
+            h = h.unsqueeze(1)  # (B, 1, d)
+        if share_hard_negatives:
+            h_all = gather(h.reshape(-1, h.shape[-1]))  # (W * B * k, d)
+            hard_scores = scale * (q @ h_all.T)  # (B, W * B * k)
+        else:
+            hard_scores = scale * torch.einsum("bd,bkd->bk", q, h)  # (B, k)
+        scores = torch.cat([scores, hard_scores], dim=1)  # (B, W * B + extra)
+
+    loss = F.cross_entropy(scores, labels)
+    if not symmetric:
+        return loss
+
+    q_all = gather(q)  # (W * B, d)
+    scores_pq = scale * (p @ q_all.T)  # (B, W * B)
+    if all_keys is not None:
+        scores_pq = scores_pq.masked_fill(mask, float("-inf"))
+    return (loss + F.cross_entropy(scores_pq, labels)) / 2
+
+
+def _identity(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor
+
+
+def _at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
+    if tensor.dtype in (torch.float16, torch.bfloat16):
+        return tensor.float()
+    return tensor
+
+
+def _false_negative_mask(
+    keys: Sequence[str], all_keys: Sequence[str], offset: int, device: torch.device
+) -> torch.Tensor:
+    """``(B, N)`` bool: True where column ``j`` shares row ``i``'s key and is not its positive."""
+    ids = {key: index for index, key in enumerate(dict.fromkeys(all_keys))}
+    row = torch.tensor([ids[key] for key in keys], device=device)  # (B,)
+    col = torch.tensor([ids[key] for key in all_keys], device=device)  # (N,)
+    mask = row[:, None] == col[None, :]  # (B, N)
+    positives = torch.arange(len(keys), device=device) + offset  # (B,)
+    mask[torch.arange(len(keys), device=device), positives] = False
+    return mask
+
+
+def _check_inputs(
+    query_emb: torch.Tensor,
+    passage_emb: torch.Tensor,
+    temperature: float,
+    hard_negative_emb: torch.Tensor | None,
+    parallel_keys: Sequence[str] | None,
+) -> None:
+    if query_emb.dim() != 2 or query_emb.shape[0] < 1:
+        raise ValueError(
+            f"query_emb must have shape (B, d) with B >= 1, but got {tuple(query_emb.shape)}"
+        )
+    if passage_emb.shape != query_emb.shape:
+        raise ValueError(
+            f"passage_emb must have the shape of query_emb {tuple(query_emb.shape)}, "
+            f"but got {tuple(passage_emb.shape)}"
+        )
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, but got {temperature}")
+    batch, dim = query_emb.shape
+    if hard_negative_emb is not None:
+        shape = tuple(hard_negative_emb.shape)
+        ok = (hard_negative_emb.dim() == 2 and shape == (batch, dim)) or (
+            hard_negative_emb.dim() == 3 and shape[0] == batch and shape[2] == dim and shape[1] >= 1
+        )
+        if not ok:
+            raise ValueError(
+                f"hard_negative_emb must have shape ({batch}, {dim}) or ({batch}, k, {dim}), "
+                f"but got {shape}"
+            )
+    if parallel_keys is not None:
+        if isinstance(parallel_keys, str):
+            raise TypeError("parallel_keys must be a list of keys, not one string")
+        if len(parallel_keys) != batch:
+            raise ValueError(
+                f"parallel_keys must have one key per pair ({batch}), but got {len(parallel_keys)}"
+            )
+
+
+class InfoNCELoss(torch.nn.Module):
+    """Embeds a batch with ``encoder`` and returns :func:`info_nce` of the embeddings.
+
+    ``forward(batch)`` takes the dict of :meth:`hybridlib.samplers.ParallelPairs.collate`
+    (``queries``, ``passages``, ``parallel_keys``; optional ``hard_negatives``: one list of
+    ``k`` texts per pair).
+    """
+
+    def __init__(
+        self,
+        encoder: torch.nn.Module,
+        *,
+        temperature: float = DEFAULT_TEMPERATURE,
+        symmetric: bool = False,
+        share_hard_negatives: bool = True,
+        mask_false_negatives: bool = True,
+    ) -> None:
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, but got {temperature}")
+        self.encoder = encoder
+        self.temperature = temperature
+        self.symmetric = symmetric
+        self.share_hard_negatives = share_hard_negatives
+        self.mask_false_negatives = mask_false_negatives
+
+    def loss_from_embeddings(
+        self,
+        query_emb: torch.Tensor,
+        passage_emb: torch.Tensor,
+        hard_negative_emb: torch.Tensor | None,
+        batch: Mapping[str, Any],
+    ) -> torch.Tensor:
+        """:func:`info_nce` with this module's settings."""
+        return info_nce(
+            query_emb,
+            passage_emb,
+            temperature=self.temperature,
+            symmetric=self.symmetric,
+            hard_negative_emb=hard_negative_emb,
+            parallel_keys=batch.get("parallel_keys") if self.mask_false_negatives else None,
+            share_hard_negatives=self.share_hard_negatives,
+        )
+
+    def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        query_emb = self.encoder.embed(batch["queries"], kind="query")  # (B, d)
+        passage_emb = self.encoder.embed(batch["passages"], kind="passage")  # (B, d)
+        hard_texts, k = flatten_hard_negatives(batch)
+        hard_emb = None
+        if hard_texts:
+            hard_emb = self.encoder.embed(hard_texts, kind="passage")  # (B * k, d)
+            hard_emb = hard_emb.reshape(len(batch["queries"]), k, -1)  # (B, k, d)
+        return self.loss_from_embeddings(query_emb, passage_emb, hard_emb, batch)
+
+
+def flatten_hard_negatives(batch: Mapping[str, Any]) -> tuple[list[str], int]:
+    """The batch's hard negatives as one flat list (pair-major) and ``k`` per pair.
+
+    ``batch["hard_negatives"]`` is absent/None, or one list of ``k`` texts (or one text)
+    per pair, with the same ``k`` for every pair.
+    """
+    hard = batch.get("hard_negatives")
+    if hard is None:
+        return [], 0
+    rows = [[item] if isinstance(item, str) else list(item) for item in hard]
+    if len(rows) != len(batch["queries"]):
+        raise ValueError(
+            f"hard_negatives must have one entry per pair ({len(batch['queries'])}), "
+            f"but got {len(rows)}"
+        )
+    sizes = sorted({len(row) for row in rows})
+    if len(sizes) != 1 or sizes[0] < 1:
+        raise ValueError(
+            f"every pair must have the same number (>= 1) of hard negatives, but got {sizes}"
+        )
+    return [text for row in rows for text in row], sizes[0]

@@ -1,0 +1,278 @@
+"""The training configuration: a dataclass read from YAML and validated.
+
+A config file holds the fields of :class:`TrainConfig`; the training data go in a ``data:``
+section (:class:`DataConfig`). Unknown keys are errors that name the key and suggest the
+closest valid one; wrong types and values are errors that name the field and the value::
+
+    model: embedded
+    output_dir: runs/hybrid-seed0
+    data: {suite: xquad-r, languages: [en, de, ar], fold: 0}
+    sampler: hybrid
+    alpha: 0.5
+    batch_size: 32
+    steps: 1000
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+LAREQA_SUITES = ("xquad-r", "mlqa-r")
+
+
+class ConfigError(ValueError):
+    """A config file or mapping that cannot be used; the message names the field and value."""
+
+
+@dataclass
+class DataConfig:
+    """Where the training pairs come from: a LAReQA suite, or a JSON-lines file of pairs.
+
+    ``fold``: train on the articles of fold ``fold`` of
+    ``article_folds(all articles of the suite, n_folds, fold_seed)`` (the other folds are
+    held out for evaluation). ``pairs_file``: one JSON object per line with the fields of
+    :class:`~hybridlib.data.types.TrainingPair` (``query``, ``passage``, ``language``,
+    ``parallel_key``, ``article``, optional ``context``).
+    """
+
+    suite: str | None = None
+    languages: list[str] | None = None
+    articles: list[str] | None = None
+    fold: int | None = None
+    n_folds: int = 2
+    fold_seed: int = 0
+    pairs_file: str | None = None
+    root: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.suite is None) == (self.pairs_file is None):
+            raise ConfigError(
+                f"data: give exactly one of 'suite' or 'pairs_file', but got "
+                f"suite={self.suite!r}, pairs_file={self.pairs_file!r}"
+            )
+        if self.suite is not None and self.suite not in LAREQA_SUITES:
+            raise ConfigError(
+                f"data.suite must be one of {list(LAREQA_SUITES)}, but got {self.suite!r}"
+            )
+        if self.fold is not None:
+            if self.suite is None or self.articles is not None:
+                raise ConfigError("data.fold needs data.suite and no data.articles")
+            if not 0 <= self.fold < self.n_folds:
+                raise ConfigError(
+                    f"data.fold must be in [0, n_folds = {self.n_folds}), but got {self.fold}"
+                )
+        if self.n_folds < 2:
+            raise ConfigError(f"data.n_folds must be >= 2, but got {self.n_folds}")
+        if self.languages is not None and not self.languages:
+            raise ConfigError("data.languages must be a non-empty list (or absent for all)")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run (saved with the run's provenance).
+
+    Length of the run: ``steps`` optimizer steps, or ``epochs`` passes over the sampler's
+    epoch (``steps = epochs * steps_per_epoch // grad_accumulation_steps``); give one.
+    ``alpha`` is P(X-X batch) of the hybrid sampler (default 0.5, the paper's best); for
+    ``x-x`` / ``x-y`` it is 1 / 0 and may be left out.
+    ``data`` may be left out when the pairs are passed to :func:`~hybridlib.training.train`.
+    ``batch_size`` is pairs per rank per micro-batch. ``grad_cache_chunk_size`` switches to
+    :class:`~hybridlib.losses.CachedInfoNCELoss` (exact gradients, memory of a chunk);
+    ``grad_accumulation_steps`` sums gradients of several batches (each batch its own
+    negatives). ``warmup_ratio`` of the steps warm the learning rate up linearly from 0, then
+    it decays linearly to 0. ``num_threads`` sets ``torch.set_num_threads`` when given.
+    """
+
+    data: DataConfig | None = None
+    model: str = "tiny"
+    output_dir: str = "runs/train"
+    max_length: int | None = None
+    sampler: str = "hybrid"
+    alpha: float | None = None
+    language_weighting: Literal["uniform", "size"] = "uniform"
+    size_temperature: float = 1.0
+    batch_size: int = 32
+    steps: int | None = None
+    epochs: int | None = None
+    lr: float = 3e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    temperature: float = 0.05
+    symmetric: bool = False
+    mask_false_negatives: bool = True
+    freeze_word_embeddings: bool = False
+    grad_cache_chunk_size: int | None = None
+    grad_accumulation_steps: int = 1
+    clip_norm: float | None = 1.0
+    seed: int = 0
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 1
+    num_threads: int | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        from hybridlib.samplers import parse_strategy
+
+        try:
+            self.sampler = parse_strategy(self.sampler).value
+        except ValueError as error:
+            raise ConfigError(f"sampler: {error}") from None
+        if (self.steps is None) == (self.epochs is None):
+            raise ConfigError(
+                f"give exactly one of 'steps' or 'epochs', but got steps={self.steps}, "
+                f"epochs={self.epochs}"
+            )
+        _at_least("steps", self.steps, 1)
+        _at_least("epochs", self.epochs, 1)
+        _at_least("batch_size", self.batch_size, 2)
+        _at_least("max_length", self.max_length, 2)
+        _at_least("grad_cache_chunk_size", self.grad_cache_chunk_size, 1)
+        _at_least("grad_accumulation_steps", self.grad_accumulation_steps, 1)
+        _at_least("seed", self.seed, 0)
+        _at_least("checkpoint_every", self.checkpoint_every, 1)
+        _at_least("keep_checkpoints", self.keep_checkpoints, 1)
+        _at_least("log_every", self.log_every, 1)
+        _at_least("num_threads", self.num_threads, 1)
+        pure_alpha = {"x-x": 1.0, "x-y": 0.0}.get(self.sampler)
+        if self.alpha is None:
+            self.alpha = 0.5 if pure_alpha is None else pure_alpha
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError(f"alpha must be in [0, 1], but got {self.alpha}")
+        if pure_alpha is not None and self.alpha != pure_alpha:
+            raise ConfigError(
+                f"sampler {self.sampler!r} means alpha = {pure_alpha}, but got alpha={self.alpha}; "
+                "use sampler 'hybrid' for another alpha"
+            )
+        for name in ("lr", "temperature", "size_temperature"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be > 0, but got {value}")
+        if not self.weight_decay >= 0:
+            raise ConfigError(f"weight_decay must be >= 0, but got {self.weight_decay}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), but got {self.warmup_ratio}")
+        if self.clip_norm is not None and not self.clip_norm > 0:
+            raise ConfigError(
+                f"clip_norm must be > 0 (or null for no clipping), but got {self.clip_norm}"
+            )
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ConfigError(
+                f"device must be 'auto', 'cpu' or 'cuda[:N]', but got {self.device!r}"
+            )
+
+    # ------------------------------------------------------------------------ reading
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> TrainConfig:
+        """Validate a mapping (e.g. parsed YAML); errors start with ``source``."""
+        try:
+            return _build(cls, data, prefix="")
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> TrainConfig:
+        """Read a YAML file with ``yaml.safe_load`` and validate it."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read the config ({error.strerror})") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML ({error})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{path}: the config must be a mapping of keys, but got {type(data).__name__}"
+            )
+        return cls.from_dict(data, source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (YAML/JSON-ready); ``from_dict(to_dict())`` gives an equal config."""
+        return dataclasses.asdict(self)
+
+
+def _at_least(name: str, value: int | None, minimum: int) -> None:
+    if value is not None and value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, but got {value}")
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, but got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
+            hint = f"; did you mean {prefix}{close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"unknown key {prefix}{key!r}{hint} (valid keys: {', '.join(sorted(fields))})"
+            )
+    values = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"missing required key {prefix}{name!r}")
+            continue
+        values[name] = _convert(data[name], hints[name], f"{prefix}{name}")
+    try:
+        return cls(**values)
+    except ConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _convert(value: Any, annotation: Any, name: str) -> Any:
+    """Check ``value`` against a type annotation; returns the (possibly converted) value."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(value, inner, name)
+    if dataclasses.is_dataclass(annotation):
+        return _build(annotation, value, prefix=f"{name}.")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{name} must be one of {list(args)}, but got {value!r}")
+        return value
+    if origin is list:
+        (inner,) = args
+        if not isinstance(value, list):
+            raise ConfigError(f"{name} must be a list, but got {value!r}")
+        return [_convert(item, inner, f"{name}[{i}]") for i, item in enumerate(value)]
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, but got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be an integer, but got {value!r}")
+        return value
+    if annotation is float:
+        # YAML 1.1 reads "3e-5" (no dot) as a string: accept numeric strings for floats
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number, but got {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, but got {value!r}")
+        return value
+    raise TypeError(f"unsupported annotation {annotation!r} for {name}")  # a bug, not a user error

@@ -1,0 +1,486 @@
+"""The trainer: pairs -> sampler -> DataLoader -> InfoNCE -> AdamW; resumable, multi-process.
+
+A run writes into ``output_dir``::
+
+    config.json            the validated config
+    train_log.jsonl        one JSON object per optimizer step: step, loss, lr, grad_norm,
+                           batch_kind, languages (one per micro-batch), epoch, seconds,
+                           cpu_seconds (rank 0; other ranks: train_log.rank{r}.jsonl)
+    checkpoints/step-00000500.pt   model, optimizer, scheduler, sampler and RNG states
+    model/                 the final encoder (Encoder.save_pretrained)
+    provenance.json        code version, config, seed, packages, data hash, final loss
+
+Resuming (``resume=True``) loads the latest checkpoint and continues; the result is bit for
+bit the weights of an uninterrupted run (same machine, same thread count). Every file is
+written atomically, so a killed process leaves the last complete checkpoint.
+
+Several processes (``torchrun --nproc-per-node N``): each rank takes its slice of every
+global batch from a rank-aware sampler (all ranks draw the same batch kind at each step),
+scores against the passages of all ranks (:func:`~hybridlib.losses.gather_with_grad`), and
+the parameter gradients are averaged over ranks before clipping, so the update is the
+single-process update of the whole global batch. gloo on CPU, nccl on GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from hybridlib.data.types import TrainingPair
+from hybridlib.io import atomic_path, atomic_write_json, atomic_write_text, provenance
+from hybridlib.losses import CachedInfoNCELoss, InfoNCELoss
+from hybridlib.losses.distributed import gather_objects, world_size_and_rank
+from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
+
+CHECKPOINT_DIR = "checkpoints"
+LOG_FILE = "train_log.jsonl"
+MODEL_DIR = "model"
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    model_dir: Path
+    log_file: Path
+    steps: int
+    final_loss: float
+    resumed_from: int | None
+
+
+# ----------------------------------------------------------------------------- data
+def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
+    """The training pairs a :class:`DataConfig` names (suite, languages, articles or fold)."""
+    if data.pairs_file is not None:
+        return read_pairs_file(data.pairs_file)
+    from hybridlib.data import article_folds, lareqa_training_pairs
+
+    articles = data.articles
+    if data.fold is not None:
+        every = lareqa_training_pairs(data.suite, languages=data.languages, root=data.root)
+        folds = article_folds({p.article for p in every}, n_folds=data.n_folds, seed=data.fold_seed)
+        articles = folds[data.fold]
+    return lareqa_training_pairs(
+        data.suite, languages=data.languages, articles=articles, root=data.root
+    )
+
+
+def read_pairs_file(path: str | os.PathLike[str]) -> list[TrainingPair]:
+    """Training pairs from JSON lines with the fields of :class:`TrainingPair`.
+
+    Bad lines raise :class:`~hybridlib.data.DataError` naming the file, line and value.
+    """
+    from hybridlib.data import DataError
+
+    fields = dataclasses.fields(TrainingPair)
+    names = {f.name for f in fields}
+    required = [f.name for f in fields if f.default is dataclasses.MISSING]
+    pairs = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"line {number}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(
+                    path, where, line.strip(), f"is not valid JSON ({error.msg})"
+                ) from None
+            if not isinstance(obj, dict):
+                raise DataError(path, where, obj, f"must be an object with the fields {required}")
+            unknown, missing = sorted(set(obj) - names), [n for n in required if n not in obj]
+            if unknown or missing:
+                raise DataError(
+                    path, where, obj, f"has unknown fields {unknown} / lacks fields {missing}"
+                )
+            pairs.append(TrainingPair(**obj))
+    return pairs
+
+
+def pairs_sha256(pairs: Sequence[TrainingPair]) -> str:
+    """A hash of the training pairs' content and order (for provenance)."""
+    digest = hashlib.sha256()
+    for pair in pairs:
+        digest.update(json.dumps(dataclasses.astuple(pair), ensure_ascii=False).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- processes
+def _setup_distributed(device_setting: str) -> tuple[int, int, torch.device, bool]:
+    """Join the torchrun process group when ``WORLD_SIZE > 1``.
+
+    Returns ``(world, rank, device, created)``; ``created``: this call made the group.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_setting == "auto":
+        device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(device_setting)
+    created = world > 1 and not dist.is_initialized()
+    if created:
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    world, rank = world_size_and_rank()
+    return world, rank, device, created
+
+
+def _broadcast_parameters(module: torch.nn.Module) -> None:
+    """Make every rank start from rank 0's weights."""
+    for tensor in list(module.parameters()) + list(module.buffers()):
+        dist.broadcast(tensor.data, src=0)
+
+
+def _average_gradients(params: list[torch.nn.Parameter], world: int) -> None:
+    """All-reduce the gradients (one flat buffer) and divide by the number of ranks."""
+    grads = [p.grad for p in params if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])  # (n_trainable,)
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+# ----------------------------------------------------------------------------- states
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_paths(output_dir: str | os.PathLike[str]) -> list[Path]:
+    """The run's checkpoints, oldest first."""
+    return sorted((Path(output_dir) / CHECKPOINT_DIR).glob("step-*.pt"))
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any]:
+    # our own file (python/numpy RNG states are not plain tensors): full unpickling
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Keep the log lines of steps <= ``step`` (drops steps after the checkpoint and a
+    line cut short by a kill)."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("step", step + 1) <= step:
+            kept.append(line + "\n")
+    atomic_write_text(path, "".join(kept))
+
+
+def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    # settings that do not change the weights (the number of threads may change the last bits)
+    ignore = {
+        "output_dir",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "log_every",
+        "num_threads",
+        "device",
+    }
+    return sorted(k for k in current if k not in ignore and saved.get(k) != current[k])
+
+
+def make_loss(config: TrainConfig, encoder: torch.nn.Module) -> InfoNCELoss:
+    """:class:`InfoNCELoss`, or :class:`CachedInfoNCELoss` when ``grad_cache_chunk_size`` is set."""
+    options = {
+        "temperature": config.temperature,
+        "symmetric": config.symmetric,
+        "mask_false_negatives": config.mask_false_negatives,
+    }
+    if config.grad_cache_chunk_size is not None:
+        return CachedInfoNCELoss(encoder, mini_batch_size=config.grad_cache_chunk_size, **options)
+    return InfoNCELoss(encoder, **options)
+
+
+def make_optimizer(config: TrainConfig, params: list[torch.nn.Parameter]) -> torch.optim.AdamW:
+    """AdamW over the trainable ``params``; the usual split: no weight decay on biases and
+    LayerNorm weights (the 1-D tensors)."""
+    return torch.optim.AdamW(
+        [
+            {"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        ],
+        lr=config.lr,
+    )
+
+
+# ----------------------------------------------------------------------------- training
+def train(
+    config: TrainConfig,
+    *,
+    pairs: Sequence[TrainingPair] | None = None,
+    resume: bool = False,
+    show_progress: bool | None = None,
+) -> TrainResult:
+    """Train ``config.model`` on ``pairs`` (default: the pairs ``config.data`` names).
+
+    ``resume``: continue from the latest checkpoint in ``config.output_dir`` (start afresh
+    when there is none). Without it, an ``output_dir`` that already holds checkpoints or a
+    model is an error, so two runs never mix.
+    """
+    from hybridlib.models import Encoder
+    from hybridlib.samplers import ParallelPairs, make_batch_sampler
+
+    if config.num_threads is not None:
+        torch.set_num_threads(config.num_threads)
+    world, rank, device, created_group = _setup_distributed(config.device)
+    output_dir = Path(config.output_dir)
+    log_file = output_dir / (LOG_FILE if rank == 0 else f"train_log.rank{rank}.jsonl")
+
+    existing = checkpoint_paths(output_dir)
+    if not resume and (existing or (output_dir / MODEL_DIR).exists()):
+        raise ConfigError(
+            f"output_dir {str(output_dir)!r} already holds a run ({len(existing)} checkpoints); "
+            "resume it with --resume or choose another output_dir"
+        )
+    checkpoint = _load_checkpoint(existing[-1]) if resume and existing else None
+    if checkpoint is not None:
+        different = _config_differences(checkpoint["config"], config.to_dict())
+        if different:
+            raise ConfigError(
+                f"cannot resume {existing[-1]}: the config differs in {different}; "
+                "use the config of the interrupted run"
+            )
+        if checkpoint["world_size"] != world:
+            raise ConfigError(
+                f"cannot resume {existing[-1]}: it was written by {checkpoint['world_size']} "
+                f"processes, but this run has {world}"
+            )
+
+    # data and sampler
+    if pairs is None and config.data is None:
+        raise ConfigError("no training data: give the config a 'data' section or pass pairs")
+    training_pairs = list(pairs) if pairs is not None else load_training_pairs(config.data)
+    dataset = ParallelPairs(training_pairs)
+    sampler = make_batch_sampler(
+        config.sampler,
+        dataset,
+        batch_size=config.batch_size,
+        alpha=config.alpha,
+        seed=config.seed,
+        num_replicas=world,
+        rank=rank,
+        language_weighting=config.language_weighting,
+        size_temperature=config.size_temperature,
+    )
+    # in-process loading (the sampler's position is then exact); its own generator, because
+    # every iter(DataLoader) draws a seed from the given (default: global) RNG, and a
+    # resumed run must not draw one where the uninterrupted run did not
+    loader = DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=ParallelPairs.collate,
+        num_workers=0,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    if sampler.steps_per_epoch < 1:
+        raise ConfigError(f"the sampler has no batch in an epoch: {sampler!r}")
+    total_steps = (
+        config.steps or config.epochs * sampler.steps_per_epoch // config.grad_accumulation_steps
+    )
+    if total_steps < 1:
+        raise ConfigError(
+            f"epochs={config.epochs} of {sampler.steps_per_epoch} batches make no optimizer step "
+            f"with grad_accumulation_steps={config.grad_accumulation_steps}"
+        )
+
+    # model, loss, optimizer, schedule
+    encoder = Encoder.from_pretrained(config.model, max_length=config.max_length, device=device)
+    if config.freeze_word_embeddings:
+        encoder.word_embeddings().requires_grad_(False)
+    encoder.train()
+    loss_fn = make_loss(config, encoder)
+    params = [p for p in encoder.parameters() if p.requires_grad]
+    optimizer = make_optimizer(config, params)
+    from transformers import get_linear_schedule_with_warmup
+
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer,
+        num_warmup_steps=round(config.warmup_ratio * total_steps),
+        num_training_steps=total_steps,
+    )
+
+    step = 0
+    _seed_everything(config.seed + rank)
+    if checkpoint is not None:
+        encoder.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        sampler.load_state_dict(checkpoint["sampler"])
+        _set_rng_state(checkpoint["rng"][rank])
+        step = int(checkpoint["step"])
+        _truncate_log(log_file, step)
+        del checkpoint
+    else:
+        if log_file.exists():
+            log_file.unlink()
+        if rank == 0:
+            atomic_write_json(output_dir / "config.json", config.to_dict())
+    if world > 1:
+        _broadcast_parameters(encoder)
+    resumed_from = step or None
+
+    batches = _endless(loader, sampler)
+    # tqdm's disable=None: shown on a terminal only
+    disable = True if rank != 0 else (None if show_progress is None else not show_progress)
+    progress = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=disable)
+    loss_value = float("nan")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with progress, open(log_file, "a", encoding="utf-8") as log:
+        while step < total_steps:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            lr = scheduler.get_last_lr()[0]
+            optimizer.zero_grad(set_to_none=True)
+            losses, planned = [], []
+            for _ in range(config.grad_accumulation_steps):
+                batch, info = next(batches)
+                loss = loss_fn(batch)
+                (loss / config.grad_accumulation_steps).backward()
+                losses.append(loss.item())
+                planned.append(info)
+            if world > 1:
+                _average_gradients(params, world)
+            grad_norm = None
+            if config.clip_norm is not None:
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.clip_norm))
+            optimizer.step()
+            scheduler.step()
+            step += 1
+
+            loss_value = float(np.mean(losses))
+            if world > 1:  # the loss of the global batch: mean over ranks
+                total = torch.tensor([loss_value], dtype=torch.float64)
+                dist.all_reduce(total)
+                loss_value = total.item() / world
+            if step % config.log_every == 0 or step == total_steps:
+                record = {
+                    "step": step,
+                    "loss": loss_value,
+                    "lr": lr,
+                    "grad_norm": grad_norm,
+                    "batch_kind": [str(p.kind) for p in planned],
+                    "languages": [list(p.languages) for p in planned],
+                    "epoch": sampler.epoch,
+                    "seconds": round(time.perf_counter() - started, 4),
+                    # CPU time of all this process's threads (on a shared machine, the
+                    # wall-clock seconds above include waiting for a core)
+                    "cpu_seconds": round(time.process_time() - started_cpu, 4),
+                }
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+            progress.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", refresh=False)
+            progress.update(1)
+            if step % config.checkpoint_every == 0 and step < total_steps:
+                _save_checkpoint(
+                    output_dir, step, config, world, rank, encoder, optimizer, scheduler, sampler
+                )
+
+    model_dir = output_dir / MODEL_DIR
+    if rank == 0:
+        encoder.save_pretrained(model_dir)
+        parameters = {
+            **config.to_dict(),
+            "world_size": world,
+            "total_steps": total_steps,
+            "final_loss": loss_value,
+            "resumed_from_step": resumed_from,
+            "n_training_pairs": len(training_pairs),
+            "training_pairs_sha256": pairs_sha256(training_pairs),
+            "model_name": encoder.name,
+        }
+        from_file = pairs is None and config.data is not None and config.data.pairs_file
+        data_files = {"pairs_file": config.data.pairs_file} if from_file else None
+        atomic_write_json(
+            output_dir / "provenance.json",
+            provenance(parameters, seed=config.seed, data_files=data_files),
+        )
+    if world > 1:
+        dist.barrier()
+    if created_group:
+        dist.destroy_process_group()
+    return TrainResult(model_dir, log_file, total_steps, loss_value, resumed_from)
+
+
+def _endless(loader: DataLoader, sampler: Any) -> Iterator[tuple[dict[str, list[str]], Any]]:
+    """``(batch, planned batch)`` forever; the sampler moves to the next epoch after each pass."""
+    while True:
+        for batch in loader:
+            yield batch, sampler.last_batch
+
+
+def _save_checkpoint(
+    output_dir: Path,
+    step: int,
+    config: TrainConfig,
+    world: int,
+    rank: int,
+    encoder: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    sampler: Any,
+) -> None:
+    """Write ``checkpoints/step-XXXXXXXX.pt`` atomically (rank 0) and keep the newest few."""
+    rng_states = gather_objects([_rng_state()])  # every rank's, in rank order
+    if rank == 0:
+        state = {
+            "step": step,
+            "model": encoder.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "sampler": sampler.state_dict(),
+            "rng": rng_states,
+            "config": config.to_dict(),
+            "world_size": world,
+        }
+        path = output_dir / CHECKPOINT_DIR / f"step-{step:08d}.pt"
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        for old in checkpoint_paths(output_dir)[: -config.keep_checkpoints]:
+            old.unlink()
+    if world > 1:
+        dist.barrier()

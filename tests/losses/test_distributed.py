@@ -1,0 +1,79 @@
+"""gather_with_grad over 2 gloo processes gives the single-process loss and gradients."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import torch
+
+from hybridlib.losses import info_nce
+
+B, D, K = 3, 5, 2
+KEYS = ["a", "b", "c", "a", "d", "b"]  # "a" and "b" repeat across ranks: false negatives
+OPTIONS = {"temperature": 0.5, "symmetric": True}
+
+WORKER = """
+import sys, torch, torch.distributed as dist
+from hybridlib.losses import info_nce
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+q, p, h = (torch.load(sys.argv[1])[name] for name in ("q", "p", "h"))
+B = {B}
+local = slice(rank * B, (rank + 1) * B)
+q, p, h = (x[local].clone().requires_grad_() for x in (q, p, h))
+loss = info_nce(q, p, hard_negative_emb=h, parallel_keys={KEYS}[local], **{OPTIONS})
+loss.backward()
+grads = {{"loss": loss.detach(), "q": q.grad, "p": p.grad, "h": h.grad}}
+torch.save(grads, sys.argv[2] + f"/rank{{rank}}.pt")
+dist.destroy_process_group()
+"""
+
+
+def test_two_processes_match_one_process(tmp_path: Path):
+    generator = torch.Generator().manual_seed(0)
+    data = {
+        "q": torch.randn(2 * B, D, dtype=torch.float64, generator=generator),
+        "p": torch.randn(2 * B, D, dtype=torch.float64, generator=generator),
+        "h": torch.randn(2 * B, K, D, dtype=torch.float64, generator=generator),
+    }
+    torch.save(data, tmp_path / "inputs.pt")
+    script = tmp_path / "worker.py"
+    script.write_text(
+        textwrap.dedent(WORKER.format(B=B, KEYS=KEYS, OPTIONS=OPTIONS)), encoding="utf-8"
+    )
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--standalone",
+            str(script),
+            str(tmp_path / "inputs.pt"),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
+
+    # one process, the whole batch of 2 * B pairs
+    full = {name: x.clone().requires_grad_() for name, x in data.items()}
+    loss = info_nce(
+        full["q"], full["p"], hard_negative_emb=full["h"], parallel_keys=KEYS, **OPTIONS
+    )
+    loss.backward()
+
+    # the global loss is the mean of the rank losses ...
+    torch.testing.assert_close((ranks[0]["loss"] + ranks[1]["loss"]) / 2, loss.detach())
+    # ... and each rank's embeddings get the gradient of the sum of the rank losses,
+    # i.e. world * d(global loss); averaging parameter gradients over ranks divides by world
+    for name in ("q", "p", "h"):
+        gathered = torch.cat([ranks[0][name], ranks[1][name]])
+        torch.testing.assert_close(gathered, 2 * full[name].grad, rtol=1e-10, atol=1e-12)

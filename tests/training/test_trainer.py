@@ -1,0 +1,229 @@
+"""The trainer on the tiny encoder: it learns, repeats, resumes bit for bit, runs on 2 ranks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hybridlib.losses import InfoNCELoss
+from hybridlib.models import Encoder
+from hybridlib.samplers import ParallelPairs
+from hybridlib.training import ConfigError, TrainConfig, checkpoint_paths, train
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = {"batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.2, "num_threads": 1, "seed": 3}
+
+
+def config(tmp_path: Path, name: str, **fields) -> TrainConfig:
+    return TrainConfig.from_dict({**FAST, "output_dir": str(tmp_path / name), **fields})
+
+
+def weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    return load_file(model_dir / "model.safetensors")
+
+
+def read_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def eval_loss(encoder: Encoder, pairs) -> float:
+    encoder.eval()
+    batch = ParallelPairs.collate(
+        [
+            {
+                "query": p.query,
+                "passage": p.passage,
+                "parallel_key": p.parallel_key,
+                "query_language": p.language,
+                "passage_language": p.language,
+            }
+            for p in pairs
+        ]
+    )
+    with torch.no_grad():
+        return InfoNCELoss(encoder)(batch).item()
+
+
+def test_training_reduces_the_loss_and_writes_the_run(tmp_path, pairs):
+    held = [p for p in pairs if p.language == "en"]  # one batch of 24 pairs, no duplicate keys
+    before = eval_loss(Encoder.from_pretrained("tiny"), held)
+    result = train(
+        config(tmp_path, "run", steps=15, checkpoint_every=5), pairs=pairs, show_progress=False
+    )
+    after = eval_loss(Encoder.from_pretrained(result.model_dir), held)
+    assert after < 0.6 * before, (before, after)
+
+    out = tmp_path / "run"
+    log = read_log(result.log_file)
+    assert [r["step"] for r in log] == list(range(1, 16))
+    assert {r["batch_kind"][0] for r in log} == {"x-x", "x-y"}  # hybrid, alpha 0.5
+    for record in log:
+        if record["batch_kind"] == ["x-x"]:
+            assert len(record["languages"][0]) == 1
+    # linear warm-up over 3 steps from 0, then linear decay to 0
+    assert log[0]["lr"] == 0.0
+    assert log[3]["lr"] == pytest.approx(1e-3)
+    assert log[-1]["lr"] == pytest.approx(1e-3 / 12)
+    assert [p.name for p in checkpoint_paths(out)] == ["step-00000005.pt", "step-00000010.pt"]
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["seed"] == 3 and prov["parameters"]["n_training_pairs"] == 72
+    assert prov["parameters"]["final_loss"] == log[-1]["loss"]
+    assert TrainConfig.from_dict(json.loads((out / "config.json").read_text())).steps == 15
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path, pairs):
+    runs = [
+        train(config(tmp_path, name, steps=6, seed=seed), pairs=pairs, show_progress=False)
+        for name, seed in [("a", 3), ("b", 3), ("c", 4)]
+    ]
+    a, b, c = (weights(r.model_dir) for r in runs)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+    assert read_log(runs[0].log_file)[-1]["loss"] == read_log(runs[1].log_file)[-1]["loss"]
+
+
+def test_frozen_word_embeddings_and_grad_cache(tmp_path, pairs):
+    start = weights_of(Encoder.from_pretrained("tiny"))
+    result = train(
+        config(
+            tmp_path,
+            "frozen",
+            steps=3,
+            freeze_word_embeddings=True,
+            grad_cache_chunk_size=3,
+            grad_accumulation_steps=2,
+            sampler="x-y",
+        ),
+        pairs=pairs,
+        show_progress=False,
+    )
+    end = weights(result.model_dir)
+    name = "embeddings.word_embeddings.weight"
+    assert torch.equal(end[name], start[name])
+    assert not torch.equal(
+        end["encoder.layer.0.attention.self.query.weight"],
+        start["encoder.layer.0.attention.self.query.weight"],
+    )
+    log = read_log(result.log_file)
+    assert [r["batch_kind"] for r in log] == [["x-y", "x-y"]] * 3  # 2 batches per step
+
+
+def weights_of(encoder: Encoder) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in encoder.transformer.state_dict().items()}
+
+
+def test_existing_run_needs_resume_and_the_same_config(tmp_path, pairs):
+    cfg = config(tmp_path, "run", steps=4, checkpoint_every=2)
+    train(cfg, pairs=pairs, show_progress=False)
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(cfg, pairs=pairs, show_progress=False)
+    changed = config(tmp_path, "run", steps=4, checkpoint_every=2, lr=5e-4)
+    with pytest.raises(ConfigError, match=r"the config differs in \['lr'\]"):
+        train(changed, pairs=pairs, resume=True, show_progress=False)
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hybridlib.cli", "train", *args]
+
+
+def test_killed_run_resumes_to_bit_identical_weights(tmp_path, pairs_file, write_config):
+    fields = {**FAST, "data": {"pairs_file": str(pairs_file)}, "steps": 16, "checkpoint_every": 4}
+    cfg_file = write_config(tmp_path / "train.yaml", **fields)
+    reference = train(
+        TrainConfig.from_dict({**fields, "output_dir": str(tmp_path / "reference")}),
+        show_progress=False,
+    )
+
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        cli("--config", str(cfg_file), "--output", str(out), "--no-progress"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while not checkpoint_paths(out) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, process.communicate()[0].decode()[-2000:]  # still mid-run
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "model").exists()
+    killed_at = int(checkpoint_paths(out)[-1].stem.split("-")[1])
+    assert killed_at < 16
+
+    finished = subprocess.run(
+        cli("--config", str(cfg_file), "--output", str(out), "--resume", "--no-progress"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    resumed, uninterrupted = weights(out / "model"), weights(reference.model_dir)
+    assert resumed.keys() == uninterrupted.keys()
+    for name in uninterrupted:
+        assert torch.equal(resumed[name], uninterrupted[name]), name
+    # the log was cut back to the checkpoint and continued: the same steps, losses, lrs
+    strip = lambda log: [{k: v for k, v in r.items() if "seconds" not in k} for r in log]  # noqa: E731
+    assert strip(read_log(out / "train_log.jsonl")) == strip(read_log(reference.log_file))
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["parameters"]["resumed_from_step"] == killed_at
+
+
+def test_two_gloo_processes_agree_on_batch_kinds(tmp_path, pairs_file, write_config):
+    cfg_file = write_config(
+        tmp_path / "train.yaml",
+        **{
+            **FAST,
+            "batch_size": 4,
+            "data": {"pairs_file": str(pairs_file)},
+            "steps": 6,
+            "checkpoint_every": 3,
+            "output_dir": str(tmp_path / "ddp"),
+        },
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--standalone",
+            "-m",
+            "hybridlib.cli",
+            "train",
+            "--config",
+            str(cfg_file),
+            "--no-progress",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    out = tmp_path / "ddp"
+    rank0, rank1 = read_log(out / "train_log.jsonl"), read_log(out / "train_log.rank1.jsonl")
+    assert [r["step"] for r in rank0] == [r["step"] for r in rank1] == list(range(1, 7))
+    assert [r["batch_kind"] for r in rank0] == [r["batch_kind"] for r in rank1]
+    assert {r["batch_kind"][0] for r in rank0} == {"x-x", "x-y"}
+    for a, b in zip(rank0, rank1, strict=True):
+        assert a["loss"] == b["loss"]  # the global loss, reduced over ranks
+        if a["batch_kind"] == ["x-x"]:
+            assert a["languages"] == b["languages"]  # same language on both ranks
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["parameters"]["world_size"] == 2
+    assert (out / "model" / "model.safetensors").is_file()
