@@ -1,0 +1,67 @@
+"""Evaluation: LAReQA settings, domain-shift suites, embedding cache, search, BM25, leakage guard.
+
+- :mod:`~hybridlib.evaluation.embeddings`: embeddings cached per (model, suite, kind).
+- :mod:`~hybridlib.evaluation.search`: exact scores (matmul) and top-k (matmul or faiss).
+- :mod:`~hybridlib.evaluation.lareqa`: Mono / Cross / Multi settings -> tidy frames.
+- :mod:`~hybridlib.evaluation.suites`: the suites, ``evaluate_suite`` and ``evaluate``.
+- :mod:`~hybridlib.evaluation.bm25`: the BM25 baseline on XLM-R pieces.
+- :mod:`~hybridlib.evaluation.leakage`: refuse evaluation on training articles.
+"""
+
+from hybridlib.evaluation.bm25 import BM25Scorer, bm25_scores, xlmr_pieces
+from hybridlib.evaluation.embeddings import (
+    SuiteEmbeddings,
+    cache_dir,
+    embed_suite,
+    encode_cached,
+    model_fingerprint,
+)
+from hybridlib.evaluation.lareqa import (
+    LAREQA_MEASURES,
+    RESULT_COLUMNS,
+    SETTINGS,
+    DenseScorer,
+    SettingsResult,
+    evaluate_settings,
+    language_matrix,
+)
+from hybridlib.evaluation.leakage import (
+    LeakageError,
+    check_no_overlap,
+    read_articles,
+    restrict_articles,
+)
+from hybridlib.evaluation.measures import per_query_measures
+from hybridlib.evaluation.search import iter_score_blocks, run_from_top_k, score_matrix, top_k
+from hybridlib.evaluation.suites import SUITES, evaluate, evaluate_suite, load_suite
+
+__all__ = [
+    "BM25Scorer",
+    "DenseScorer",
+    "LAREQA_MEASURES",
+    "LeakageError",
+    "RESULT_COLUMNS",
+    "SETTINGS",
+    "SUITES",
+    "SettingsResult",
+    "SuiteEmbeddings",
+    "bm25_scores",
+    "cache_dir",
+    "check_no_overlap",
+    "embed_suite",
+    "encode_cached",
+    "evaluate",
+    "evaluate_settings",
+    "evaluate_suite",
+    "iter_score_blocks",
+    "language_matrix",
+    "load_suite",
+    "model_fingerprint",
+    "per_query_measures",
+    "read_articles",
+    "restrict_articles",
+    "run_from_top_k",
+    "score_matrix",
+    "top_k",
+    "xlmr_pieces",
+]

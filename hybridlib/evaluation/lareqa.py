@@ -1,0 +1,281 @@
+"""LAReQA evaluation settings: Mono, Cross and Multi (Roy et al., EMNLP 2020).
+
+Given a suite and a scorer (dense embeddings or BM25), every query is ranked against a pool:
+
+* **mono**: query language X, pool = candidates of language X (one cell per language);
+* **cross**: query language X, pool = candidates of language Y != X (one cell per ordered
+  pair: 110 for XQuAD-R's 11 languages, 42 for MLQA-R's 7);
+* **multi**: query language X, pool = the candidates of all languages (one cell per query
+  language; ``candidate_language = "all"``).
+
+Relevance is restricted to the pool. A query with no relevant candidate in its pool is
+**skipped**, not scored 0 (MLQA-R is only partly parallel: a question id exists in 2 to 4 of
+its 7 languages); ``n`` is the number of queries scored in a cell. A cell where no query has
+a relevant candidate is left out. In Multi, ``rank_distance`` (the paper's language bias: the
+highest minus the lowest rank of a query's relevant candidates in the pooled ranking) is
+computed for queries with at least two relevant candidates in the pool.
+
+Pools are the candidates of the suite as given: an article subset (a cross-fitting fold)
+shrinks every pool, which raises mAP and lowers rank distance relative to the full suite;
+compare ``rank_distance_norm`` (normalised by its expectation under a random ranking) across
+pool sizes, and compare mAP only between runs on the same articles.
+
+Aggregates (``query_language = candidate_language = "all"``) are unweighted macro means over
+the cells of a setting, as in the paper: Mono over languages, Cross over ordered pairs, Multi
+over query languages (for rank distance: "averaged over queries, then over query
+languages"). Their ``n`` is the number of (query, pool) evaluations in those cells.
+
+Scores come from full ``(n_queries, n_candidates)`` matrices per cell (see
+:mod:`hybridlib.evaluation.search`); ranks and measures from :mod:`hybridlib.metrics`
+through :func:`hybridlib.evaluation.measures.per_query_measures`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hybridlib.data.types import RetrievalSuite
+from hybridlib.evaluation.measures import per_query_measures
+from hybridlib.evaluation.search import score_matrix
+
+SETTINGS: tuple[str, ...] = ("mono", "cross", "multi")
+LAREQA_MEASURES: tuple[str, ...] = ("map", "recall@1", "recall@10")
+MULTI_EXTRA_MEASURES: tuple[str, ...] = ("rank_distance", "rank_distance_norm")
+ALL = "all"
+# scores per block of queries in one cell (float32: 200 MB; relevance adds as much again)
+MAX_BLOCK_ELEMENTS = 50_000_000
+RESULT_COLUMNS = [
+    "suite",
+    "setting",
+    "query_language",
+    "candidate_language",
+    "metric",
+    "value",
+    "n",
+]
+PER_QUERY_COLUMNS = [
+    "suite",
+    "setting",
+    "query_language",
+    "candidate_language",
+    "query_id",
+    "metric",
+    "value",
+]
+
+
+class Scorer(Protocol):
+    """Scores of some queries against some candidates, by row / column index in a suite."""
+
+    def scores(self, query_rows: np.ndarray, candidate_cols: np.ndarray) -> np.ndarray:
+        """``(len(query_rows), len(candidate_cols))`` float scores, higher is better."""
+        ...
+
+
+class DenseScorer:
+    """Inner products of L2-normalised embeddings (the cosine)."""
+
+    def __init__(self, query_embeddings: np.ndarray, candidate_embeddings: np.ndarray) -> None:
+        self.queries = np.asarray(query_embeddings, dtype=np.float32)  # (n_queries, dim)
+        self.candidates = np.asarray(candidate_embeddings, dtype=np.float32)  # (n_cands, dim)
+
+    def scores(self, query_rows: np.ndarray, candidate_cols: np.ndarray) -> np.ndarray:
+        return score_matrix(self.queries[query_rows], self.candidates[candidate_cols])
+
+
+@dataclass
+class SettingsResult:
+    """Tidy results of one or more suites / settings (see the module docstring)."""
+
+    results: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RESULT_COLUMNS))
+    per_query: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=PER_QUERY_COLUMNS)
+    )
+
+    def matrix(self, metric: str = "map", suite: str | None = None) -> pd.DataFrame:
+        """Query language x candidate language table: Mono on the diagonal, Cross off it."""
+        return language_matrix(self.results, metric=metric, suite=suite)
+
+    @staticmethod
+    def concat(parts: Iterable["SettingsResult"]) -> "SettingsResult":
+        parts = list(parts)
+        if not parts:
+            return SettingsResult()
+        return SettingsResult(
+            results=pd.concat([p.results for p in parts], ignore_index=True),
+            per_query=pd.concat([p.per_query for p in parts], ignore_index=True),
+        )
+
+
+def language_matrix(
+    results: pd.DataFrame, metric: str = "map", suite: str | None = None
+) -> pd.DataFrame:
+    """The language x language matrix (rows: query language, columns: candidate language)."""
+    rows = results[
+        results["setting"].isin(["mono", "cross"])
+        & (results["metric"] == metric)
+        & (results["query_language"] != ALL)
+        & (results["candidate_language"] != ALL)
+    ]
+    if suite is not None:
+        rows = rows[rows["suite"] == suite]
+    if rows["suite"].nunique() > 1:
+        raise ValueError(
+            f"results hold {rows['suite'].nunique()} suites; pass suite= one of "
+            f"{sorted(rows['suite'].unique())}"
+        )
+    return rows.pivot(index="query_language", columns="candidate_language", values="value")
+
+
+def relevance_matrix(
+    suite: RetrievalSuite, query_rows: np.ndarray, candidate_cols: np.ndarray
+) -> np.ndarray:
+    """Grades of ``suite.qrels`` restricted to a pool.
+
+    Returns ``(len(query_rows), len(candidate_cols))`` int32 (0 = not relevant).
+    """
+    position = {suite.candidates[c].id: j for j, c in enumerate(candidate_cols)}
+    relevance = np.zeros((len(query_rows), len(candidate_cols)), dtype=np.int32)
+    for i, row in enumerate(query_rows):
+        for candidate_id, grade in suite.qrels.get(suite.queries[row].id, {}).items():
+            j = position.get(candidate_id)
+            if j is not None and grade > 0:
+                relevance[i, j] = grade
+    return relevance
+
+
+def evaluate_cell(
+    suite: RetrievalSuite,
+    scorer: Scorer,
+    query_rows: np.ndarray,
+    candidate_cols: np.ndarray,
+    measures: Sequence[str],
+    *,
+    suite_name: str,
+    setting: str,
+    query_language: str,
+    candidate_language: str,
+) -> SettingsResult | None:
+    """Rank ``query_rows`` against the pool ``candidate_cols``; None if no query is scorable."""
+    pool_ids = {suite.candidates[c].id for c in candidate_cols}
+    judged = [suite.qrels.get(suite.queries[r].id, {}) for r in query_rows]
+    # queries with a relevant candidate in the pool; the others are skipped
+    scorable = np.array(
+        [any(g > 0 and cid in pool_ids for cid, g in grades.items()) for grades in judged],
+        dtype=bool,
+    )
+    if not scorable.any():
+        return None
+    query_rows = query_rows[scorable]
+    candidate_ids = [suite.candidates[c].id for c in candidate_cols]
+    # full score matrices, in blocks of queries so a block holds <= MAX_BLOCK_ELEMENTS scores
+    block = max(1, MAX_BLOCK_ELEMENTS // len(candidate_cols))
+    chunks = []
+    for start in range(0, len(query_rows), block):
+        rows = query_rows[start : start + block]
+        scores = scorer.scores(rows, candidate_cols)  # (block, n_pool)
+        relevance = relevance_matrix(suite, rows, candidate_cols)  # (block, n_pool)
+        chunks.append(
+            per_query_measures(scores, relevance, measures, candidate_ids=candidate_ids)
+        )
+    values = {
+        m: np.concatenate([np.asarray(c[m], dtype=np.float64) for c in chunks])
+        for m in measures
+    }
+    query_ids = np.array([suite.queries[r].id for r in query_rows], dtype=object)
+    summary, per_query = [], []
+    for metric in measures:
+        per = np.asarray(values[metric], dtype=np.float64)  # (n_scored,), NaN = not defined
+        defined = ~np.isnan(per)
+        if not defined.any():
+            continue
+        summary.append(
+            (suite_name, setting, query_language, candidate_language, metric,
+             float(per[defined].mean()), int(defined.sum()))
+        )  # fmt: skip
+        per_query.append(
+            pd.DataFrame(
+                {
+                    "suite": suite_name,
+                    "setting": setting,
+                    "query_language": query_language,
+                    "candidate_language": candidate_language,
+                    "query_id": query_ids[defined],
+                    "metric": metric,
+                    "value": per[defined],
+                }
+            )
+        )
+    return SettingsResult(
+        results=pd.DataFrame(summary, columns=RESULT_COLUMNS),
+        per_query=pd.concat(per_query, ignore_index=True),
+    )
+
+
+def macro_average(results: pd.DataFrame) -> pd.DataFrame:
+    """One ``all``/``all`` row per (suite, setting, metric): the unweighted mean over cells."""
+    cells = results[results["query_language"] != ALL]
+    rows = cells.groupby(["suite", "setting", "metric"], sort=False).agg(
+        value=("value", "mean"), n=("n", "sum")
+    )
+    rows = rows.reset_index().assign(query_language=ALL, candidate_language=ALL)
+    return rows[RESULT_COLUMNS]
+
+
+def evaluate_settings(
+    suite: RetrievalSuite,
+    scorer: Scorer,
+    *,
+    settings: Sequence[str] = SETTINGS,
+    measures: Sequence[str] = LAREQA_MEASURES,
+    multi_measures: Sequence[str] = MULTI_EXTRA_MEASURES,
+    languages: Sequence[str] | None = None,
+    suite_name: str | None = None,
+    aggregate: bool = True,
+) -> SettingsResult:
+    """Evaluate ``suite`` in the LAReQA settings; rows of ``scorer`` follow the suite's order.
+
+    ``languages`` restricts query and pool languages (default: every language of the suite).
+    ``multi_measures`` are added in the Multi setting only (rank distance).
+    ``aggregate`` adds the macro-average rows (:func:`macro_average`).
+    """
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ValueError(f"settings must be among {SETTINGS}, but got {unknown}")
+    suite_name = suite_name or suite.name
+    query_language = np.array([q.language for q in suite.queries])
+    candidate_language = np.array([c.language for c in suite.candidates])
+    langs = sorted(languages) if languages is not None else suite.languages
+    rows_of = {x: np.flatnonzero(query_language == x) for x in langs}
+    cols_of = {y: np.flatnonzero(candidate_language == y) for y in langs}
+    all_cols = np.flatnonzero(np.isin(candidate_language, langs))
+
+    cells: list[tuple[str, str, str, np.ndarray, Sequence[str]]] = []
+    for x in langs:
+        if "mono" in settings:
+            cells.append(("mono", x, x, cols_of[x], measures))
+        if "cross" in settings:
+            cells += [("cross", x, y, cols_of[y], measures) for y in langs if y != x]
+        if "multi" in settings:
+            cells.append(("multi", x, ALL, all_cols, (*measures, *multi_measures)))
+
+    parts = []
+    for setting, x, y, cols, cell_measures in cells:
+        if len(rows_of[x]) == 0 or len(cols) == 0:
+            continue
+        part = evaluate_cell(
+            suite, scorer, rows_of[x], cols, cell_measures,
+            suite_name=suite_name, setting=setting, query_language=x, candidate_language=y,
+        )  # fmt: skip
+        if part is not None:
+            parts.append(part)
+    combined = SettingsResult.concat(parts)
+    if aggregate and not combined.results.empty:
+        combined.results = pd.concat(
+            [combined.results, macro_average(combined.results)], ignore_index=True
+        )
+    return combined

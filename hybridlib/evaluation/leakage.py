@@ -1,0 +1,83 @@
+"""Leakage guard: evaluate only on articles a model did not train on.
+
+LAReQA suites share articles across languages (a question and its translations come from
+the same article), so a model trained on some articles of XQuAD-R must be evaluated on the
+others. Evaluation takes the articles to include or exclude, and refuses a suite that still
+overlaps the training articles it is told about.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from hybridlib.data.types import RetrievalSuite
+
+SHOWN = 5  # overlapping articles named in the error message
+
+
+class LeakageError(ValueError):
+    """An evaluation suite shares articles with the training set."""
+
+
+def suite_articles(suite: RetrievalSuite) -> set[str]:
+    """Articles of the suite's queries and candidates (``None`` articles are ignored)."""
+    return {q.article for q in suite.queries if q.article is not None} | {
+        c.article for c in suite.candidates if c.article is not None
+    }
+
+
+def check_no_overlap(train_articles: Iterable[str], eval_suite: RetrievalSuite) -> None:
+    """Raise :class:`LeakageError` if any training article occurs in ``eval_suite``."""
+    train = set(train_articles)
+    overlap = sorted(train & suite_articles(eval_suite))
+    if overlap:
+        shown = ", ".join(repr(a) for a in overlap[:SHOWN])
+        more = f" and {len(overlap) - SHOWN} more" if len(overlap) > SHOWN else ""
+        raise LeakageError(
+            f"evaluation suite {eval_suite.name!r} shares {len(overlap)} article(s) with the "
+            f"training set: {shown}{more}; exclude them (exclude_articles=...) or evaluate "
+            "on another fold"
+        )
+
+
+def read_articles(path: str | os.PathLike[str]) -> list[str]:
+    """Article ids from a text file, one per line (blank lines and ``#`` comments ignored)."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise FileNotFoundError(f"cannot read the article list {path}: {error}") from error
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def restrict_articles(
+    suite: RetrievalSuite,
+    *,
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    train_articles: Iterable[str] | None = None,
+) -> RetrievalSuite:
+    """``suite`` restricted to ``include`` minus ``exclude``, then checked against training.
+
+    ``train_articles``: the articles the model trained on (:func:`check_no_overlap`).
+
+    Article ids in ``include`` that the suite does not contain are an error (a typo would
+    otherwise silently shrink the evaluation); ``exclude`` may name articles of other suites
+    (e.g. a whole training set).
+    """
+    include = list(include) if include is not None else None
+    exclude = list(exclude) if exclude is not None else None
+    if include is not None:
+        unknown = sorted(set(include) - suite_articles(suite))
+        if unknown:
+            shown = ", ".join(repr(a) for a in unknown[:SHOWN])
+            raise ValueError(
+                f"include: {len(unknown)} article(s) not in suite {suite.name!r}: {shown}"
+            )
+    if include is not None or exclude is not None:
+        suite = suite.subset(articles=include, exclude_articles=exclude)
+    if train_articles is not None:
+        check_no_overlap(train_articles, suite)
+    return suite

@@ -1,0 +1,368 @@
+"""Evaluation suites, each with its settings and measures, and the ``evaluate`` driver.
+
+- ``xquad-r``, ``mlqa-r`` (``load_lareqa``): Mono, Cross, Multi; map, recall@1, recall@10,
+  and rank distance (plain and normalised) in Multi.
+- ``multi30k`` (``load_multi30k``, test_2016_flickr, en de fr cs): Cross, caption to
+  caption over every ordered language pair; map, recall@1, recall@10.
+- ``xm3600`` (``load_xm3600(path)``, when the captions file is given): as Multi30K.
+- ``tatoeba`` (``load_tatoeba(xx)`` per language): xx -> en and en -> xx; recall@1 (the
+  usual bitext accuracy: one relevant sentence) and map.
+- ``scifact`` (``load_beir("scifact", "test")``): Mono en; ndcg@10, recall@100, map.
+- ``tydiqa`` (``load_tydiqa("dev")``, GoldP, native questions -> paragraphs of the same
+  language): Mono per language; map, mrr@10, recall@1, recall@10.
+
+The model ``"bm25"`` is the BM25 baseline (:mod:`hybridlib.evaluation.bm25`); it runs the Mono
+setting only (lexical matching across scripts is meaningless), so it applies to the LAReQA
+suites, SciFact and TyDi QA.
+
+Tatoeba rows: one cell per direction and language (``query_language="de",
+candidate_language="en"`` is de -> en); aggregates are per direction (``all -> en`` and
+``en -> all``), and, when ``training_languages`` are given, per direction and group in the
+extra column ``seen`` (``True``: the non-English language was a training language).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hybridlib.data.types import RetrievalSuite
+from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1, BM25Scorer
+from hybridlib.evaluation.embeddings import (
+    CandidateInput,
+    embed_suite,
+    model_fingerprint,
+)
+from hybridlib.evaluation.lareqa import (
+    ALL,
+    LAREQA_MEASURES,
+    MULTI_EXTRA_MEASURES,
+    DenseScorer,
+    SettingsResult,
+    evaluate_settings,
+    language_matrix,
+)
+from hybridlib.evaluation.leakage import restrict_articles
+from hybridlib.io import atomic_path, atomic_write_json, provenance
+
+BM25_MODEL = "bm25"
+LAREQA_SETTINGS = ("mono", "cross", "multi")
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """How one suite is evaluated."""
+
+    name: str
+    settings: tuple[str, ...]
+    measures: tuple[str, ...]
+    multi_measures: tuple[str, ...] = ()
+
+
+SUITES: dict[str, SuiteSpec] = {
+    "xquad-r": SuiteSpec("xquad-r", LAREQA_SETTINGS, LAREQA_MEASURES, MULTI_EXTRA_MEASURES),
+    "mlqa-r": SuiteSpec("mlqa-r", LAREQA_SETTINGS, LAREQA_MEASURES, MULTI_EXTRA_MEASURES),
+    "multi30k": SuiteSpec("multi30k", ("cross",), LAREQA_MEASURES),
+    "xm3600": SuiteSpec("xm3600", ("cross",), LAREQA_MEASURES),
+    "tatoeba": SuiteSpec("tatoeba", ("cross",), ("recall@1", "map")),
+    "scifact": SuiteSpec("scifact", ("mono",), ("ndcg@10", "recall@100", "map")),
+    "tydiqa": SuiteSpec("tydiqa", ("mono",), ("map", "mrr@10", "recall@1", "recall@10")),
+}  # fmt: skip
+
+
+def load_suite(
+    name: str,
+    *,
+    languages: Sequence[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    xm3600_path: str | os.PathLike[str] | None = None,
+) -> list[RetrievalSuite]:
+    """The suite(s) to evaluate for ``name`` (Tatoeba: one per language)."""
+    from hybridlib import data
+
+    langs = list(languages) if languages is not None else None
+    if name in ("xquad-r", "mlqa-r"):
+        return [data.load_lareqa(name, languages=langs, root=root)]
+    if name == "multi30k":
+        return [data.load_multi30k(languages=langs, root=root)]
+    if name == "xm3600":
+        if xm3600_path is None:
+            raise ValueError("suite 'xm3600' needs the captions file: pass xm3600_path=...")
+        return [data.load_xm3600(xm3600_path, languages=langs)]
+    if name == "tatoeba":
+        chosen = langs if langs is not None else data.tatoeba_languages()
+        return [data.load_tatoeba(lang, root=root) for lang in chosen if lang != "en"]
+    if name == "scifact":
+        return [data.load_beir("scifact", split="test", root=root)]
+    if name == "tydiqa":
+        return [data.load_tydiqa(split="dev", languages=langs, root=root)]
+    raise ValueError(f"unknown suite {name!r}; choose from {sorted(SUITES)}")
+
+
+def _settings_for(spec: SuiteSpec, model_is_bm25: bool) -> tuple[str, ...]:
+    return ("mono",) if model_is_bm25 else spec.settings
+
+
+def evaluate_loaded(
+    suite: RetrievalSuite,
+    spec: SuiteSpec,
+    scorer: Any,
+    *,
+    suite_name: str,
+    settings: Sequence[str],
+    aggregate: bool = True,
+) -> SettingsResult:
+    """Evaluate one loaded suite with a scorer in the spec's settings."""
+    multi = spec.multi_measures if "multi" in settings else ()
+    return evaluate_settings(
+        suite,
+        scorer,
+        settings=settings,
+        measures=spec.measures,
+        multi_measures=multi,
+        suite_name=suite_name,
+        aggregate=aggregate,
+    )
+
+
+def evaluate_suite(
+    encoder: Any,
+    suite_name: str,
+    *,
+    languages: Sequence[str] | None = None,
+    include_articles: Iterable[str] | None = None,
+    exclude_articles: Iterable[str] | None = None,
+    train_articles: Iterable[str] | None = None,
+    training_languages: Iterable[str] | None = None,
+    settings: Sequence[str] | None = None,
+    candidate_input: CandidateInput = "sentence",
+    batch_size: int = 64,
+    cache: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    xm3600_path: str | os.PathLike[str] | None = None,
+    bm25_k1: float | None = None,
+    bm25_b: float | None = None,
+    suites: Sequence[RetrievalSuite] | None = None,
+) -> SettingsResult:
+    """Evaluate ``encoder`` (an ``Encoder`` or ``"bm25"``) on one named suite.
+
+    The article restriction and the leakage check come first; embeddings are then computed
+    (or read from the cache) for the restricted suite only, so a fold costs what it holds.
+    ``suites`` may pass already-loaded suites instead of loading ``suite_name``.
+    """
+    if suite_name not in SUITES:
+        raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
+    spec = SUITES[suite_name]
+    include = list(include_articles) if include_articles is not None else None
+    exclude = list(exclude_articles) if exclude_articles is not None else None
+    train = list(train_articles) if train_articles is not None else None
+    is_bm25 = isinstance(encoder, str) and encoder == BM25_MODEL
+    chosen = tuple(settings) if settings is not None else _settings_for(spec, is_bm25)
+    if is_bm25 and "mono" not in spec.settings:
+        raise ValueError(
+            f"BM25 runs the Mono setting only, and suite {suite_name!r} has none "
+            f"(its settings: {', '.join(spec.settings)})"
+        )
+    loaded = list(suites) if suites is not None else load_suite(
+        suite_name, languages=languages, root=root, xm3600_path=xm3600_path
+    )
+    parts = []
+    for full in loaded:
+        suite = restrict_articles(full, include=include, exclude=exclude, train_articles=train)
+        if is_bm25:
+            bm25_args = {k: v for k, v in (("k1", bm25_k1), ("b", bm25_b)) if v is not None}
+            scorer: Any = BM25Scorer(suite, **bm25_args)
+        else:
+            embedded = embed_suite(
+                encoder, suite, candidate_input=candidate_input, batch_size=batch_size, cache=cache
+            )
+            scorer = DenseScorer(embedded.queries, embedded.candidates)
+        parts.append(
+            evaluate_loaded(
+                suite, spec, scorer, suite_name=suite_name, settings=chosen,
+                aggregate=suite_name != "tatoeba",
+            )  # fmt: skip
+        )
+    result = SettingsResult.concat(parts)
+    if suite_name == "tatoeba":
+        result.results = tatoeba_aggregates(result.results, training_languages)
+    return result
+
+
+def tatoeba_aggregates(
+    results: pd.DataFrame, training_languages: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Tatoeba cells plus per-direction macro means.
+
+    With ``training_languages``, a ``seen`` column tags each cell and the means are per
+    direction and group (plus an overall row per direction, ``seen`` empty).
+
+    Directions: ``xx -> en`` cells aggregate into ``all -> en``, ``en -> xx`` into ``en -> all``.
+    """
+    cells = results[(results["query_language"] != ALL) & (results["candidate_language"] != ALL)]
+    cells = cells.copy()
+    to_english = cells["query_language"] != "en"
+    foreign = np.where(to_english, cells["query_language"], cells["candidate_language"])
+    direction = np.where(to_english, "xx->en", "en->xx")
+    group_keys: list[str] = ["direction"]
+    cells["direction"] = direction
+    if training_languages is not None:
+        train = set(training_languages)
+        cells["seen"] = [lang in train for lang in foreign]
+        group_keys.append("seen")
+    rows = []
+    for keys, frame in cells.groupby(group_keys, sort=True):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        label = dict(zip(group_keys, keys))
+        for metric, by_metric in frame.groupby("metric", sort=False):
+            rows.append(
+                {
+                    "suite": by_metric["suite"].iloc[0],
+                    "setting": by_metric["setting"].iloc[0],
+                    "query_language": ALL if label["direction"] == "xx->en" else "en",
+                    "candidate_language": "en" if label["direction"] == "xx->en" else ALL,
+                    "metric": metric,
+                    "value": float(by_metric["value"].mean()),
+                    "n": int(by_metric["n"].sum()),
+                    **({"seen": label["seen"]} if "seen" in label else {}),
+                }
+            )
+    if training_languages is not None:
+        # overall rows (both groups) too
+        for direction_label, frame in cells.groupby("direction", sort=True):
+            for metric, by_metric in frame.groupby("metric", sort=False):
+                rows.append(
+                    {
+                        "suite": by_metric["suite"].iloc[0],
+                        "setting": by_metric["setting"].iloc[0],
+                        "query_language": ALL if direction_label == "xx->en" else "en",
+                        "candidate_language": "en" if direction_label == "xx->en" else ALL,
+                        "metric": metric,
+                        "value": float(by_metric["value"].mean()),
+                        "n": int(by_metric["n"].sum()),
+                        "seen": None,
+                    }
+                )
+    return pd.concat([cells.drop(columns="direction"), pd.DataFrame(rows)], ignore_index=True)
+
+
+def load_model(model: Any) -> Any:
+    """An ``Encoder`` (loaded by name or path via ``Encoder.from_pretrained``), or ``"bm25"``."""
+    if not isinstance(model, (str, os.PathLike)):
+        return model
+    if str(model) == BM25_MODEL:
+        return BM25_MODEL
+    from hybridlib.models import Encoder
+
+    return Encoder.from_pretrained(str(model))
+
+
+def evaluate(
+    model: Any,
+    suites: Sequence[str],
+    output_dir: str | os.PathLike[str],
+    *,
+    languages: Sequence[str] | None = None,
+    include_articles: Iterable[str] | None = None,
+    exclude_articles: Iterable[str] | None = None,
+    train_articles: Iterable[str] | None = None,
+    training_languages: Iterable[str] | None = None,
+    candidate_input: CandidateInput = "sentence",
+    batch_size: int = 64,
+    cache: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    xm3600_path: str | os.PathLike[str] | None = None,
+    bm25_k1: float | None = None,
+    bm25_b: float | None = None,
+    log: Callable[[str], None] | None = print,
+) -> SettingsResult:
+    """Evaluate ``model`` on ``suites``; write results, per-query values and provenance.
+
+    ``output_dir`` receives (each file written atomically)::
+
+        results.csv          # tidy: suite, setting, query_language, candidate_language,
+                             #       metric, value, n (+ seen for Tatoeba)
+        per_query.csv.gz     # suite, setting, query_language, candidate_language,
+                             #       query_id, metric, value
+        matrix-<suite>-map.csv   # language x language mAP (Mono diagonal, Cross off it)
+        provenance.json      # model fingerprint, parameters, timings, packages, code version
+    """
+    encoder = load_model(model)
+    is_bm25 = isinstance(encoder, str)
+    include = list(include_articles) if include_articles is not None else None
+    exclude = list(exclude_articles) if exclude_articles is not None else None
+    train = list(train_articles) if train_articles is not None else None
+    train_langs = list(training_languages) if training_languages is not None else None
+    # load every suite first: a bad name, language or file fails before any encoding
+    loaded_suites = {
+        name: load_suite(name, languages=languages, root=root, xm3600_path=xm3600_path)
+        for name in suites
+    }
+    data_files = {
+        str(path): path
+        for loaded in loaded_suites.values()
+        for suite in loaded
+        for path in suite.metadata.get("files", []) or []
+    }
+    parts, timings = [], {}
+    for name, loaded in loaded_suites.items():
+        start = time.perf_counter()
+        part = evaluate_suite(
+            encoder, name, suites=loaded, languages=languages, include_articles=include,
+            exclude_articles=exclude, train_articles=train, training_languages=train_langs,
+            candidate_input=candidate_input, batch_size=batch_size, cache=cache, root=root,
+            xm3600_path=xm3600_path, bm25_k1=bm25_k1, bm25_b=bm25_b,
+        )  # fmt: skip
+        timings[name] = round(time.perf_counter() - start, 3)
+        if log is not None:
+            log(f"{name}: {len(part.results)} result rows in {timings[name]:.1f} s")
+        parts.append(part)
+    result = SettingsResult.concat(parts)
+
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output / "results.csv") as tmp:
+        result.results.to_csv(tmp, index=False)
+    with atomic_path(output / "per_query.csv.gz") as tmp:
+        result.per_query.to_csv(tmp, index=False, compression="gzip")
+    for name in suites:
+        if "cross" in SUITES[name].settings and not is_bm25:
+            matrix = language_matrix(result.results, metric="map", suite=name)
+            with atomic_path(output / f"matrix-{name}-map.csv") as tmp:
+                matrix.to_csv(tmp)
+    fingerprint = {"model": BM25_MODEL} if is_bm25 else model_fingerprint(encoder)
+    record = provenance(
+        {
+            "model": str(model) if isinstance(model, (str, os.PathLike)) else fingerprint["model"],
+            "model_fingerprint": fingerprint,
+            "model_metadata": dict(getattr(getattr(encoder, "settings", None), "metadata", {})),
+            "suites": list(suites),
+            "languages": list(languages) if languages is not None else None,
+            "include_articles": include,
+            "exclude_articles": exclude,
+            "train_articles": train,
+            "training_languages": train_langs,
+            "candidate_input": candidate_input,
+            "batch_size": batch_size,
+            "bm25": (
+                {
+                    "k1": DEFAULT_K1 if bm25_k1 is None else bm25_k1,
+                    "b": DEFAULT_B if bm25_b is None else bm25_b,
+                }
+                if is_bm25
+                else None
+            ),
+            "n_result_rows": len(result.results),
+            "n_per_query_rows": len(result.per_query),
+        },
+        data_files=data_files,
+    )
+    record["timings_s"] = timings
+    atomic_write_json(output / "provenance.json", record)
+    return result

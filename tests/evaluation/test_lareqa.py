@@ -1,0 +1,115 @@
+"""LAReQA settings on a hand-made 2-language suite, values computed by hand (see conftest)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hybridlib.evaluation import RESULT_COLUMNS, DenseScorer, evaluate_settings
+
+from .conftest import MatrixScorer
+
+
+def value(results: pd.DataFrame, setting: str, x: str, y: str, metric: str) -> tuple[float, int]:
+    row = results[
+        (results["setting"] == setting)
+        & (results["query_language"] == x)
+        & (results["candidate_language"] == y)
+        & (results["metric"] == metric)
+    ]
+    assert len(row) == 1, f"expected one row for {setting} {x}->{y} {metric}, got {len(row)}"
+    return float(row["value"].iloc[0]), int(row["n"].iloc[0])
+
+
+@pytest.fixture
+def result(two_language_suite, two_language_scores):
+    return evaluate_settings(two_language_suite, MatrixScorer(two_language_scores))
+
+
+def test_mono_by_hand(result):
+    # en pool e1 .9 e2 .5 e3 .7: q1-en finds e1 at 1 (AP 1); q2-en finds e2 at rank 2 (AP 1/2)
+    assert value(result.results, "mono", "en", "en", "map") == pytest.approx((0.75, 2))
+    assert value(result.results, "mono", "en", "en", "recall@1") == pytest.approx((0.5, 2))
+    assert value(result.results, "mono", "en", "en", "recall@10") == pytest.approx((1.0, 2))
+    # de pool d1 .7 d3 .6 d4 .3: q3-de finds d3 at rank 2
+    assert value(result.results, "mono", "de", "de", "map") == pytest.approx((0.5, 1))
+    # macro: mean of the two languages, n = evaluations
+    assert value(result.results, "mono", "all", "all", "map") == pytest.approx((0.625, 3))
+
+
+def test_cross_skips_queries_and_pairs_without_relevant(result):
+    # en -> de: q1-en pool d1 .6 d3 .8 d4 .1 -> d1 at rank 2; q2-en has no de answer: skipped
+    assert value(result.results, "cross", "en", "de", "map") == pytest.approx((0.5, 1))
+    # de -> en: q3-de has no en answer, so the whole pair is skipped (no row), not scored 0
+    de_en = result.results[
+        (result.results["setting"] == "cross") & (result.results["query_language"] == "de")
+    ]
+    assert de_en.empty
+    assert value(result.results, "cross", "all", "all", "map") == pytest.approx((0.5, 1))
+    skipped = result.per_query[result.per_query["query_id"] == "q2-en"]
+    assert set(skipped["setting"]) == {"mono", "multi"}
+
+
+def test_multi_and_rank_distance_by_hand(result):
+    # q1-en over all: e1 .9 (1) d3 .8 (2) e3 .7 (3) d1 .6 (4) -> AP (1/1 + 2/4)/2 = .75
+    # q2-en over all: d1 .95 (1) e1 .4 (2) e2 .3 (3) -> AP 1/3
+    assert value(result.results, "multi", "en", "all", "map") == pytest.approx(
+        ((0.75 + 1 / 3) / 2, 2)
+    )
+    assert value(result.results, "multi", "en", "all", "recall@1") == pytest.approx((0.25, 2))
+    # q3-de over all: e2 .9 d1 .7 d3 .6 -> rank 3
+    assert value(result.results, "multi", "de", "all", "map") == pytest.approx((1 / 3, 1))
+    assert value(result.results, "multi", "all", "all", "map") == pytest.approx(
+        (((0.75 + 1 / 3) / 2 + 1 / 3) / 2, 3)
+    )
+    # rank distance only for q1-en (2 relevant): 4 - 1 = 3; normalised by (R-1)(N+1)/(R+1) = 7/3
+    assert value(result.results, "multi", "en", "all", "rank_distance") == pytest.approx((3.0, 1))
+    assert value(result.results, "multi", "en", "all", "rank_distance_norm") == pytest.approx(
+        (9 / 7, 1)
+    )
+    assert result.results[result.results["metric"] == "rank_distance"]["setting"].eq("multi").all()
+
+
+def test_per_query_values_average_to_the_cells(result):
+    cells = result.results[result.results["query_language"] != "all"]
+    means = result.per_query.groupby(
+        ["suite", "setting", "query_language", "candidate_language", "metric"]
+    )["value"].agg(["mean", "size"])
+    for row in cells.itertuples():
+        mean, size = means.loc[
+            (row.suite, row.setting, row.query_language, row.candidate_language, row.metric)
+        ]
+        assert mean == pytest.approx(row.value)
+        assert size == row.n
+
+
+def test_tidy_schema_and_matrix(result):
+    assert list(result.results.columns) == RESULT_COLUMNS
+    assert result.results["n"].dtype.kind == "i"
+    assert result.results["value"].dtype.kind == "f"
+    assert not result.results.duplicated(RESULT_COLUMNS[:5]).any()
+    assert list(result.per_query.columns) == [
+        "suite", "setting", "query_language", "candidate_language", "query_id", "metric", "value"
+    ]  # fmt: skip
+    matrix = result.matrix("map")
+    assert matrix.loc["en", "en"] == pytest.approx(0.75)
+    assert matrix.loc["en", "de"] == pytest.approx(0.5)
+    assert matrix.loc["de", "de"] == pytest.approx(0.5)
+    assert np.isnan(matrix.loc["de", "en"])  # skipped pair
+
+
+def test_dense_scorer_matches_matrix(two_language_suite):
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(3, 8)).astype(np.float32)
+    c = rng.normal(size=(6, 8)).astype(np.float32)
+    dense = evaluate_settings(two_language_suite, DenseScorer(q, c))
+    fixed = evaluate_settings(two_language_suite, MatrixScorer(q @ c.T))
+    pd.testing.assert_frame_equal(dense.results, fixed.results)
+
+
+def test_unknown_setting_is_an_error(two_language_suite, two_language_scores):
+    with pytest.raises(ValueError, match="settings must be among"):
+        evaluate_settings(
+            two_language_suite, MatrixScorer(two_language_scores), settings=("mono", "pooled")
+        )
