@@ -1,0 +1,299 @@
+"""Build the book: run a profile's notebooks, copy the executed ones where the book reads
+them, build with Jupyter Book 1.x (warnings as errors), then check the result.
+
+Checks after the build (any failure is an error that names what is missing):
+- every glue key referenced in the book's pages exists in the executed notebook it names;
+- every page of ``_toc.yml`` exists in the HTML output, written by this build (guards
+  against Jupyter Book exiting 0 having built nothing).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob as _glob
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path, PurePosixPath
+
+import nbformat
+import yaml
+
+from hybridlib.io import atomic_path
+from hybridlib.runner.execute import ExecutionRecord, run_executions
+from hybridlib.runner.plan import Execution
+
+GENERATED = PurePosixPath("book/generated")  # where the book reads executed notebooks
+MATHJAX_PACKAGE = "mathjax@3"
+MATHJAX_ENTRY = Path("mathjax/es5/tex-mml-chtml.js")  # relative to the static folder
+
+
+class BookError(RuntimeError):
+    """The book did not build, or built without something it must contain."""
+
+
+# ---------------------------------------------------------------------------------------------
+# MathJax, offline
+
+
+def install_mathjax(static_dir: str | Path) -> Path:
+    """Unpack the npm package ``mathjax@3`` (its ``es5`` folder) into ``static_dir/mathjax``.
+
+    Skipped when the entry script already exists. Uses ``npm pack`` (the registry's ordinary
+    client); the result is git-ignored and copied into the HTML by Sphinx.
+    """
+    static_dir = Path(static_dir)
+    entry = static_dir / MATHJAX_ENTRY
+    if entry.is_file():
+        return entry
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BookError(f"npm not found: needed once to install {MATHJAX_PACKAGE} into {entry.parent}")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [npm, "pack", MATHJAX_PACKAGE, "--pack-destination", tmp, "--silent"],
+            capture_output=True, text=True,
+        )
+        tarballs = list(Path(tmp).glob("mathjax-*.tgz"))
+        if result.returncode != 0 or not tarballs:
+            raise BookError(f"npm pack {MATHJAX_PACKAGE} failed: {result.stderr.strip()[-2000:]}")
+        with atomic_path(static_dir / "mathjax") as target:
+            with tarfile.open(tarballs[0]) as archive:
+                members = [m for m in archive.getmembers()
+                           if m.name.startswith("package/es5/") or m.name == "package/LICENSE"]
+                archive.extractall(tmp, members=members, filter="data")
+            shutil.copytree(Path(tmp) / "package", target)
+    if not entry.is_file():
+        raise BookError(f"{MATHJAX_PACKAGE} unpacked, but {entry} is missing")
+    return entry
+
+
+# ---------------------------------------------------------------------------------------------
+# executed notebooks -> the book's folder
+
+
+def sync_pages(executions: list[Execution], store: Path, book_dir: Path) -> list[Path]:
+    """Copy every executed notebook into ``book_dir`` (same relative name); remove stale ones.
+
+    The folder then holds exactly the current profile's notebooks.
+    """
+    wanted = {f"{e.name}.ipynb" for e in executions}
+    book_dir.mkdir(parents=True, exist_ok=True)
+    for existing in book_dir.rglob("*.ipynb"):
+        if str(existing.relative_to(book_dir).as_posix()) not in wanted:
+            existing.unlink()
+    copied = []
+    for name in sorted(wanted):
+        source, target = store / name, book_dir / name
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+        copied.append(target)
+    return copied
+
+
+# ---------------------------------------------------------------------------------------------
+# checks
+
+
+def toc_pages(root: Path) -> list[str]:
+    """Every page of ``_toc.yml`` (globs expanded) as a path without suffix, relative to root."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    pages: list[str] = []
+
+    def strip(path: str) -> str:
+        return re.sub(r"\.(md|ipynb|rst)$", "", path)
+
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            if "root" in node:
+                pages.append(strip(node["root"]))
+            if "file" in node:
+                pages.append(strip(node["file"]))
+            if "glob" in node:
+                matches = sorted(_glob.glob(str(root / node["glob"])))
+                pages.extend(strip(str(Path(m).relative_to(root).as_posix())) for m in matches
+                             if re.search(r"\.(md|ipynb|rst)$", m))
+            for key in ("parts", "chapters", "sections"):
+                if key in node:
+                    walk(node[key])
+
+    walk(toc)
+    return pages
+
+
+_ROLE = re.compile(r"\{glue(?::(\w+))?\}`([^`]+)`")
+_DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\{glue(?::(\w+))?\}\s+(\S+)\s*$")
+_DOC_OPTION = re.compile(r"^\s*:doc:\s*(\S+)\s*$")
+
+
+def glue_references(text: str, page: str) -> list[tuple[str, str]]:
+    """``(document, key)`` pairs referenced by glue roles and directives in ``text``.
+
+    ``page`` is the referencing page's path (no suffix, relative to root); documents in the
+    result are resolved the same way.
+    """
+    refs = []
+    base = PurePosixPath(page).parent
+    for match in _ROLE.finditer(text):
+        kind, body = match.group(1), match.group(2)
+        if kind == "text":  # myst-nb's own parse: "[doc::]key:format" -> drop the format
+            parts = body.rsplit(":", 1)
+            body = parts[0] if len(parts) == 2 else body
+        if "::" in body:
+            doc, key = body.split("::", 1)
+            refs.append((_normalise(base / doc), key))
+        else:
+            refs.append((page, body))
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        match = _DIRECTIVE.match(line)
+        if not match:
+            continue
+        doc = page
+        for option in lines[i + 1: i + 8]:
+            opt = _DOC_OPTION.match(option)
+            if opt:
+                doc = _normalise(base / opt.group(1))
+            if not option.strip().startswith(":"):
+                break
+        refs.append((doc, match.group(3)))
+    return refs
+
+
+def _normalise(path: PurePosixPath) -> str:
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return re.sub(r"\.(md|ipynb)$", "", "/".join(parts))
+
+
+def notebook_glue_keys(path: Path) -> set[str]:
+    """Keys glued (``myst_nb.glue``) in an executed notebook's outputs."""
+    nb = nbformat.read(path, as_version=4)
+    keys = set()
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook")
+            if scrap:
+                keys.add(scrap["name"])
+    return keys
+
+
+def notebook_errors(path: Path) -> list[str]:
+    """Error outputs left in an executed notebook (there should be none)."""
+    nb = nbformat.read(path, as_version=4)
+    return [f"{path}: cell {i}: {o.get('ename')}: {o.get('evalue')}"
+            for i, cell in enumerate(nb.cells) for o in cell.get("outputs", [])
+            if o.get("output_type") == "error"]
+
+
+def check_book(root: Path, html_dir: Path, built_after: float) -> list[str]:
+    """Problems with a built book (empty list: none)."""
+    problems: list[str] = []
+    pages = toc_pages(root)
+    if not pages:
+        problems.append(f"{root / '_toc.yml'} lists no pages")
+    keys_by_doc: dict[str, set[str]] = {}
+    for page in pages:
+        for suffix in (".ipynb", ".md"):
+            source = root / f"{page}{suffix}"
+            if source.is_file():
+                break
+        else:
+            problems.append(f"page {page!r} of _toc.yml has no source file")
+            continue
+        if suffix == ".ipynb":
+            keys_by_doc[page] = notebook_glue_keys(source)
+            problems += notebook_errors(source)
+            nb = nbformat.read(source, as_version=4)
+            text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        else:
+            text = source.read_text(encoding="utf-8")
+        for doc, key in glue_references(text, page):
+            if doc not in keys_by_doc:
+                nb_path = root / f"{doc}.ipynb"
+                keys_by_doc[doc] = notebook_glue_keys(nb_path) if nb_path.is_file() else set()
+            if key not in keys_by_doc[doc]:
+                problems.append(f"page {page!r} references glue key {key!r} of {doc!r}, which does not exist")
+        html = html_dir / f"{page}.html"
+        if not html.is_file():
+            problems.append(f"page {page!r} of _toc.yml is missing from the HTML output ({html})")
+        elif html.stat().st_mtime < built_after:
+            problems.append(f"page {page!r}: {html} was not written by this build")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole pipeline
+
+
+def jupyter_book_build(root: Path, builder: str = "html") -> subprocess.CompletedProcess:
+    """``jupyter-book build ROOT --all -W -n --keep-going`` with this environment's executable.
+
+    ``--all`` rewrites every page (no stale pages from an earlier profile, and every page's
+    HTML is new, which the checks rely on).
+    """
+    executable = Path(sys.executable).parent / "jupyter-book"
+    command = [str(executable) if executable.exists() else "jupyter-book", "build", str(root),
+               "--all", "-W", "-n", "--keep-going", "--builder", builder]
+    return subprocess.run(command, cwd=root, capture_output=True, text=True)
+
+
+def build_book(
+    root: str | Path,
+    executions: list[Execution],
+    store: str | Path,
+    *,
+    force: bool = False,
+    build: bool = True,
+    mathjax: bool = True,
+    progress: bool = True,
+) -> list[ExecutionRecord]:
+    """Execute ``executions`` (cached), copy them into ``book/generated``, build and check."""
+    root = Path(root).resolve()
+    store = Path(store).resolve()
+    if mathjax:
+        install_mathjax(root / "book" / "_static")
+    records = run_executions(executions, root, store, force=force, progress=progress)
+    sync_pages(executions, store, root / GENERATED)
+    if not build:
+        return records
+    started = time.time()
+    result = jupyter_book_build(root)
+    html_dir = root / "_build" / "html"
+    if result.returncode != 0:
+        log = (result.stdout + result.stderr).strip()
+        raise BookError(f"jupyter-book build failed (exit {result.returncode}):\n{log[-6000:]}")
+    problems = check_book(root, html_dir, started)
+    if problems:
+        raise BookError("the book built, but:\n- " + "\n- ".join(problems))
+    return records
+
+
+def select(executions: list[Execution], only: str) -> list[Execution]:
+    """The executions of notebook ``only`` (a path, a stem or a glob) and what they depend on."""
+    chosen = [e for e in executions
+              if only in (e.notebook, PurePosixPath(e.notebook).stem, e.name)
+              or fnmatch.fnmatch(e.name, only)]
+    if not chosen:
+        known = sorted({PurePosixPath(e.notebook).stem for e in executions})
+        raise BookError(f"no notebook {only!r} in this profile; notebooks: {known}")
+    needed = {e.name for e in chosen}
+    by_name = {e.name: e for e in executions}
+    stack = list(needed)
+    while stack:
+        for dep in by_name[stack.pop()].depends_on:
+            if dep not in needed:
+                needed.add(dep)
+                stack.append(dep)
+    return [e for e in executions if e.name in needed]

@@ -1,0 +1,122 @@
+"""``hybridlib book`` and ``hybridlib run-notebook``.
+
+    hybridlib book --profile smoke|cpu|full [--only NOTEBOOK] [-p NAME VALUE ...]
+    hybridlib run-notebook notebooks/evaluate.ipynb -p suites '[xquad-r]' --profile cpu
+
+``-p`` values are read as YAML literals (``-p seeds '[0, 1]'``, ``-p steps 50``); they override
+the profile's parameters of the selected notebook(s) only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from hybridlib.runner.book import BookError, build_book, select
+from hybridlib.runner.execute import NotebookFailure, ParameterError, run_executions
+from hybridlib.runner.plan import Execution, plan_profile
+from hybridlib.runner.profiles import ProfileError, load_profile
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _overrides(pairs: list[list[str]] | None) -> dict:
+    return {name: yaml.safe_load(value) for name, value in (pairs or [])}
+
+
+def _apply(executions: list[Execution], only: str | None, overrides: dict) -> list[Execution]:
+    if not overrides:
+        return executions
+    if only is None:
+        raise BookError("-p needs --only NOTEBOOK: say which notebook's parameters to change")
+    targets = {e.name for e in select(executions, only)
+               if only in (e.notebook, PurePosixPath(e.notebook).stem, e.name)}
+    return [dataclasses.replace(e, parameters={**e.parameters, **overrides})
+            if e.name in targets else e for e in executions]
+
+
+def run_book(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    started = time.perf_counter()
+    try:
+        profile = load_profile(root / args.profiles, args.profile)
+        executions = plan_profile(profile)
+        if args.only:
+            executions = _apply(select(executions, args.only), args.only, _overrides(args.param))
+        elif args.param:
+            raise BookError("-p needs --only NOTEBOOK: say which notebook's parameters to change")
+        build = not args.no_build and not args.only
+        records = build_book(
+            root, executions, root / "runs" / profile.name / "notebooks",
+            force=args.force, build=build, mathjax=build,
+        )
+    except (ProfileError, ParameterError, NotebookFailure, BookError, FileNotFoundError) as error:
+        print(f"hybridlib book: {error}", file=sys.stderr)
+        return 1
+    executed = sum(r.status == "executed" for r in records)
+    print(
+        f"profile {profile.name}: {len(records)} notebook executions "
+        f"({executed} run, {len(records) - executed} cached); "
+        + ("book in _build/html" if build else "book not built")
+        + f"; {time.perf_counter() - started:.0f} s"
+    )
+    return 0
+
+
+def run_notebook(args: argparse.Namespace) -> int:
+    """One notebook, with the profile's parameters for it (if any) and the overrides."""
+    root = Path(args.root).resolve()
+    try:
+        profile = load_profile(root / args.profiles, args.profile)
+        notebook = str(PurePosixPath(Path(args.notebook).resolve().relative_to(root).as_posix()))
+        planned = [e for e in plan_profile(profile) if e.notebook == notebook]
+        base = planned[0] if planned else Execution(
+            name=PurePosixPath(notebook).stem, notebook=notebook, parameters={},
+            offered={**profile.common, "profile": profile.name},
+        )
+        execution = dataclasses.replace(
+            base, name=PurePosixPath(notebook).stem, depends_on=(),
+            parameters={**base.parameters, **_overrides(args.param)},
+        )
+        store = root / "runs" / "adhoc"
+        records = run_executions([execution], root, store, force=args.force)
+    except (ProfileError, ParameterError, NotebookFailure, FileNotFoundError, ValueError) as error:
+        print(f"hybridlib run-notebook: {error}", file=sys.stderr)
+        return 1
+    print(f"{records[0].status}: {store / records[0].output}")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="cpu", help="profile of profiles.yaml (default: cpu)")
+    parser.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                        help="override a parameter (YAML literal); repeatable")
+    parser.add_argument("--force", action="store_true", help="re-execute even when cached")
+    parser.add_argument("--profiles", default="profiles.yaml", help="profile file (relative to --root)")
+    parser.add_argument("--root", default=str(ROOT), help="project root (default: this checkout)")
+
+
+def register(subparsers) -> None:
+    book = subparsers.add_parser(
+        "book", help="execute the notebooks of a profile and build the Jupyter Book",
+        description="Execute every notebook of a profile (cached), build the book in "
+                    "_build/html with warnings as errors, and check every glue key and page.",
+    )
+    _common(book)
+    book.add_argument("--only", metavar="NOTEBOOK",
+                      help="run only this notebook (path, stem or execution name) and what it "
+                           "depends on; the book is not built")
+    book.add_argument("--no-build", action="store_true", help="execute only; do not build")
+    book.set_defaults(func=run_book)
+
+    one = subparsers.add_parser(
+        "run-notebook", help="execute one notebook with the profile's parameters and overrides",
+    )
+    one.add_argument("notebook", help="path of the notebook template, e.g. notebooks/data.ipynb")
+    _common(one)
+    one.set_defaults(func=run_notebook)

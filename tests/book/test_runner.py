@@ -1,0 +1,307 @@
+"""The runner and the book build, on a small book built from scratch in a temporary folder."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from hybridlib.runner import (
+    BookError,
+    NotebookFailure,
+    ParameterError,
+    ProfileError,
+    build_book,
+    load_profile,
+    plan_profile,
+    run_executions,
+    training_configs,
+)
+from hybridlib.runner.book import check_book, glue_references, toc_pages
+from hybridlib.runner.execute import dependency_files
+from hybridlib.runner.plan import Execution
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _executions(book: Path, **overrides) -> list[Execution]:
+    executions = plan_profile(load_profile(book / "profiles.yaml", "tiny"))
+    if overrides:
+        executions = [Execution(e.name, e.notebook, {**e.parameters, **overrides}, e.offered,
+                                e.depends_on, e.artifacts, e.page) for e in executions]
+    return executions
+
+
+def _png_hashes(nb_path: Path) -> set[str]:
+    """SHA-256 of every glued PNG in an executed notebook."""
+    nb = nbformat.read(nb_path, as_version=4)
+    hashes = set()
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook")
+            if scrap:
+                png = output["data"].get(scrap.get("mime_prefix", "") + "image/png")
+                if png:
+                    hashes.add(hashlib.sha256(base64.b64decode(png)).hexdigest())
+    return hashes
+
+
+def test_small_book_shows_every_glued_figure_and_table(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    records = build_book(small_book, _executions(small_book), store, mathjax=False, progress=False)
+    assert [r.status for r in records] == ["executed"]
+
+    html_dir = small_book / "_build" / "html"
+    page = (html_dir / "book" / "generated" / "points.html").read_text(encoding="utf-8")
+    intro = (html_dir / "book" / "intro.html").read_text(encoding="utf-8")
+
+    # the figure: the glued PNG was written into the HTML output and the page shows it
+    executed = small_book / "book" / "generated" / "points.ipynb"
+    pngs = _png_hashes(executed)
+    assert len(pngs) == 1
+    (png,) = pngs
+    assert (html_dir / "_images" / f"{png}.png").is_file()
+    figure = re.search(r'<figure[^>]*id="fig-line".*?</figure>', page, re.S).group(0)
+    assert f"{png}.png" in figure and "A line through the points." in figure
+
+    # the table: the glued DataFrame as an HTML table with the values of n_points = 4 rows
+    table = re.search(r'<figure[^>]*id="tbl-points".*?</figure>', page, re.S).group(0)
+    assert "<table" in table
+    assert re.findall(r"<td>(\d+\.\d+)</td>", table) == ["0.0", "2.0", "4.0", "6.0"]
+
+    # a number glued across documents, and numbered references to both
+    assert '<span class="pasted-text">4</span> points' in intro
+    assert re.search(r"Fig\. 1</span>", intro) and re.search(r"Fig\. 2</span>", intro)
+    assert check_book(small_book, html_dir, built_after=0.0) == []
+
+
+def test_cache_skips_finished_work_and_reruns_a_changed_parameter(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    first = run_executions(_executions(small_book), small_book, store, progress=False)
+    assert [r.status for r in first] == ["executed"]
+    stamp = (store / "points.json").read_text()
+
+    second = run_executions(_executions(small_book), small_book, store, progress=False)
+    assert [r.status for r in second] == ["cached"]
+    assert second[0].key == first[0].key
+    assert (store / "points.json").read_text() == stamp  # untouched
+
+    third = run_executions(_executions(small_book, n_points=5), small_book, store, progress=False)
+    assert [r.status for r in third] == ["executed"]
+    assert third[0].key != first[0].key
+    nb = nbformat.read(store / "points.ipynb", as_version=4)
+    assert nb.metadata.papermill.parameters["n_points"] == 5
+
+
+def test_changed_parameter_reruns_only_what_depends_on_it(small_book: Path) -> None:
+    """Two independent notebooks and one that depends on the first: changing the first's
+    parameter reruns it and its dependant, not the independent one."""
+    store = small_book / "runs" / "store"
+    nb = "notebooks/points.ipynb"
+    base = [
+        Execution("a", nb, {"n_points": 2}),
+        Execution("b", nb, {"n_points": 3}),
+        Execution("c", nb, {"n_points": 4}, depends_on=("a",)),
+    ]
+    assert {r.status for r in run_executions(base, small_book, store, progress=False)} == {"executed"}
+    changed = [Execution("a", nb, {"n_points": 6}), base[1], base[2]]
+    statuses = {r.name: r.status for r in run_executions(changed, small_book, store, progress=False)}
+    assert statuses == {"a": "executed", "b": "cached", "c": "executed"}
+
+
+def test_changed_notebook_code_reruns_it(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    run_executions(_executions(small_book), small_book, store, progress=False)
+    path = small_book / "notebooks" / "points.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[-2].source += "\nprint('changed')"
+    nbformat.write(nb, path)
+    assert run_executions(_executions(small_book), small_book, store, progress=False)[0].status == "executed"
+
+
+def test_failure_names_the_notebook_and_the_cell(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    with pytest.raises(NotebookFailure) as caught:
+        run_executions(_executions(small_book, fail=True), small_book, store, progress=False)
+    error = caught.value
+    assert error.notebook == "notebooks/points.ipynb"
+    assert "assert not fail" in error.source
+    message = str(error)
+    assert "notebooks/points.ipynb" in message and "assert not fail" in message
+    assert "AssertionError: asked to fail" in message
+    # executed copy: [parameters, injected-parameters, imports, figure, table, assert] -> cell 5
+    assert error.cell_index == 5
+    assert error.failed_copy is not None and error.failed_copy.is_file()
+    # nothing half-written: no executed notebook and no stamp for the failed execution
+    assert not (store / "points.ipynb").exists() and not (store / "points.json").exists()
+
+
+def test_undeclared_parameter_is_an_error_naming_it(small_book: Path) -> None:
+    with pytest.raises(ParameterError, match=r"does not declare parameter\(s\) \['n_pionts'\]"):
+        run_executions(_executions(small_book, n_pionts=3), small_book, small_book / "s", progress=False)
+
+
+def test_missing_page_is_reported(small_book: Path) -> None:
+    build_book(small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False)
+    (small_book / "_toc.yml").write_text(
+        (small_book / "_toc.yml").read_text() + "  - file: book/absent\n")
+    problems = check_book(small_book, small_book / "_build" / "html", built_after=0.0)
+    assert any("'book/absent'" in p and "no source file" in p for p in problems)
+
+
+def test_missing_glue_key_fails_the_build(small_book: Path) -> None:
+    intro = small_book / "book" / "intro.md"
+    intro.write_text(intro.read_text() + "\nAlso {glue:text}`generated/points.ipynb::no_such_key:d`.\n")
+    with pytest.raises(BookError, match="no_such_key"):
+        build_book(small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False)
+
+
+def test_glue_references_are_parsed_like_myst_nb() -> None:
+    text = (
+        "{glue:text}`generated/r.ipynb::k1:.3f` and {glue}`k2` and {glue:text}`k3:d`\n"
+        "```{glue:figure} k4\n:name: fig-x\n```\n"
+        ":::{glue} k5\n:doc: ../other.ipynb\n:::\n"
+    )
+    assert glue_references(text, "book/intro") == [
+        ("book/generated/r", "k1"), ("book/intro", "k2"), ("book/intro", "k3"),
+        ("book/intro", "k4"), ("other", "k5"),
+    ]
+
+
+# ------------------------------------------------------------------------------- profiles
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profiles.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("profiles: {}\n", "expected a top-level mapping 'profiles'"),
+        ("profiles:\n  p: {notebooks: []}\n", r"profile 'p', field 'notebooks': must be a non-empty list"),
+        ("profiles:\n  p: {notebooks: [{notebook: a.ipynb}], extra: 1}\n", r"field '<profile>': unknown key\(s\) \['extra'\]"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb, parameters: {1x: 2}}]\n", "parameter name '1x' is not an identifier"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {samplers: [x-z]}\n", "unknown sampler 'x-z'"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {alpha: 1.5}\n", r"alpha must be in \[0, 1\], but got 1.5"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {n_folds: 1}\n", "must be an integer >= 2, but got 1"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {seeds: []}\n", "non-empty list of integers"),
+        ("profiles: [\n", "not valid YAML"),
+    ],
+)
+def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ProfileError, match=message) as caught:
+        load_profile(path, "p")
+    assert str(path) in str(caught.value)
+
+
+def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
+    path = _write(tmp_path, "profiles:\n  a: {notebooks: [{notebook: x.ipynb}]}\n")
+    with pytest.raises(ProfileError, match=r"no profile 'b'; known profiles: \['a'\]"):
+        load_profile(path, "b")
+
+
+def test_grid_expansion_reuses_alpha_0_and_1() -> None:
+    profile = load_profile(REPO / "profiles.yaml", "cpu")
+    grid = profile.experiment
+    configs = training_configs(grid)
+    kinds = sorted({(c.sampler, c.alpha) for c in configs})
+    expected = {("x-x", 1.0), ("x-y", 0.0), ("hybrid", grid.alpha)}
+    expected |= {("hybrid", a) for a in grid.ablation_alphas if a not in (0.0, 1.0)}
+    assert set(kinds) == expected
+    assert len(configs) == len(kinds) * len(grid.seeds) * grid.n_folds
+    executions = plan_profile(profile)
+    names = [e.name for e in executions]
+    # every evaluation after its training run; every chapter after every run
+    for e in executions:
+        for dep in e.depends_on:
+            assert names.index(dep) < names.index(e.name)
+    assert executions[-1].name == "reproducibility"
+
+
+def test_every_profile_of_the_repository_parses_and_its_notebooks_declare_its_parameters() -> None:
+    from hybridlib.runner.execute import resolve_parameters
+
+    for name in ("smoke", "cpu", "full"):
+        for execution in plan_profile(load_profile(REPO / "profiles.yaml", name)):
+            resolve_parameters(execution, REPO)  # raises ParameterError on an undeclared one
+
+
+def test_notebooks_are_committed_clean_with_a_literal_parameters_cell() -> None:
+    import ast
+
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata.kernelspec.name == "python3", path
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), path
+        for cell in code:
+            assert cell.outputs == [] and cell.execution_count is None, path
+        for statement in ast.parse(code[0].source).body:
+            assert isinstance(statement, ast.Assign), (path, ast.dump(statement))
+            ast.literal_eval(statement.value)  # literals only
+
+
+def test_code_version_follows_imports_transitively() -> None:
+    files = {p.relative_to(REPO).as_posix() for p in dependency_files(["from hybridlib.runner import plan_profile"])}
+    assert "hybridlib/runner/plan.py" in files
+    assert "hybridlib/runner/profiles.py" in files  # imported by plan.py
+    assert "hybridlib/io.py" in files  # imported by execute.py via runner/__init__
+    assert "hybridlib/__init__.py" in files
+    assert not any(f.startswith("hybridlib/training/") for f in files)
+
+
+def test_toc_pages_expand_globs(small_book: Path) -> None:
+    (small_book / "book" / "generated").mkdir(parents=True)
+    for name in ("b", "a"):
+        (small_book / "book" / "generated" / f"{name}.ipynb").write_text("{}")
+    (small_book / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - glob: book/generated/*\n")
+    assert toc_pages(small_book) == ["book/intro", "book/generated/a", "book/generated/b"]
+
+
+def test_stale_outputs_are_removed_before_a_rerun_unless_resumable(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    nb = "notebooks/points.ipynb"
+    for resumable, survives in ((False, False), (True, True)):
+        artifact = small_book / "runs" / f"out-{resumable}"
+        artifact.mkdir(parents=True)
+        (artifact / "partial.txt").write_text("left by an interrupted run")
+        execution = Execution(f"e-{resumable}", nb, {"n_points": 2},
+                              artifacts=(f"runs/out-{resumable}",), resumable=resumable)
+        run_executions([execution], small_book, store, progress=False)
+        assert (artifact / "partial.txt").exists() is survives
+
+
+def test_injected_parameters_are_hidden_in_the_book(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    run_executions(_executions(small_book), small_book, store, progress=False)
+    nb = nbformat.read(store / "points.ipynb", as_version=4)
+    (injected,) = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "hide-cell" in injected.metadata.tags and "n_points = 4" in injected.source
+
+
+def test_book_command_runs_a_profile_and_reports_a_failing_cell(small_book: Path, capsys) -> None:
+    from hybridlib.cli import main
+
+    args = ["book", "--root", str(small_book), "--profile", "tiny", "--no-build"]
+    assert main(args) == 0
+    assert "1 notebook executions (1 run, 0 cached)" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "(0 run, 1 cached)" in capsys.readouterr().out
+
+    assert main(["book", "--root", str(small_book), "--profile", "tiny", "--only", "points",
+                 "-p", "fail", "true"]) == 1
+    err = capsys.readouterr().err
+    assert "notebooks/points.ipynb" in err and "assert not fail" in err and "asked to fail" in err
+
+    assert main(["book", "--root", str(small_book), "--profile", "nope", "--no-build"]) == 1
+    assert "no profile 'nope'" in capsys.readouterr().err
