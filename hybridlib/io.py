@@ -79,6 +79,12 @@ def atomic_write_json(destination: str | os.PathLike[str], obj: Any) -> Path:
     )
 
 
+def cache_root() -> Path:
+    """Where models and embeddings are cached: ``$HYBRIDLIB_CACHE_DIR``, else ``~/.cache/hybridlib``."""
+    root = os.environ.get("HYBRIDLIB_CACHE_DIR")
+    return Path(root) if root else Path.home() / ".cache" / "hybridlib"
+
+
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()

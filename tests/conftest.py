@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -20,3 +21,16 @@ def real_data_dir() -> Path:
     path = Path(os.environ.get("HYBRIDLIB_DATA_DIR", DEFAULT_DATA_DIR))
     assert (path / "xquad-r").is_dir(), f"real data not found at {path}; set HYBRIDLIB_DATA_DIR"
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test session caches models and embeddings in a fresh folder, never the user's."""
+    path = tmp_path_factory.mktemp("hybridlib-cache")
+    previous = os.environ.get("HYBRIDLIB_CACHE_DIR")
+    os.environ["HYBRIDLIB_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("HYBRIDLIB_CACHE_DIR", None)
+    else:
+        os.environ["HYBRIDLIB_CACHE_DIR"] = previous

@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol, Sequence
 import numpy as np
 
 from hybridlib.data.types import Candidate, RetrievalSuite
-from hybridlib.io import atomic_path, atomic_write_json
+from hybridlib.io import atomic_path, atomic_write_json, cache_root
 
 CandidateInput = Literal["sentence", "sentence+context"]
 CANDIDATE_INPUTS: tuple[str, ...] = ("sentence", "sentence+context")
@@ -53,9 +53,7 @@ class TextEncoder(Protocol):
 
 def cache_dir() -> Path:
     """``$HYBRIDLIB_CACHE_DIR/embeddings`` (default ``~/.cache/hybridlib/embeddings``)."""
-    root = os.environ.get("HYBRIDLIB_CACHE_DIR")
-    base = Path(root) if root else Path.home() / ".cache" / "hybridlib"
-    return base / "embeddings"
+    return cache_root() / "embeddings"
 
 
 def weights_sha256(encoder: Any) -> str:

@@ -38,7 +38,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from hybridlib.io import atomic_path, provenance, sha256_file
+from hybridlib.io import atomic_path, cache_root, provenance, sha256_file
 
 MAGIC = b"E5S1"
 Q4_BLOCK = 32  # weights per Q4_0 block
@@ -270,8 +270,8 @@ def source_file() -> Path:
 
 
 def cache_dir() -> Path:
-    """``HYBRIDLIB_CACHE_DIR``, else ``~/.cache/hybridlib``."""
-    return Path(os.environ.get("HYBRIDLIB_CACHE_DIR", Path.home() / ".cache" / "hybridlib"))
+    """``HYBRIDLIB_CACHE_DIR``, else ``~/.cache/hybridlib`` (see :func:`hybridlib.io.cache_root`)."""
+    return cache_root()
 
 
 def embedded_model_dir(source_sha256: str, root: str | os.PathLike[str] | None = None) -> Path:
