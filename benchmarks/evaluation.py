@@ -1,0 +1,187 @@
+"""Evaluation from embeddings: hybridlib's full XQuAD-R evaluation vs a per-query sklearn loop.
+
+Ours: :func:`hybridlib.evaluation.evaluate_settings` on XQuAD-R (Mono: 11 cells, Cross: 110
+ordered language pairs, Multi: 11 cells; MAP, Recall@1, Recall@10, and rank distance in
+Multi), from random L2-normalised embeddings of the real shapes (13,090 queries, 13,014
+candidates, dim 384; random scores have no ties, so every tie rule agrees).
+
+Reference: what one writes without hybridlib, one (query, pool) evaluation at a time: the
+query's scores against its pool (``q @ C_pool.T``), its 0/1 relevance vector from the
+qrels, ``sklearn.metrics.average_precision_score`` for AP and a sort for Recall@k. It is
+run on a seeded random subset of the evaluations of each setting and **extrapolated
+linearly** to the full count (seconds per evaluation of a setting x evaluations of that
+setting), since the full loop takes minutes. The subset's numbers must equal ours up to
+float32 rounding of the scores (the largest absolute difference and the fraction of values
+within 1e-12 are reported; rank distance is not compared).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import Comparison, row
+
+BENCHMARK = "evaluation"
+DIM = 384
+MEASURES = ("map", "recall@1", "recall@10")
+# Ours scores a block of queries with one matrix product, the reference one query at a time:
+# the float32 sums run in a different order, and two candidates whose scores differ in the
+# last bit may swap. Such a swap at rank r moves AP by about 1 / (R r^2) (< 1e-7 here); a
+# real disagreement (another tie rule, a wrong rank) moves it by far more.
+MAX_ABS_DIFFERENCE = 1e-6
+
+
+def random_embeddings(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    """``(n, dim)`` float32 rows drawn from a standard normal and L2-normalised."""
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def hybridlib_evaluation(suite: Any, queries: np.ndarray, candidates: np.ndarray) -> Any:
+    """The full Mono / Cross / Multi evaluation (a ``SettingsResult``)."""
+    from hybridlib.evaluation import DenseScorer, evaluate_settings
+
+    return evaluate_settings(suite, DenseScorer(queries, candidates))
+
+
+def evaluation_units(suite: Any) -> pd.DataFrame:
+    """Every (setting, query, pool language) evaluation with a relevant candidate in the pool.
+
+    Columns: setting, query_row, candidate_language (``"all"`` for Multi).
+    """
+    languages = suite.languages
+    language_of = {c.id: c.language for c in suite.candidates}
+    units = []
+    for row_index, query in enumerate(suite.queries):
+        relevant_languages = {language_of[c] for c, g in suite.qrels.get(query.id, {}).items() if g > 0}
+        for y in languages:
+            if y in relevant_languages:
+                units.append(("mono" if y == query.language else "cross", row_index, y))
+        if relevant_languages:
+            units.append(("multi", row_index, "all"))
+    return pd.DataFrame(units, columns=["setting", "query_row", "candidate_language"])
+
+
+class SklearnReference:
+    """Per-query MAP / Recall@1 / Recall@10 by a loop over (query, pool) evaluations.
+
+    The pools (candidate rows per language, and all) and each pool's id -> position map are
+    built once here, outside the timed loop.
+    """
+
+    def __init__(self, suite: Any, queries: np.ndarray, candidates: np.ndarray) -> None:
+        self.suite, self.queries, self.candidates = suite, queries, candidates
+        language = np.array([c.language for c in suite.candidates])
+        self.pools = {y: np.flatnonzero(language == y) for y in suite.languages}
+        self.pools["all"] = np.arange(len(suite.candidates))
+        self.position = {
+            y: {suite.candidates[j].id: i for i, j in enumerate(cols)} for y, cols in self.pools.items()
+        }
+
+    def evaluate(self, units: pd.DataFrame) -> pd.DataFrame:
+        """One row per unit and measure: setting, query_id, candidate_language, metric, value."""
+        from sklearn.metrics import average_precision_score
+
+        out = []
+        for setting, query_row, y in units.itertuples(index=False):
+            query = self.suite.queries[query_row]
+            cols = self.pools[y]
+            scores = self.candidates[cols] @ self.queries[query_row]  # (n_pool,)
+            relevant = np.zeros(len(cols), dtype=np.int8)  # (n_pool,)
+            for candidate_id, grade in self.suite.qrels[query.id].items():
+                i = self.position[y].get(candidate_id)
+                if i is not None and grade > 0:
+                    relevant[i] = 1
+            n_relevant = int(relevant.sum())
+            ranking = np.argsort(-scores, kind="stable")
+            values = {
+                "map": float(average_precision_score(relevant, scores)),
+                "recall@1": relevant[ranking[:1]].sum() / n_relevant,
+                "recall@10": relevant[ranking[:10]].sum() / n_relevant,
+            }
+            for metric, value in values.items():
+                out.append((setting, query.id, y, metric, float(value)))
+        return pd.DataFrame(out, columns=["setting", "query_id", "candidate_language", "metric", "value"])
+
+
+def compare_with_ours(ours_per_query: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, float]:
+    """The largest absolute difference between the reference values and ours (same units),
+    and the fraction of values within 1e-12 of ours (float64 sums in another order)."""
+    keys = ["setting", "query_id", "candidate_language", "metric"]
+    merged = reference.merge(
+        ours_per_query[keys + ["value"]], on=keys, how="left", suffixes=("_ref", "_ours"),
+        validate="one_to_one",
+    )  # fmt: skip
+    missing = int(merged["value_ours"].isna().sum())
+    if missing:
+        raise AssertionError(f"evaluation: {missing} reference values have no counterpart in ours")
+    difference = (merged["value_ref"] - merged["value_ours"]).abs()
+    return float(difference.max()), float((difference <= 1e-12).mean())
+
+
+def run(
+    *,
+    quick: bool,
+    repeats: int | None = None,
+    per_setting: int | None = None,
+    suite: Any = None,
+    log: Callable[[str], None] = print,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows of the evaluation benchmark and its details."""
+    from hybridlib.data import load_lareqa
+
+    repeats = repeats or (2 if quick else 5)
+    per_setting = per_setting or (100 if quick else 500)
+    suite = suite if suite is not None else load_lareqa("xquad-r")
+    queries = random_embeddings(len(suite.queries), seed=0)  # (13,090, 384)
+    candidates = random_embeddings(len(suite.candidates), seed=1)  # (13,014, 384)
+    units = evaluation_units(suite)
+    counts = units["setting"].value_counts().to_dict()
+    rng = np.random.default_rng(0)
+    subset = pd.concat(
+        [g.iloc[np.sort(rng.choice(len(g), size=min(per_setting, len(g)), replace=False))]
+         for _, g in units.groupby("setting", sort=True)],
+        ignore_index=True,
+    )  # fmt: skip
+    log(f"evaluation: ours on all {len(units)} evaluations x {repeats}; sklearn on {len(subset)} (extrapolated)")
+
+    sklearn_loop = SklearnReference(suite, queries, candidates)
+    ours_seconds, reference_seconds, difference, exact = [], [], [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = hybridlib_evaluation(suite, queries, candidates)
+        ours_seconds.append(time.perf_counter() - started)
+        total = 0.0
+        for setting, part in subset.groupby("setting", sort=True):
+            started = time.perf_counter()
+            reference = sklearn_loop.evaluate(part)
+            per_unit = (time.perf_counter() - started) / len(part)
+            total += per_unit * counts[setting]
+            largest, equal = compare_with_ours(result.per_query, reference)
+            difference.append(largest)
+            exact.append(equal)
+        reference_seconds.append(total)
+    max_difference = max(difference)
+    if max_difference > MAX_ABS_DIFFERENCE:
+        raise AssertionError(
+            f"evaluation: hybridlib and the sklearn reference differ by up to {max_difference:.3g}"
+        )
+    rows = Comparison(
+        BENCHMARK, "hybridlib evaluate_settings (full)", "sklearn per-query loop (extrapolated)",
+        "seconds", ours_seconds, reference_seconds,
+    ).rows()  # fmt: skip
+    rows.append(row(BENCHMARK, "hybridlib vs sklearn (subset)", "max_abs_difference", [max_difference]))
+    rows.append(row(BENCHMARK, "hybridlib vs sklearn (subset)", "equal_fraction", [min(exact)]))
+    details = {
+        "evaluations": counts,
+        "reference_subset_per_setting": per_setting,
+        "ours_seconds": ours_seconds,
+        "reference_seconds_extrapolated": reference_seconds,
+        "max_abs_difference": max_difference,
+        "n_results": len(result.results),
+    }
+    return rows, details

@@ -1,0 +1,118 @@
+"""Run the benchmarks: ``.venv/bin/python -m benchmarks.run [--quick] [--output DIR] [--only NAME ...]``.
+
+Each benchmark compares ours with its reference in the same process, on 2 threads, and
+writes ``DIR/<name>.json`` (its rows, details, machine load and provenance) atomically;
+the whole tidy table goes to ``DIR/table.csv`` and is printed. From Python (e.g. the book's
+efficiency notebook, with the repository root as working directory)::
+
+    from benchmarks.run import run_all
+    table = run_all(quick=True, output_dir=Path("runs/benchmarks"))
+
+Ratios are oriented so that > 1 means ours is better (see :mod:`benchmarks.common`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from benchmarks import encoding, evaluation, search, training
+from benchmarks.common import NUM_THREADS, table, thread_limits
+
+DEFAULT_OUTPUT = Path("runs") / "benchmarks"
+BENCHMARKS: dict[str, Callable[..., tuple[list[dict[str, Any]], dict[str, Any]]]] = {
+    "search": search.run,
+    "evaluation": evaluation.run,
+    "encoding": encoding.run,
+    "training": training.run,
+}
+
+
+def run_all(
+    quick: bool,
+    output_dir: Path,
+    *,
+    only: Sequence[str] | None = None,
+    log: Callable[[str], None] = print,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Run the benchmarks (all, or those named in ``only``) and return the tidy table.
+
+    Columns: benchmark, variant, metric, value, reference, ratio, repeats, min, median, max.
+    ``options`` passes keyword arguments to a benchmark's ``run`` (e.g. a smaller model in
+    tests: ``{"training": {"model": "tiny"}}``).
+    """
+    from hybridlib.io import atomic_write_json, atomic_write_text, provenance
+
+    names = list(BENCHMARKS) if only is None else list(only)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {unknown}; choose from {sorted(BENCHMARKS)}")
+    output_dir = Path(output_dir)
+    frames = []
+    with thread_limits(NUM_THREADS):
+        for name in names:
+            kwargs = {"quick": quick, "log": log, **(options or {}).get(name, {})}
+            load_before = os.getloadavg()
+            started = time.perf_counter()
+            rows, details = BENCHMARKS[name](**kwargs)
+            seconds = time.perf_counter() - started
+            frame = table(rows)
+            record = {
+                "benchmark": name,
+                "rows": frame.to_dict(orient="records"),
+                "details": details,
+                "machine": {
+                    "cpu_count": os.cpu_count(),
+                    "threads": NUM_THREADS,
+                    "load_average_before": load_before,
+                    "load_average_after": os.getloadavg(),
+                    "wall_seconds": seconds,
+                },
+                "provenance": provenance(
+                    {k: v for k, v in kwargs.items() if k != "log" and _jsonable(v)}
+                ),
+            }
+            atomic_write_json(output_dir / f"{name}.json", record)
+            log(f"{name}: {seconds:.1f} s (load average before {load_before[0]:.1f}, "
+                f"after {os.getloadavg()[0]:.1f})\n{format_table(frame)}\n")  # fmt: skip
+            frames.append(frame)
+    combined = pd.concat(frames, ignore_index=True) if frames else table([])
+    atomic_write_text(output_dir / "table.csv", combined.to_csv(index=False))
+    return combined
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool, type(None)))
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """The table for a terminal: ratio and min / median / max with 3 significant digits."""
+    shown = frame.copy()
+    for column in ("value", "reference", "ratio", "min", "median", "max"):
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+    return shown.to_string(index=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description="Benchmarks of hybridlib against its peers."
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, subsets (minutes)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder for the JSON files")
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
+    args = parser.parse_args(argv)
+    combined = run_all(args.quick, args.output, only=args.only)
+    print("all benchmarks (ratio > 1: ours better)")
+    print(format_table(combined))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,363 @@
+"""Training step throughput, peak memory and FLOP-peak fraction: hybridlib vs sentence-transformers.
+
+Ours: one optimizer step exactly as :func:`hybridlib.training.train` takes it (its defaults
+from :class:`~hybridlib.training.TrainConfig`, its ``make_loss`` and ``make_optimizer``):
+``InfoNCELoss`` on the encoder's query and
+passage embeddings (temperature 0.05, false negatives masked), ``backward``, gradient
+clipping to norm 1.0, AdamW (lr 3e-5, weight decay 0.01 on matrices only) and the linear
+schedule. Peer: a ``SentenceTransformer`` built from the same weights folder
+(``Transformer`` + mean ``Pooling`` + ``Normalize``) with ``MultipleNegativesRankingLoss``
+(scale 20 = temperature 0.05), the same AdamW, clipping and batches; the texts carry the
+same ``"query: "`` / ``"passage: "`` prefixes, so both run on the same tokens.
+
+FLOPs per step (dense, padded tokens; ``P`` = parameters of the transformer layers, i.e.
+every parameter but the embedding tables; ``L`` layers, hidden size ``h``; a batch of ``n``
+texts padded to ``s`` tokens)::
+
+    forward  = sum over the query and passage batches of  2 * P * n * s  +  4 * L * n * s^2 * h
+    backward = 2 * forward
+    step     = 3 * forward
+
+(``4 L n s^2 h``: the two attention products ``Q K^T`` and ``A V``, ``2 s^2 h`` each per layer
+and text.) The peak is the FLOP rate of ``torch.mm`` of two 4096 x 4096 fp32 matrices on the
+same threads, measured next to each pair of steps (best of two), since the load of a
+shared machine changes within minutes.
+
+Peak memory is measured in a fresh process per variant (``ru_maxrss`` after building the
+model and optimizer and taking one step, which allocates the gradients and AdamW's
+state), since a process's peak cannot be reset.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from benchmarks.common import (
+    NUM_THREADS,
+    Comparison,
+    interleaved,
+    peak_rss_bytes,
+    row,
+    rss_bytes,
+    time_call,
+)
+
+BENCHMARK = "training_step"
+BATCH_SIZE = 32
+MAX_LENGTH = 64
+PEAK_MATMUL_SIZE = 4096
+Batch = dict[str, list[str]]
+
+
+# ----------------------------------------------------------------------------- FLOPs
+@dataclass(frozen=True)
+class TransformerShape:
+    """The sizes of a BERT-style encoder that set its FLOPs."""
+
+    hidden_size: int
+    num_layers: int
+    intermediate_size: int
+
+    @classmethod
+    def from_config(cls, config: Any) -> "TransformerShape":
+        return cls(config.hidden_size, config.num_hidden_layers, config.intermediate_size)
+
+    @property
+    def layer_parameters(self) -> int:
+        """Parameters of the transformer layers (all but the embeddings), biases included.
+
+        Per layer: Q, K, V, O ``4 (h^2 + h)``; FFN ``h f + f + f h + h``; two LayerNorms ``4 h``.
+        """
+        h, f = self.hidden_size, self.intermediate_size
+        per_layer = 4 * (h * h + h) + (h * f + f) + (f * h + h) + 4 * h
+        return self.num_layers * per_layer
+
+    def forward_flops(self, n_texts: int, seq_len: int) -> int:
+        """FLOPs of one forward pass of ``n_texts`` texts padded to ``seq_len`` tokens."""
+        tokens = n_texts * seq_len
+        dense = 2 * self.layer_parameters * tokens
+        attention = 4 * self.num_layers * n_texts * seq_len**2 * self.hidden_size
+        return dense + attention
+
+    def step_flops(self, batch_shapes: Sequence[tuple[int, int]]) -> int:
+        """FLOPs of a training step (forward + backward = 3 x forward) over ``(n, seq)`` batches."""
+        return 3 * sum(self.forward_flops(n, s) for n, s in batch_shapes)
+
+
+def matmul_peak_flops(size: int = PEAK_MATMUL_SIZE, repeats: int = 3) -> list[float]:
+    """FLOP/s of ``torch.mm`` of two ``size x size`` fp32 matrices, one value per repeat."""
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    torch.mm(a, b)  # warm up (allocations, MKL's first call)
+    seconds = interleaved({"mm": lambda: torch.mm(a, b)}, repeats=repeats, warmup=0)["mm"]
+    return [2 * size**3 / s for s in seconds]
+
+
+# ----------------------------------------------------------------------------- batches
+def training_batches(n_batches: int, batch_size: int = BATCH_SIZE, seed: int = 0) -> list[Batch]:
+    """The first ``n_batches`` batches the trainer would take on XQuAD-R (hybrid sampler)."""
+    from hybridlib.data import lareqa_training_pairs
+    from hybridlib.samplers import ParallelPairs, make_batch_sampler
+
+    pairs = ParallelPairs(lareqa_training_pairs("xquad-r"))
+    sampler = make_batch_sampler("hybrid", pairs, batch_size=batch_size, alpha=0.5, seed=seed)
+    batches = []
+    for indices in sampler:
+        batches.append(ParallelPairs.collate([pairs[i] for i in indices]))
+        if len(batches) == n_batches:
+            break
+    return batches
+
+
+# ----------------------------------------------------------------------------- the two steps
+def _config(model: str, frozen: bool) -> Any:
+    from hybridlib.training import TrainConfig
+
+    return TrainConfig(
+        model=model, steps=1, batch_size=BATCH_SIZE, max_length=MAX_LENGTH,
+        freeze_word_embeddings=frozen, num_threads=NUM_THREADS,
+    )  # fmt: skip
+
+
+class HybridlibStep:
+    """One optimizer step of hybridlib's trainer (see the module docstring)."""
+
+    name = "hybridlib"
+
+    def __init__(self, model: str, frozen: bool, total_steps: int = 100) -> None:
+        from transformers import get_linear_schedule_with_warmup
+
+        from hybridlib.models import Encoder
+        from hybridlib.training.trainer import make_loss, make_optimizer
+
+        config = _config(model, frozen)
+        self.config = config
+        self.encoder = Encoder.from_pretrained(model, max_length=config.max_length)
+        if config.freeze_word_embeddings:
+            self.encoder.word_embeddings().requires_grad_(False)
+        self.encoder.train()
+        self.loss_fn = make_loss(config, self.encoder)
+        self.params = [p for p in self.encoder.parameters() if p.requires_grad]
+        self.optimizer = make_optimizer(config, self.params)
+        self.scheduler = get_linear_schedule_with_warmup(
+            self.optimizer, round(config.warmup_ratio * total_steps), total_steps
+        )
+
+    def __call__(self, batch: Batch) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_fn(batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, self.config.clip_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.item()
+
+    def batch_shapes(self, batch: Batch) -> list[tuple[int, int]]:
+        """``(n, seq)`` of the padded query and passage batches."""
+        shapes = []
+        for texts, kind in ((batch["queries"], "query"), (batch["passages"], "passage")):
+            shapes.append(tuple(self.encoder.tokenize(texts, kind)["input_ids"].shape))
+        return shapes
+
+
+def model_folder(model: str, workdir: str | Path | None = None) -> Path:
+    """A weights folder for ``model`` that both libraries can load.
+
+    ``"embedded"`` is the cached build; ``"tiny"`` is saved into ``workdir`` (default: a new
+    temporary folder); anything else is taken as a folder already.
+    """
+    if model == "embedded":
+        from hybridlib.models import build_embedded_model
+
+        return Path(build_embedded_model())
+    if model == "tiny":
+        import tempfile
+
+        from hybridlib.models import Encoder
+
+        base = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hybridlib-bench-"))
+        folder = base / "tiny"
+        if not folder.is_dir():
+            Encoder.from_pretrained("tiny").save_pretrained(folder)
+        return folder
+    return Path(model)
+
+
+def sentence_transformer(folder: str | Path, max_length: int) -> Any:
+    """``SentenceTransformer(Transformer(folder) + mean Pooling + Normalize)`` on the CPU, offline."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    # no pooler: unused by mean pooling, and our Encoder loads without it too
+    transformer = Transformer(
+        str(folder), max_seq_length=max_length, model_kwargs={"add_pooling_layer": False}
+    )
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    return SentenceTransformer(modules=[transformer, pooling, Normalize()], device="cpu")
+
+
+class SentenceTransformersStep:
+    """One optimizer step with ``MultipleNegativesRankingLoss`` on the same weights and batch."""
+
+    name = "sentence-transformers"
+
+    def __init__(self, folder: str | Path, frozen: bool, prefixes: tuple[str, str]) -> None:
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+        from hybridlib.training.trainer import make_optimizer
+
+        config = _config(str(folder), frozen)
+        self.config = config
+        self.model = sentence_transformer(folder, config.max_length)
+        if frozen:
+            self.model[0].auto_model.get_input_embeddings().requires_grad_(False)
+        self.model.train()
+        self.loss_fn = MultipleNegativesRankingLoss(self.model, scale=1.0 / config.temperature)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = make_optimizer(config, self.params)  # the same AdamW as ours
+        self.query_prefix, self.passage_prefix = prefixes
+
+    def __call__(self, batch: Batch) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        features = [
+            self.model.preprocess([self.query_prefix + t for t in batch["queries"]]),
+            self.model.preprocess([self.passage_prefix + t for t in batch["passages"]]),
+        ]
+        loss = self.loss_fn(features, None)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, self.config.clip_norm)
+        self.optimizer.step()
+        return loss.item()
+
+
+def alternating(
+    ours: Callable[[Batch], float],
+    peer: Callable[[Batch], float],
+    batches: Sequence[Batch],
+    peak_size: int = PEAK_MATMUL_SIZE,
+) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per step of ``ours`` and ``peer`` on the same batches, taken in turn, and the
+    matmul peak (FLOP/s) measured right before each pair (the load of a shared machine
+    changes within minutes, so the peak is taken next to the steps it is compared with).
+
+    Batch 0 is a warm-up for both (not returned); on batch ``i`` the one that goes first
+    alternates, so neither always follows the other's memory traffic.
+    """
+    ours_s, peer_s, peaks = [], [], []
+    for i, batch in enumerate(batches):
+        if i > 0:
+            peaks.append(max(matmul_peak_flops(peak_size, repeats=2)))
+        order = [(ours, ours_s), (peer, peer_s)]
+        for fn, out in order if i % 2 else order[::-1]:
+            seconds, _ = time_call(lambda: fn(batch))
+            if i > 0:
+                out.append(seconds)
+    return ours_s, peer_s, peaks
+
+
+# ----------------------------------------------------------------------------- memory
+def _memory_probe(
+    framework: str, folder: str, frozen: bool, prefixes: tuple[str, str], batches: list[Batch]
+) -> dict[str, float]:
+    """In a fresh process: RSS after building, and the peak RSS over the steps (bytes)."""
+    torch.set_num_threads(NUM_THREADS)
+    torch.manual_seed(0)
+    if framework == HybridlibStep.name:
+        step: Callable[[Batch], float] = HybridlibStep(folder, frozen)
+    else:
+        step = SentenceTransformersStep(folder, frozen, prefixes)
+    built = rss_bytes()
+    for batch in batches:
+        step(batch)
+    return {"rss_built": float(built), "peak_rss": float(peak_rss_bytes())}
+
+
+def prefixes(model: str) -> tuple[str, str]:
+    """The query and passage prefixes of a hybridlib encoder (E5: ``"query: "``, ``"passage: "``)."""
+    from hybridlib.models import Encoder
+
+    encoder = Encoder.from_pretrained(model)
+    return encoder.prefix("query"), encoder.prefix("passage")
+
+
+def peak_memory(
+    framework: str, folder: Path, frozen: bool, prefixes: tuple[str, str], batches: list[Batch]
+) -> dict[str, float]:
+    """:func:`_memory_probe` in a new (spawned) process, which loads only that framework's model."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_memory_probe, framework, str(folder), frozen, prefixes, batches).result()
+
+
+# ----------------------------------------------------------------------------- benchmark
+def run(
+    *,
+    quick: bool,
+    model: str = "embedded",
+    repeats: int | None = None,
+    memory: bool = True,
+    batches: list[Batch] | None = None,
+    peak_matmul_size: int = PEAK_MATMUL_SIZE,
+    log: Callable[[str], None] = print,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows of the training benchmark and its details (FLOP counts, peak, batch shapes)."""
+    repeats = repeats or (2 if quick else 5)
+    n_batches = repeats + 1  # one warm-up batch
+    if batches is None:
+        batches = training_batches(n_batches)
+    if len(batches) < n_batches:
+        raise ValueError(f"need {n_batches} batches (1 warm-up + {repeats} repeats), but got {len(batches)}")
+    folder = model_folder(model)
+    rows: list[dict[str, Any]] = []
+    details: dict[str, Any] = {"model": model, "folder": str(folder), "repeats": repeats}
+
+
+    for frozen in (False, True):
+        variant = "frozen word embeddings" if frozen else "all weights"
+        log(f"training step: {variant} ({repeats} repeats + 1 warm-up, batch {BATCH_SIZE})")
+        torch.manual_seed(0)
+        ours = HybridlibStep(model, frozen)
+        text_prefixes = (ours.encoder.prefix("query"), ours.encoder.prefix("passage"))
+        peer = SentenceTransformersStep(folder, frozen, text_prefixes)
+        shape = TransformerShape.from_config(ours.encoder.transformer.config)
+        flops = [shape.step_flops(ours.batch_shapes(b)) for b in batches[1:n_batches]]
+        ours_s, peer_s, peak = alternating(ours, peer, batches[:n_batches], peak_matmul_size)
+        rows.append(row(BENCHMARK, f"torch.mm {peak_matmul_size}^2 fp32, next to the {variant} steps",
+                        "peak_gflop_per_s", [p / 1e9 for p in peak]))  # fmt: skip
+        rows += Comparison(
+            BENCHMARK, f"hybridlib, {variant}", f"sentence-transformers, {variant}", "pairs_per_s",
+            [BATCH_SIZE / s for s in ours_s], [BATCH_SIZE / s for s in peer_s],
+        ).rows()  # fmt: skip
+        ours_frac = [f / s / p for f, s, p in zip(flops, ours_s, peak)]
+        peer_frac = [f / s / p for f, s, p in zip(flops, peer_s, peak)]
+        rows += Comparison(
+            BENCHMARK, f"hybridlib, {variant}", f"sentence-transformers, {variant}", "peak_flop_fraction",
+            ours_frac, peer_frac,
+        ).rows()  # fmt: skip
+        rows.append(row(BENCHMARK, variant, "step_gflop", [f / 1e9 for f in flops]))
+        details[variant] = {
+            "seconds": {"hybridlib": ours_s, "sentence-transformers": peer_s},
+            "step_flops": flops,
+            "peak_flop_per_s": peak,
+            "batch_shapes": [ours.batch_shapes(b) for b in batches[1:n_batches]],
+            "layer_parameters": shape.layer_parameters,
+        }
+        del ours, peer
+        if memory:
+            mem = {}
+            for framework in (HybridlibStep.name, SentenceTransformersStep.name):
+                log(f"training step: peak memory of {framework}, {variant} (fresh process)")
+                mem[framework] = peak_memory(framework, folder, frozen, text_prefixes, batches[1:2])
+            rows += Comparison(
+                BENCHMARK, f"hybridlib, {variant}", f"sentence-transformers, {variant}", "peak_rss_gib",
+                [mem[HybridlibStep.name]["peak_rss"] / 2**30],
+                [mem[SentenceTransformersStep.name]["peak_rss"] / 2**30],
+            ).rows()  # fmt: skip
+            details[variant]["memory_bytes"] = mem
+    return rows, details

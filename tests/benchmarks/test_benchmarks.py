@@ -1,0 +1,239 @@
+"""The benchmark plumbing on tiny inputs: the compared outputs agree, the table's shape, FLOPs.
+
+No timing is asserted anywhere here; the benchmarks report timings as ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from benchmarks import common, encoding, evaluation, search, training
+from benchmarks.run import run_all
+from hybridlib.data.types import Candidate, Query, RetrievalSuite
+
+SENTENCES = [
+    "The cat sat on the mat.",
+    "Die Katze saß auf der Matte.",
+    "猫はマットの上に座った。",
+    "Short.",
+    "A somewhat longer sentence, so that the batch needs padding to the longest one.",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    return training.model_folder("tiny", tmp_path_factory.mktemp("model"))
+
+
+def small_suite(n_items: int = 12, languages=("de", "en", "zh")) -> RetrievalSuite:
+    """A parallel suite: item i exists in every language; query i is relevant to candidate i
+    of every language (as XQuAD-R)."""
+    queries, candidates, qrels = [], [], {}
+    for lang in languages:
+        for i in range(n_items):
+            queries.append(Query(f"s/{lang}/q{i}", lang, f"question {i}", parallel_key=f"q{i}"))
+            candidates.append(Candidate(f"s/{lang}/c{i}", lang, f"answer {i}"))
+    for q in queries:
+        i = q.parallel_key[1:]
+        qrels[q.id] = {f"s/{lang}/c{i}": 1 for lang in languages}
+    return RetrievalSuite("small", queries, candidates, qrels)
+
+
+# ----------------------------------------------------------------------------- FLOPs
+def test_flop_counter_matches_hand_computation_on_tiny_config():
+    shape = training.TransformerShape(hidden_size=32, num_layers=2, intermediate_size=64)
+    # per layer: Q,K,V,O 4*(32*32+32) = 4224; FFN 32*64+64 + 64*32+32 = 4192; 2 LayerNorms 128
+    assert shape.layer_parameters == 2 * (4224 + 4192 + 128) == 17088
+    # 2 texts x 5 tokens: dense 2*17088*10 = 341760; attention 4*2 layers*2 texts*25*32 = 12800
+    assert shape.forward_flops(2, 5) == 354_560
+    assert shape.step_flops([(2, 5), (3, 4)]) == 3 * (354_560 + (2 * 17088 * 12 + 4 * 2 * 3 * 16 * 32))
+
+
+def test_flop_counter_parameters_equal_the_tiny_models_layers():
+    from transformers import BertConfig, BertModel
+
+    from hybridlib.models.tiny import TINY_CONFIG
+
+    model = BertModel(BertConfig(vocab_size=100, **TINY_CONFIG), add_pooling_layer=False)
+    shape = training.TransformerShape.from_config(model.config)
+    assert shape.layer_parameters == sum(p.numel() for p in model.encoder.parameters())
+
+
+# ----------------------------------------------------------------------------- training
+def test_training_steps_do_the_same_work_on_the_same_weights(tiny_folder):
+    """Without dropout, one step of ours and of the peer give the same loss and weights."""
+    batch = {
+        "queries": SENTENCES[:4],
+        "passages": SENTENCES[1:5],
+        "parallel_keys": ["a", "b", "c", "d"],  # distinct: no false negative to mask
+    }
+    ours = training.HybridlibStep(str(tiny_folder), frozen=False)
+    peer = training.SentenceTransformersStep(tiny_folder, frozen=False, prefixes=("", ""))
+    for module in (ours.encoder.transformer, peer.model[0].auto_model):
+        for sub in module.modules():  # dropout off in both
+            if isinstance(sub, torch.nn.Dropout):
+                sub.p = 0.0
+    # the peer has no schedule (the trainer's warm-up starts at lr 0): compare plain AdamW steps
+    ours.scheduler = _NoSchedule()
+    for group in ours.optimizer.param_groups:
+        group["lr"] = ours.config.lr
+    assert ours(batch) == pytest.approx(peer(batch), abs=1e-5)
+    ours_weights = dict(ours.encoder.transformer.named_parameters())
+    peer_weights = dict(peer.model[0].auto_model.named_parameters())
+    assert set(ours_weights) == set(peer_weights)
+    for name, value in ours_weights.items():
+        torch.testing.assert_close(value, peer_weights[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+class _NoSchedule:
+    def step(self) -> None:
+        pass
+
+
+def test_frozen_step_leaves_the_word_embeddings_alone(tiny_folder):
+    batch = {"queries": SENTENCES[:3], "passages": SENTENCES[2:5], "parallel_keys": ["a", "b", "c"]}
+    for step in (
+        training.HybridlibStep(str(tiny_folder), frozen=True),
+        training.SentenceTransformersStep(tiny_folder, frozen=True, prefixes=("", "")),
+    ):
+        module = step.encoder.transformer if hasattr(step, "encoder") else step.model[0].auto_model
+        before = module.get_input_embeddings().weight.detach().clone()
+        step(batch)
+        assert torch.equal(before, module.get_input_embeddings().weight)
+        assert all(p is not module.get_input_embeddings().weight for p in step.params)
+
+
+# ----------------------------------------------------------------------------- encoding
+def test_our_encode_equals_sentence_transformers_encode_on_tiny(tiny_folder):
+    ours, peer, prefix = encoding.encoders(str(tiny_folder))
+    calls = encoding.encode_both(ours, peer, prefix, SENTENCES, batch_size=2)
+    a, b = calls["hybridlib"](), calls["sentence-transformers"]()
+    assert a.shape == b.shape == (len(SENTENCES), ours.dim)
+    assert encoding.min_cosine(a, b) >= encoding.MIN_COSINE
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_min_cosine_detects_a_different_row():
+    a = np.eye(3, dtype=np.float32)
+    b = a.copy()
+    b[1] = [0.0, 0.0, 1.0]
+    assert encoding.min_cosine(a, a) == pytest.approx(1.0)
+    assert encoding.min_cosine(a, b) == pytest.approx(0.0)
+
+
+# ----------------------------------------------------------------------------- evaluation
+def test_our_evaluation_equals_the_sklearn_loop_on_every_unit():
+    suite = small_suite()
+    queries = evaluation.random_embeddings(len(suite.queries), dim=16, seed=0)
+    candidates = evaluation.random_embeddings(len(suite.candidates), dim=16, seed=1)
+    result = evaluation.hybridlib_evaluation(suite, queries, candidates)
+    units = evaluation.evaluation_units(suite)
+    # 36 queries: each is relevant in every one of the 3 languages (mono 1, cross 2) + multi
+    assert units["setting"].value_counts().to_dict() == {"cross": 72, "mono": 36, "multi": 36}
+    reference = evaluation.SklearnReference(suite, queries, candidates).evaluate(units)
+    assert len(reference) == 3 * len(units)
+    largest, _ = evaluation.compare_with_ours(result.per_query, reference)
+    assert largest < 1e-12  # float64 sums in another order; no rank differs
+    # a wrong reference value is caught
+    reference.loc[0, "value"] += 0.25
+    largest, equal = evaluation.compare_with_ours(result.per_query, reference)
+    assert largest == pytest.approx(0.25) and equal == pytest.approx(1 - 1 / len(reference))
+
+
+def test_random_embeddings_are_normalised_and_seeded():
+    x = evaluation.random_embeddings(5, dim=8, seed=3)
+    assert x.dtype == np.float32 and x.shape == (5, 8)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(x, evaluation.random_embeddings(5, dim=8, seed=3))
+
+
+# ----------------------------------------------------------------------------- search
+def test_search_paths_return_the_same_top_k():
+    queries = evaluation.random_embeddings(7, dim=16, seed=0)
+    candidates = evaluation.random_embeddings(300, dim=16, seed=1)
+    scores = queries.astype(np.float64) @ candidates.T.astype(np.float64)
+    expected = np.argsort(-scores, axis=1)[:, :10]
+    for fn in (search.hybridlib_top_k, search.torch_top_k, search.faiss_top_k):
+        found = np.asarray(fn(queries, candidates, 10)[1])
+        assert search.same_top_k(queries, candidates, found, expected) >= 6  # rounding swaps at most
+
+
+def test_same_top_k_rejects_a_wrong_list():
+    queries = evaluation.random_embeddings(3, dim=16, seed=0)
+    candidates = evaluation.random_embeddings(50, dim=16, seed=1)
+    best = np.argsort(-(queries @ candidates.T), axis=1)[:, :5]
+    worst = np.argsort(queries @ candidates.T, axis=1)[:, :5]
+    assert search.same_top_k(queries, candidates, best, best) == 3
+    with pytest.raises(AssertionError, match="disagree"):
+        search.same_top_k(queries, candidates, best, worst)
+
+
+# ----------------------------------------------------------------------------- table
+def test_ratio_is_oriented_so_that_above_one_means_ours_is_better():
+    assert common.oriented_ratio("seconds", 2.0, 6.0) == 3.0  # ours takes a third of the time
+    assert common.oriented_ratio("pairs_per_s", 6.0, 2.0) == 3.0  # ours is 3 times faster
+    assert common.oriented_ratio("peak_rss_gib", 4.0, 2.0) == 0.5  # ours uses twice the memory
+
+
+def test_comparison_rows_carry_paired_ratios_and_spread():
+    rows = common.Comparison("b", "ours", "peer", "seconds", [1.0, 2.0, 4.0], [3.0, 4.0, 4.0]).rows()
+    frame = common.table(rows)
+    assert list(frame.columns) == common.TABLE_COLUMNS
+    ours, peer, ratio = frame.to_dict(orient="records")
+    assert (ours["value"], ours["reference"], ours["ratio"]) == (2.0, 4.0, 2.0)
+    assert (ours["min"], ours["median"], ours["max"], ours["repeats"]) == (1.0, 2.0, 4.0, 3)
+    assert peer["variant"] == "peer" and math.isnan(peer["ratio"])
+    # per-repeat ratios 3, 2, 1
+    assert ratio["metric"] == "ratio_seconds"
+    assert (ratio["min"], ratio["median"], ratio["max"]) == (1.0, 2.0, 3.0)
+    with pytest.raises(ValueError, match="same number"):
+        common.Comparison("b", "ours", "peer", "seconds", [1.0], [1.0, 2.0]).rows()
+
+
+def test_run_all_writes_one_json_per_benchmark_and_a_tidy_table(tmp_path, tiny_folder):
+    batches = [
+        {"queries": SENTENCES[:4], "passages": SENTENCES[1:5], "parallel_keys": list("abcd")}
+    ] * 2
+    options = {
+        "search": {"pool_sizes": (50, 200), "n_queries": 9, "k": 10, "repeats": 2},
+        "evaluation": {"suite": small_suite(), "repeats": 2, "per_setting": 5},
+        "encoding": {"model": str(tiny_folder), "texts": SENTENCES, "repeats": 2},
+        "training": {"model": str(tiny_folder), "batches": batches, "repeats": 1, "memory": False,
+                     "peak_matmul_size": 64},
+    }  # fmt: skip
+    frame = run_all(True, tmp_path, options=options, log=lambda message: None)
+    assert list(frame.columns) == common.TABLE_COLUMNS
+    assert set(frame["benchmark"]) == {"search", "evaluation", "encoding", "training_step"}
+    assert not frame.duplicated().any()
+    assert frame["repeats"].dtype == np.int64 and (frame["repeats"] >= 1).all()
+    assert (frame["min"] <= frame["median"]).all() and (frame["median"] <= frame["max"]).all()
+    ratios = frame[frame["metric"].str.startswith("ratio_")]
+    assert len(ratios) > 0 and (ratios["ratio"] > 0).all()
+    assert frame.loc[frame["metric"] == "max_abs_difference", "value"].iloc[0] < 1e-12
+    assert frame.loc[frame["metric"] == "min_cosine", "value"].iloc[0] >= encoding.MIN_COSINE
+    for name in ("search", "evaluation", "encoding", "training"):
+        record = json.loads((tmp_path / f"{name}.json").read_text())
+        assert record["benchmark"] == name
+        assert {"code_version", "packages", "parameters"} <= set(record["provenance"])
+        assert record["machine"]["threads"] == common.NUM_THREADS
+        assert sorted(pd.DataFrame(record["rows"]).columns) == sorted(common.TABLE_COLUMNS)
+    assert pd.read_csv(tmp_path / "table.csv").shape == frame.shape
+    assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
+
+
+def test_run_all_rejects_an_unknown_benchmark(tmp_path):
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        run_all(True, tmp_path, only=["nope"])
+
+
+def test_peak_memory_probe_runs_in_a_fresh_process(tiny_folder):
+    batch = {"queries": SENTENCES[:3], "passages": SENTENCES[2:5], "parallel_keys": ["a", "b", "c"]}
+    memory = training.peak_memory("hybridlib", tiny_folder, False, ("", ""), [batch])
+    assert set(memory) == {"rss_built", "peak_rss"}
+    assert 0 < memory["rss_built"] <= memory["peak_rss"]
