@@ -239,13 +239,19 @@ def make_loss(config: TrainConfig, encoder: torch.nn.Module) -> InfoNCELoss:
 
 def make_optimizer(config: TrainConfig, params: list[torch.nn.Parameter]) -> torch.optim.AdamW:
     """AdamW over the trainable ``params``; the usual split: no weight decay on biases and
-    LayerNorm weights (the 1-D tensors)."""
+    LayerNorm weights (the 1-D tensors).
+
+    The fused implementation (one kernel over all tensors) is used: on 2 CPU threads it made
+    the optimizer step of the 118M-parameter embedded model about 5x faster than the default
+    ``foreach`` one (benchmarks/optimisations.py), with the same update up to rounding.
+    """
     return torch.optim.AdamW(
         [
             {"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ],
         lr=config.lr,
+        fused=True,
     )
 
 
