@@ -297,7 +297,7 @@ class Encoder(torch.nn.Module):
                 for start in tqdm(
                     range(0, n, batch_size),
                     total=n_batches,
-                    desc=f"encoding {kind}s",
+                    desc="encoding queries" if kind == "query" else "encoding passages",
                     unit="batch",
                     disable=not show_progress,
                 ):
