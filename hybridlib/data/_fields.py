@@ -31,6 +31,11 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(path, "file", str(path), "does not exist") from None
+    return decode_text(path, data, size_field="file size")
+
+
+def decode_text(path: Path, data: bytes, *, size_field: str) -> str:
+    """``data`` (read from ``path``) decoded as UTF-8; undecodable or empty raises DataError."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -38,7 +43,7 @@ def read_text(path: Path) -> str:
             path, f"byte {error.start}", data[error.start : error.start + 8], "is not UTF-8"
         ) from None
     if not text.strip():
-        raise DataError(path, "file size", len(data), "bytes: the file is empty")
+        raise DataError(path, size_field, len(data), "bytes: the file is empty")
     return text
 
 

@@ -10,6 +10,7 @@ the standard variety and no other member is in the same data set (``cmn`` -> ``z
 from __future__ import annotations
 
 import os
+from typing import Iterable, Sequence
 
 from hybridlib.data.errors import DataError
 
@@ -63,3 +64,27 @@ def normalize_language(code: str, *, file: str | os.PathLike[str], field: str) -
     raise DataError(
         file, field, code, "is not a known language code (ISO 639-1, e.g. 'en', 'de', 'zh')"
     )
+
+
+def select_languages(
+    languages: str | Iterable[str] | None,
+    available: Sequence[str],
+    *,
+    file: str | os.PathLike[str],
+    unavailable: str,
+) -> list[str]:
+    """The requested languages, normalised and de-duplicated in the order asked; all of
+    ``available`` when ``languages`` is None. A code outside ``available`` raises
+    :class:`DataError` with the problem text ``unavailable``."""
+    if languages is None:
+        return list(available)
+    if isinstance(languages, str):
+        languages = [languages]
+    chosen: list[str] = []
+    for code in languages:
+        lang = normalize_language(code, file=file, field="languages")
+        if lang not in available:
+            raise DataError(file, "languages", code, unavailable)
+        if lang not in chosen:
+            chosen.append(lang)
+    return chosen

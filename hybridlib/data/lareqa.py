@@ -32,7 +32,7 @@ import numpy as np
 
 from hybridlib.data._fields import get, read_json
 from hybridlib.data.errors import DataError
-from hybridlib.data.languages import normalize_language
+from hybridlib.data.languages import select_languages
 from hybridlib.data.sources import require, resolve_root
 from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite, TrainingPair
 
@@ -184,18 +184,12 @@ def _check_name(name: str) -> None:
 def _select_languages(name: str, languages: Iterable[str] | None, folder: Path) -> list[str]:
     """The requested languages in LAReQA's order; an unknown code raises DataError."""
     available = LAREQA_LANGUAGES[name]
-    if languages is None:
-        return list(available)
-    if isinstance(languages, str):
-        languages = [languages]
-    chosen = set()
-    for code in languages:
-        lang = normalize_language(code, file=folder, field="languages")
-        if lang not in available:
-            raise DataError(
-                folder, "languages", code, f"is not a language of {name} ({', '.join(available)})"
-            )
-        chosen.add(lang)
+    chosen = select_languages(
+        languages,
+        available,
+        file=folder,
+        unavailable=f"is not a language of {name} ({', '.join(available)})",
+    )
     return [lang for lang in available if lang in chosen]
 
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 
 from hybridlib.data.errors import DataError
-from hybridlib.data.languages import normalize_language
+from hybridlib.data.languages import select_languages
 from hybridlib.data.parallel import parallel_suite, read_aligned
 from hybridlib.data.sources import require, resolve_root
 from hybridlib.data.types import RetrievalSuite
@@ -41,23 +41,12 @@ def load_multi30k(
     if split not in MULTI30K_SPLITS:
         raise DataError(folder, "split", split, f"is not one of {', '.join(MULTI30K_SPLITS)}")
     available = MULTI30K_SPLITS[split]
-    if languages is None:
-        langs = list(available)
-    else:
-        if isinstance(languages, str):
-            languages = [languages]
-        langs = []
-        for code in languages:
-            lang = normalize_language(code, file=folder, field="languages")
-            if lang not in available:
-                raise DataError(
-                    folder,
-                    "languages",
-                    code,
-                    f"is not a language of {split} ({', '.join(available)})",
-                )
-            if lang not in langs:
-                langs.append(lang)
+    langs = select_languages(
+        languages,
+        available,
+        file=folder,
+        unavailable=f"is not a language of {split} ({', '.join(available)})",
+    )
     paths = require([f"multi30k/{split}.{lang}.gz" for lang in langs], root)
     lines = read_aligned(dict(zip(langs, paths, strict=True)))
     name = f"multi30k/{split}"

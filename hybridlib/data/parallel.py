@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from hybridlib.data._fields import read_text
+from hybridlib.data._fields import decode_text, read_text
 from hybridlib.data.errors import DataError
 from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite
 
@@ -29,14 +29,7 @@ def read_lines(path: Path) -> list[str]:
             data = gzip.decompress(path.read_bytes())
         except (OSError, EOFError, zlib.error) as error:
             raise DataError(path, "gzip stream", path.name, f"cannot be read ({error})") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise DataError(
-                path, f"byte {error.start}", data[error.start : error.start + 8], "is not UTF-8"
-            ) from None
-        if not text.strip():
-            raise DataError(path, "decompressed size", len(data), "bytes: the file is empty")
+        text = decode_text(path, data, size_field="decompressed size")
     else:
         text = read_text(path)
     lines = text.split("\n")  # not splitlines(): U+2028 and friends may occur inside a line

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from hybridlib.data._fields import get, read_json
 from hybridlib.data.errors import DataError
-from hybridlib.data.languages import normalize_language
+from hybridlib.data.languages import select_languages
 from hybridlib.data.sources import expected_sha256, require, resolve_root
 from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite
 
@@ -50,23 +50,12 @@ def load_tydiqa(
     available = tydiqa_languages(split)
     if not available:
         raise DataError(folder, "split", split, "has no GoldP files (splits: dev, train)")
-    if languages is None:
-        langs = available
-    else:
-        if isinstance(languages, str):
-            languages = [languages]
-        langs = []
-        for code in languages:
-            lang = normalize_language(code, file=folder, field="languages")
-            if lang not in available:
-                raise DataError(
-                    folder,
-                    "languages",
-                    code,
-                    f"has no TyDi QA GoldP {split} file (available: {', '.join(available)})",
-                )
-            if lang not in langs:
-                langs.append(lang)
+    langs = select_languages(
+        languages,
+        available,
+        file=folder,
+        unavailable=f"has no TyDi QA GoldP {split} file (available: {', '.join(available)})",
+    )
     paths = require(
         [f"tydiqa-goldp/{TYDIQA_FILE_NAMES[lang]}_tydiqa_{split}.json" for lang in langs], root
     )
