@@ -10,21 +10,27 @@ from hybridlib.reporting.protocol import (
 from hybridlib.reporting.tables import (
     PAPER,
     ablation_alphas,
+    alpha_trend,
+    claims_table,
     ablation_figure,
     domain_shift_table,
+    domain_shift_verdicts,
     heatmap_figure,
     heatmap_matrix,
     load_tables,
     main_table,
+    measure_table,
     pooled_scores,
     seed_summary_table,
     significance_table,
+    tatoeba_scores,
+    tatoeba_table,
     verdict,
 )
 
 __all__ = [
-    "PAPER", "ablation_alphas", "ablation_figure", "domain_shift_table", "evaluation_runs",
+    "PAPER", "ablation_alphas", "alpha_trend", "claims_table", "ablation_figure", "domain_shift_table", "domain_shift_verdicts", "evaluation_runs",
     "fold_articles", "heatmap_figure", "heatmap_matrix", "held_out_articles", "load_tables",
-    "main_table", "model_to_evaluate", "pooled_scores", "seed_summary_table",
-    "significance_table", "suite_articles", "verdict",
+    "main_table", "measure_table", "model_to_evaluate", "pooled_scores", "seed_summary_table",
+    "significance_table", "suite_articles", "tatoeba_scores", "tatoeba_table", "verdict",
 ]

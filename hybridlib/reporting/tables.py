@@ -128,12 +128,14 @@ def main_table(summary: pd.DataFrame, suite: str, systems: Sequence[str]) -> pd.
     return table.set_index(["model", "system"])
 
 
-def per_query_vectors(per_query: pd.DataFrame, suite: str, systems: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
+def per_query_vectors(per_query: pd.DataFrame, suite: str, systems: Sequence[str],
+                      measures: dict[str, tuple[str, str]] | None = None) -> dict[str, dict[str, np.ndarray]]:
     """``{system: {measure: (n_units,) array}}`` for :func:`compare`: one unit per
-    (query, pool) evaluation, pooled over folds, averaged over seeds; aligned across systems."""
+    (query, pool) evaluation, pooled over folds, averaged over seeds; aligned across systems.
+    ``measures``: column -> (setting, metric); default :data:`MAIN_MEASURES`."""
     vectors: dict[str, dict[str, np.ndarray]] = {s: {} for s in systems}
     data = per_query[(per_query.suite == suite) & per_query.system.isin(systems)]
-    for column, (setting, metric) in MAIN_MEASURES.items():
+    for column, (setting, metric) in (measures or MAIN_MEASURES).items():
         part = data[(data.setting == setting) & (data.metric == metric)]
         wide = part.pivot_table(index=["query_language", "candidate_language", "query_id"],
                                 columns="system", values="value", aggfunc="mean")
@@ -150,8 +152,8 @@ def significance_table(per_query: pd.DataFrame, suite: str, systems: Sequence[st
                    seed=seed, lower_is_better=("rank_distance",))
 
 
-def verdict(comparison, measure: str, better: str, worse: str, *, allow_equal: bool = True) -> str:
-    """One claim checked against a :func:`compare` result, in words with the numbers."""
+def _claim(comparison, measure: str, better: str, worse: str) -> str:
+    """``"a vs b, Holm-adjusted p = p: word"`` for the claim that ``better`` beats ``worse``."""
     tests = comparison.tests
     row = tests[(tests.measure == measure) & (tests.system == better) & (tests.other == worse)].iloc[0]
     a, b = comparison.means.at[better, measure], comparison.means.at[worse, measure]
@@ -161,8 +163,126 @@ def verdict(comparison, measure: str, better: str, worse: str, *, allow_equal: b
         word = "contradicted"
     else:
         word = "not shown (no significant difference)"
-    return (f"{better} vs {worse} on {measure}: {a:.3f} vs {b:.3f}, "
-            f"Holm-adjusted p = {row.p_adjusted:.3g}: {word}")
+    return f"{a:.3f} vs {b:.3f}, Holm-adjusted p = {row.p_adjusted:.3g}: {word}"
+
+
+def verdict(comparison, measure: str, better: str, worse: str) -> str:
+    """One claim checked against a :func:`compare` result, in words with the numbers."""
+    return f"{better} vs {worse} on {measure}: {_claim(comparison, measure, better, worse)}"
+
+
+# The measure each domain-shift suite is judged on (its usual headline number).
+PRIMARY_MEASURES = {  # suite -> (setting, metric)
+    "multi30k": ("cross", "map"),
+    "xm3600": ("cross", "map"),
+    "tatoeba": ("cross", "recall@1"),
+    "scifact": ("mono", "ndcg@10"),
+    "tydiqa": ("mono", "map"),
+}
+
+
+def domain_shift_verdicts(per_query: pd.DataFrame, hybrid: str, others: Sequence[str], *,
+                          n_resamples: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    """Does ``hybrid`` keep its advantage off XQuAD? Per domain-shift suite present in
+    ``per_query``, its primary measure (:data:`PRIMARY_MEASURES`) is compared per query
+    between ``hybrid`` and each of ``others`` (paired randomization test, Holm-corrected over
+    the comparisons of that suite). One row per suite; one verdict column per other system."""
+    rows = []
+    for suite, (setting, metric) in PRIMARY_MEASURES.items():
+        present = set(per_query[per_query.suite == suite].system)
+        if hybrid not in present:
+            continue
+        systems = [hybrid, *[o for o in others if o in present]]
+        if len(systems) < 2:
+            continue
+        measure = f"{setting} {metric}"
+        vectors = per_query_vectors(per_query, suite, systems, {measure: (setting, metric)})
+        comparison = compare(vectors, n_resamples=n_resamples, seed=seed)
+        row = {"suite": suite, "measure": measure, "n_units": len(vectors[hybrid][measure])}
+        for other in systems[1:]:
+            row[f"{hybrid} vs {other}"] = _claim(comparison, measure, hybrid, other)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame({"note": ["no domain-shift suite has both Hybrid and another sampler"]})
+    return pd.DataFrame(rows).set_index("suite")
+
+
+def tatoeba_scores(per_query: pd.DataFrame, training_languages: Sequence[str]) -> pd.DataFrame:
+    """Tatoeba per (system, seed, direction, group, metric), pooled over folds.
+
+    A cell is one non-English language in one direction (``xx->en``: its sentences query
+    English; ``en->xx``: the reverse); group ``seen`` if that language was a training
+    language, else ``unseen``. Cells are means over their sentences; a group is the macro
+    mean of its cells. Columns: ``system, seed, direction, group, metric, value, n_languages``.
+    """
+    data = per_query[per_query.suite == "tatoeba"]
+    if data.empty:
+        return pd.DataFrame(columns=["system", "seed", "direction", "group", "metric", "value",
+                                     "n_languages"])
+    to_english = data.query_language != "en"
+    foreign = data.query_language.where(to_english, data.candidate_language)
+    train = set(training_languages)
+    data = data.assign(
+        direction=np.where(to_english, "xx->en", "en->xx"),
+        group=np.where(foreign.isin(train), "seen", "unseen"),
+        language=foreign,
+    )
+    keys = ["system", "seed", "direction", "group", "metric"]
+    cells = data.groupby(keys + ["language"])["value"].mean().reset_index()
+    return (cells.groupby(keys).agg(value=("value", "mean"), n_languages=("language", "nunique"))
+            .reset_index())
+
+
+def tatoeba_table(per_query: pd.DataFrame, training_languages: Sequence[str],
+                  systems: Sequence[str], metric: str = "recall@1") -> pd.DataFrame:
+    """Tatoeba ``metric`` by direction and seen/unseen group (rows) per system (columns):
+    mean [95% CI] over seeds of :func:`tatoeba_scores`; languages listed per group."""
+    scores = tatoeba_scores(per_query, training_languages)
+    scores = scores[(scores.metric == metric) & scores.system.isin(systems)]
+    if scores.empty:
+        return pd.DataFrame({"note": ["Tatoeba was not evaluated in this profile"]})
+    summary = aggregate_seeds(scores.drop(columns=["n_languages"]), value="value", seed="seed")
+    summary = summary.assign(cell=[_format(m, lo, hi, 3) for m, lo, hi
+                                   in zip(summary["mean"], summary.ci_low, summary.ci_high)])
+    table = summary.pivot_table(index=["direction", "group"], columns="system", values="cell",
+                                aggfunc="first")
+    data = per_query[per_query.suite == "tatoeba"]
+    foreign = set(data.query_language) | set(data.candidate_language)
+    foreign.discard("en")
+    train = set(training_languages)
+    languages = {"seen": ", ".join(sorted(foreign & train)),
+                 "unseen": ", ".join(sorted(foreign - train))}
+    table.insert(0, "languages", [languages[group] for _, group in table.index])
+    return table[["languages", *[s for s in systems if s in table.columns]]]
+
+
+# The paper's claims about Hybrid: (measure of MAIN_MEASURES, the system it should beat).
+PAPER_CLAIMS = {
+    "Hybrid >= X-X on Mono mAP": ("map_mono", "X-X"),
+    "Hybrid >= X-Y on Cross mAP": ("map_cross", "X-Y"),
+    "Hybrid >= X-Y on Multi mAP": ("map_multi", "X-Y"),
+    "Hybrid lowers the rank distance (vs X-X)": ("rank_distance", "X-X"),
+    "Hybrid lowers the rank distance (vs X-Y)": ("rank_distance", "X-Y"),
+}
+
+
+def claims_table(per_query: pd.DataFrame, hybrid: str, suites: Sequence[str], *,
+                 n_resamples: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    """Each of :data:`PAPER_CLAIMS` (rows) checked per suite (columns) by a per-query
+    comparison of ``hybrid``, X-X and X-Y (:func:`significance_table`)."""
+    columns = {}
+    for suite in suites:
+        systems = [s for s in ("X-X", "X-Y", hybrid) if s in set(per_query[per_query.suite == suite].system)]
+        if hybrid not in systems or len(systems) < 2:
+            continue
+        comparison = significance_table(per_query, suite, systems, n_resamples=n_resamples, seed=seed)
+        columns[suite] = {claim: _claim(comparison, measure, hybrid, other) if other in systems else "–"
+                          for claim, (measure, other) in PAPER_CLAIMS.items()}
+    if not columns:
+        return pd.DataFrame({"note": ["no suite has Hybrid and another sampler"]})
+    table = pd.DataFrame(columns)
+    table.index.name = "claim"
+    return table
 
 
 def heatmap_matrix(results: pd.DataFrame, suite: str, system: str, metric: str = "map") -> pd.DataFrame:
@@ -223,10 +343,52 @@ def ablation_alphas(summary: pd.DataFrame) -> dict[str, float]:
     return alphas
 
 
-def domain_shift_table(summary: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
-    """Suites other than XQuAD-R/MLQA-R: one row per (suite, setting, metric), one column
-    per system (mean [95% CI] over seeds)."""
-    data = summary[~summary.suite.isin(["xquad-r", "mlqa-r"]) & summary.system.isin(systems)]
+def alpha_trend(scores: pd.DataFrame, suite: str, alphas: dict[str, float],
+                metric: str = "map", confidence: float = 0.95) -> pd.DataFrame:
+    """Least-squares slope of ``metric`` on alpha per setting, over every (system, seed) point
+    of :func:`pooled_scores` whose system is in ``alphas`` (``value = a + slope * alpha``),
+    with its t-interval (``n - 2`` degrees of freedom), two-sided p-value and the alpha with
+    the best mean. One row per setting (Mono, Cross, Multi)."""
+    import scipy.stats
+
+    rows = []
+    for setting in ("mono", "cross", "multi"):
+        part = scores[(scores.suite == suite) & (scores.setting == setting) & (scores.metric == metric)
+                      & scores.system.isin(list(alphas))]
+        x = part.system.map(alphas).to_numpy(dtype=float)
+        y = part.value.to_numpy(dtype=float)
+        if len(np.unique(x)) < 2 or len(x) < 3:
+            continue
+        fit = scipy.stats.linregress(x, y)
+        half = scipy.stats.t.ppf(0.5 + confidence / 2, len(x) - 2) * fit.stderr
+        means = part.assign(alpha=x).groupby("alpha").value.mean()
+        if fit.slope - half > 0:
+            trend = "rises with alpha"
+        elif fit.slope + half < 0:
+            trend = "falls with alpha"
+        else:
+            trend = "no linear trend shown"
+        rows.append({"setting": setting, "slope": _format(fit.slope, fit.slope - half, fit.slope + half, 3),
+                     "p": float(fit.pvalue), "n_points": len(x), "best_alpha": float(means.idxmax()),
+                     "trend": trend})
+    if not rows:
+        return pd.DataFrame({"note": ["fewer than two alphas were trained"]})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def measure_table(summary: pd.DataFrame, systems: Sequence[str], suites: Sequence[str],
+                  metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per (suite, setting, metric) of ``suites`` (and ``metrics``, if given), one
+    column per system: mean [95% CI] over seeds from :func:`seed_summary_table`."""
+    data = summary[summary.suite.isin(suites) & summary.system.isin(systems)]
+    if metrics is not None:
+        data = data[data.metric.isin(metrics)]
     data = data.assign(cell=[_format(m, lo, hi, 3) for m, lo, hi in zip(data["mean"], data.ci_low, data.ci_high)])
     table = data.pivot_table(index=["suite", "setting", "metric"], columns="system", values="cell", aggfunc="first")
     return table[[s for s in systems if s in table.columns]]
+
+
+def domain_shift_table(summary: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
+    """:func:`measure_table` of every suite other than XQuAD-R and MLQA-R."""
+    others = sorted(set(summary.suite) - {"xquad-r", "mlqa-r"})
+    return measure_table(summary, systems, others)

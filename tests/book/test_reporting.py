@@ -104,3 +104,103 @@ def test_evaluation_runs_follow_the_protocol(real_data_dir: Path) -> None:
     assert [r.suite for r in evaluation_runs(method="bm25", fold=-1, **common)] == ["xquad-r"]
     with pytest.raises(ValueError, match="method must be"):
         reporting.model_to_evaluate("trained2", "tiny", "x")
+
+
+def _tatoeba_rows(seed: int, de_to_en: list[float], en_to_de: list[float], el_to_en: list[float]) -> pd.DataFrame:
+    rows = [("tatoeba", "cross", "de", "en", f"de{i}", "recall@1", v) for i, v in enumerate(de_to_en)]
+    rows += [("tatoeba", "cross", "en", "de", f"en{i}", "recall@1", v) for i, v in enumerate(en_to_de)]
+    rows += [("tatoeba", "cross", "el", "en", f"el{i}", "recall@1", v) for i, v in enumerate(el_to_en)]
+    frame = pd.DataFrame(rows, columns=["suite", "setting", "query_language", "candidate_language",
+                                        "query_id", "metric", "value"])
+    return frame.assign(system="X-X", seed=seed)
+
+
+def test_tatoeba_splits_directions_and_seen_languages_by_hand() -> None:
+    per_query = pd.concat([
+        _tatoeba_rows(0, [1, 0, 1, 1], [1, 1], [0, 1]),
+        _tatoeba_rows(1, [1, 1, 1, 1], [0, 1], [0, 0]),
+    ], ignore_index=True)
+    scores = reporting.tatoeba_scores(per_query, training_languages=["de", "en"])
+    value = scores.set_index(["seed", "direction", "group"])["value"]
+    assert value[(0, "xx->en", "seen")] == pytest.approx(0.75)
+    assert value[(0, "en->xx", "seen")] == pytest.approx(1.0)
+    assert value[(0, "xx->en", "unseen")] == pytest.approx(0.5)
+    assert value[(1, "en->xx", "seen")] == pytest.approx(0.5)
+    assert value[(1, "xx->en", "unseen")] == pytest.approx(0.0)
+    assert set(scores.n_languages) == {1}
+    table = reporting.tatoeba_table(per_query, ["de", "en"], ["X-X"])
+    assert table.loc[("xx->en", "unseen"), "languages"] == "el"
+    assert table.loc[("xx->en", "seen"), "languages"] == "de"
+    # mean over seeds of 0.75 and 1.0; t-interval with 2 seeds
+    half = 12.706204736174698 * np.std([0.75, 1.0], ddof=1) / np.sqrt(2)
+    assert table.loc[("xx->en", "seen"), "X-X"] == f"0.875 [{0.875 - half:.3f}, {0.875 + half:.3f}]"
+
+
+def test_tatoeba_table_says_when_tatoeba_was_not_run() -> None:
+    per_query = _tatoeba_rows(0, [1], [1], [1]).assign(suite="multi30k")
+    table = reporting.tatoeba_table(per_query, ["de"], ["X-X"])
+    assert list(table.columns) == ["note"]
+
+
+def test_domain_shift_verdicts_test_hybrid_per_suite() -> None:
+    rng = np.random.default_rng(0)
+    ids = [f"q{i}" for i in range(60)]
+    good = rng.uniform(0.6, 1.0, size=60)
+    frames = []
+    for system, values in [("Hybrid(0.50)", good), ("X-X", good - 0.3), ("X-Y", good)]:
+        frames.append(pd.DataFrame({
+            "suite": "multi30k", "setting": "cross", "query_language": "de",
+            "candidate_language": "en", "query_id": ids, "metric": "map", "value": values,
+            "system": system, "seed": 0}))
+    per_query = pd.concat(frames, ignore_index=True)
+    table = reporting.domain_shift_verdicts(per_query, "Hybrid(0.50)", ["X-X", "X-Y"], n_resamples=500)
+    assert list(table.index) == ["multi30k"]
+    assert table.loc["multi30k", "n_units"] == 60
+    assert table.loc["multi30k", "Hybrid(0.50) vs X-X"].endswith("confirmed")
+    assert table.loc["multi30k", "Hybrid(0.50) vs X-Y"].endswith("not shown (no significant difference)")
+
+
+def test_alpha_trend_fits_the_slope_by_hand() -> None:
+    # mono: value = 0.5 + 0.2 * alpha + noise (+-0.01 by seed); cross: flat
+    rows = []
+    for system, alpha in [("X-Y", 0.0), ("Hybrid(0.50)", 0.5), ("X-X", 1.0)]:
+        for seed, noise in [(0, 0.01), (1, -0.01)]:
+            rows.append((system, seed, "xquad-r", "mono", "map", 0.5 + 0.2 * alpha + noise))
+            rows.append((system, seed, "xquad-r", "cross", "map", 0.4 + noise))
+    scores = pd.DataFrame(rows, columns=["system", "seed", "suite", "setting", "metric", "value"])
+    table = reporting.alpha_trend(scores, "xquad-r", {"X-Y": 0.0, "Hybrid(0.50)": 0.5, "X-X": 1.0})
+    assert table.loc["mono", "slope"].startswith("0.200 [")
+    assert table.loc["mono", "trend"] == "rises with alpha"
+    assert table.loc["mono", "best_alpha"] == 1.0 and table.loc["mono", "n_points"] == 6
+    assert table.loc["cross", "slope"].startswith("0.000 [")
+    assert table.loc["cross", "trend"] == "no linear trend shown"
+    assert "multi" not in table.index
+    one = reporting.alpha_trend(scores[scores.system == "X-X"], "xquad-r", {"X-X": 1.0})
+    assert list(one.columns) == ["note"]
+
+
+def test_claims_table_checks_each_claim_per_suite() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.3, 0.7, size=80)
+    ids = [f"q{i}" for i in range(80)]
+    shift = {  # (setting, metric) -> per-system offset from base
+        ("mono", "map"): {"X-X": 0.0, "X-Y": -0.2, "Hybrid(0.50)": 0.0},
+        ("cross", "map"): {"X-X": -0.2, "X-Y": 0.0, "Hybrid(0.50)": 0.1},
+        ("multi", "map"): {"X-X": -0.2, "X-Y": 0.2, "Hybrid(0.50)": 0.0},
+        ("multi", "rank_distance"): {"X-X": 5.0, "X-Y": 1.0, "Hybrid(0.50)": 1.0},
+    }
+    frames = []
+    for (setting, metric), offsets in shift.items():
+        for system, offset in offsets.items():
+            frames.append(pd.DataFrame({
+                "suite": "xquad-r", "setting": setting, "query_language": "en",
+                "candidate_language": "en" if setting == "mono" else "all", "query_id": ids,
+                "metric": metric, "value": base + offset, "system": system, "seed": 0}))
+    per_query = pd.concat(frames, ignore_index=True)
+    table = reporting.claims_table(per_query, "Hybrid(0.50)", ["xquad-r", "mlqa-r"], n_resamples=500)
+    assert list(table.columns) == ["xquad-r"]  # no MLQA-R results: no column
+    assert table.loc["Hybrid >= X-X on Mono mAP", "xquad-r"].endswith("not shown (no significant difference)")
+    assert table.loc["Hybrid >= X-Y on Cross mAP", "xquad-r"].endswith(": confirmed")
+    assert table.loc["Hybrid >= X-Y on Multi mAP", "xquad-r"].endswith(": contradicted")
+    assert table.loc["Hybrid lowers the rank distance (vs X-X)", "xquad-r"].endswith(": confirmed")
+    assert table.loc["Hybrid lowers the rank distance (vs X-Y)", "xquad-r"].endswith("not shown (no significant difference)")
