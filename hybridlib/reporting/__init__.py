@@ -23,6 +23,7 @@ from hybridlib.reporting.tables import (
     pooled_scores,
     seed_summary_table,
     significance_table,
+    summarise_verdicts,
     tatoeba_scores,
     tatoeba_table,
     verdict,
@@ -32,5 +33,5 @@ __all__ = [
     "PAPER", "ablation_alphas", "alpha_trend", "claims_table", "ablation_figure", "domain_shift_table", "domain_shift_verdicts", "evaluation_runs",
     "fold_articles", "heatmap_figure", "heatmap_matrix", "held_out_articles", "load_tables",
     "main_table", "measure_table", "model_to_evaluate", "pooled_scores", "seed_summary_table",
-    "significance_table", "suite_articles", "tatoeba_scores", "tatoeba_table", "verdict",
+    "significance_table", "suite_articles", "summarise_verdicts", "tatoeba_scores", "tatoeba_table", "verdict",
 ]

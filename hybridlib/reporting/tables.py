@@ -207,6 +207,23 @@ def domain_shift_verdicts(per_query: pd.DataFrame, hybrid: str, others: Sequence
     return pd.DataFrame(rows).set_index("suite")
 
 
+def summarise_verdicts(verdicts: pd.DataFrame) -> str:
+    """One sentence counting the verdicts of :func:`domain_shift_verdicts` per comparison,
+    e.g. ``"against X-X: 1 confirmed, 0 contradicted, 3 not shown (of 4 suites)"``."""
+    columns = [c for c in verdicts.columns if " vs " in c]
+    if not columns:
+        return "no domain-shift comparison was made in this build"
+    parts = []
+    for column in columns:
+        cells = verdicts[column].dropna().astype(str)
+        counts = {word: int(cells.str.contains(f": {word}").sum())
+                  for word in ("confirmed", "contradicted", "not shown")}
+        other = column.split(" vs ", 1)[1]
+        parts.append(f"against {other}: {counts['confirmed']} confirmed, {counts['contradicted']} "
+                     f"contradicted, {counts['not shown']} not shown (of {len(cells)} suites)")
+    return "; ".join(parts)
+
+
 def tatoeba_scores(per_query: pd.DataFrame, training_languages: Sequence[str]) -> pd.DataFrame:
     """Tatoeba per (system, seed, direction, group, metric), pooled over folds.
 

@@ -204,3 +204,17 @@ def test_claims_table_checks_each_claim_per_suite() -> None:
     assert table.loc["Hybrid >= X-Y on Multi mAP", "xquad-r"].endswith(": contradicted")
     assert table.loc["Hybrid lowers the rank distance (vs X-X)", "xquad-r"].endswith(": confirmed")
     assert table.loc["Hybrid lowers the rank distance (vs X-Y)", "xquad-r"].endswith("not shown (no significant difference)")
+
+
+def test_summarise_verdicts_counts_each_word() -> None:
+    table = pd.DataFrame({
+        "measure": ["cross map", "mono map"],
+        "Hybrid(0.50) vs X-X": ["0.5 vs 0.4, Holm-adjusted p = 0.01: confirmed",
+                                "0.5 vs 0.5, Holm-adjusted p = 1: not shown (no significant difference)"],
+        "Hybrid(0.50) vs X-Y": ["0.3 vs 0.4, Holm-adjusted p = 0.01: contradicted",
+                                "0.5 vs 0.4, Holm-adjusted p = 0.02: confirmed"],
+    }, index=["multi30k", "tydiqa"])
+    text = reporting.summarise_verdicts(table)
+    assert text == ("against X-X: 1 confirmed, 0 contradicted, 1 not shown (of 2 suites); "
+                    "against X-Y: 1 confirmed, 1 contradicted, 0 not shown (of 2 suites)")
+    assert "no domain-shift" in reporting.summarise_verdicts(pd.DataFrame({"note": ["x"]}))
