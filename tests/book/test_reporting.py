@@ -102,6 +102,12 @@ def test_evaluation_runs_follow_the_protocol(real_data_dir: Path) -> None:
     assert set(fold1[0].kwargs["train_articles"]).isdisjoint(fold1[0].kwargs["include_articles"])
     assert [r.suite for r in evaluation_runs(method="trained", fold=0, **common)] == ["xquad-r", "multi30k"]
     assert [r.suite for r in evaluation_runs(method="bm25", fold=-1, **common)] == ["xquad-r"]
+    # heldout_seeds limits the domain-shift suites, not MLQA-R
+    common["suite_languages"] = {"xquad-r": ["en"], "mlqa-r": ["en"], "multi30k": ["de", "en"]}
+    seed1 = evaluation_runs(method="trained", fold=0, seed=1, heldout_seeds=[0], **common)
+    assert [r.suite for r in seed1] == ["xquad-r", "mlqa-r"]
+    seed0 = evaluation_runs(method="trained", fold=0, seed=0, heldout_seeds=[0], **common)
+    assert [r.suite for r in seed0] == ["xquad-r", "mlqa-r", "multi30k"]
     with pytest.raises(ValueError, match="method must be"):
         reporting.model_to_evaluate("trained2", "tiny", "x")
 
