@@ -41,7 +41,9 @@ def test_score_blocks_equal_the_full_matrix():
     queries, candidates = normalised(rng, 23, 16), normalised(rng, 40, 16)
     full = score_matrix(queries, candidates)
     stacked = np.concatenate([block for _, block in iter_score_blocks(queries, candidates, 5)])
-    np.testing.assert_array_equal(stacked, full)
+    # equal up to float32 rounding: BLAS may sum in another order for another block shape
+    # (seen in CI under load: 1 ulp differences), so bit equality is not a property to test
+    np.testing.assert_allclose(stacked, full, rtol=0, atol=1e-6)
     assert full.shape == (23, 40)
     np.testing.assert_allclose(full[3, 7], float(queries[3] @ candidates[7]), rtol=1e-6)
 
