@@ -11,6 +11,7 @@ from hybridlib.reporting.tables import (
     PAPER,
     ablation_alphas,
     alpha_trend,
+    claim_check,
     claims_table,
     ablation_figure,
     domain_shift_table,
@@ -30,7 +31,7 @@ from hybridlib.reporting.tables import (
 )
 
 __all__ = [
-    "PAPER", "ablation_alphas", "alpha_trend", "claims_table", "ablation_figure", "domain_shift_table", "domain_shift_verdicts", "evaluation_runs",
+    "PAPER", "ablation_alphas", "alpha_trend", "claim_check", "claims_table", "ablation_figure", "domain_shift_table", "domain_shift_verdicts", "evaluation_runs",
     "fold_articles", "heatmap_figure", "heatmap_matrix", "held_out_articles", "load_tables",
     "main_table", "measure_table", "model_to_evaluate", "pooled_scores", "seed_summary_table",
     "significance_table", "suite_articles", "summarise_verdicts", "tatoeba_scores", "tatoeba_table", "verdict",

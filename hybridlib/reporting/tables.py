@@ -152,23 +152,33 @@ def significance_table(per_query: pd.DataFrame, suite: str, systems: Sequence[st
                    seed=seed, lower_is_better=("rank_distance",))
 
 
-def _claim(comparison, measure: str, better: str, worse: str) -> str:
-    """``"a vs b, Holm-adjusted p = p: word"`` for the claim that ``better`` beats ``worse``."""
+def claim_check(comparison, measure: str, better: str, worse: str) -> dict:
+    """The claim that ``better`` beats ``worse`` on ``measure`` in a :func:`compare` result:
+    both means, the Holm-adjusted p-value of the test, and the verdict (``confirmed``:
+    significantly better; ``contradicted``: significantly worse; ``not shown``: neither)."""
     tests = comparison.tests
     row = tests[(tests.measure == measure) & (tests.system == better) & (tests.other == worse)].iloc[0]
-    a, b = comparison.means.at[better, measure], comparison.means.at[worse, measure]
     if row.better:
         word = "confirmed"
     elif tests[(tests.measure == measure) & (tests.system == worse) & (tests.other == better)].better.iloc[0]:
         word = "contradicted"
     else:
-        word = "not shown (no significant difference)"
-    return f"{a:.3f} vs {b:.3f}, Holm-adjusted p = {row.p_adjusted:.3g}: {word}"
+        word = "not shown"
+    return {"hybrid": float(comparison.means.at[better, measure]),
+            "other": float(comparison.means.at[worse, measure]),
+            "p_holm": float(row.p_adjusted), "verdict": word}
 
 
 def verdict(comparison, measure: str, better: str, worse: str) -> str:
     """One claim checked against a :func:`compare` result, in words with the numbers."""
-    return f"{better} vs {worse} on {measure}: {_claim(comparison, measure, better, worse)}"
+    c = claim_check(comparison, measure, better, worse)
+    word = "not shown (no significant difference)" if c["verdict"] == "not shown" else c["verdict"]
+    return (f"{better} vs {worse} on {measure}: {c['hybrid']:.3f} vs {c['other']:.3f}, "
+            f"Holm-adjusted p = {c['p_holm']:.3g}: {word}")
+
+
+def _rounded(rows: list[dict]) -> list[dict]:
+    return [{k: round(v, 3) if k in ("hybrid", "other") else v for k, v in row.items()} for row in rows]
 
 
 # The measure each domain-shift suite is judged on (its usual headline number).
@@ -186,7 +196,9 @@ def domain_shift_verdicts(per_query: pd.DataFrame, hybrid: str, others: Sequence
     """Does ``hybrid`` keep its advantage off XQuAD? Per domain-shift suite present in
     ``per_query``, its primary measure (:data:`PRIMARY_MEASURES`) is compared per query
     between ``hybrid`` and each of ``others`` (paired randomization test, Holm-corrected over
-    the comparisons of that suite). One row per suite; one verdict column per other system."""
+    the comparisons of that suite). One row per (suite, other system): the measure, the
+    number of units, both means, the Holm-adjusted p-value and the verdict
+    (:func:`claim_check`)."""
     rows = []
     for suite, (setting, metric) in PRIMARY_MEASURES.items():
         present = set(per_query[per_query.suite == suite].system)
@@ -198,29 +210,26 @@ def domain_shift_verdicts(per_query: pd.DataFrame, hybrid: str, others: Sequence
         measure = f"{setting} {metric}"
         vectors = per_query_vectors(per_query, suite, systems, {measure: (setting, metric)})
         comparison = compare(vectors, n_resamples=n_resamples, seed=seed)
-        row = {"suite": suite, "measure": measure, "n_units": len(vectors[hybrid][measure])}
         for other in systems[1:]:
-            row[f"{hybrid} vs {other}"] = _claim(comparison, measure, hybrid, other)
-        rows.append(row)
+            rows.append({"suite": suite, "against": other, "measure": measure,
+                         "n_units": len(vectors[hybrid][measure]),
+                         **claim_check(comparison, measure, hybrid, other)})
     if not rows:
         return pd.DataFrame({"note": ["no domain-shift suite has both Hybrid and another sampler"]})
-    return pd.DataFrame(rows).set_index("suite")
+    return pd.DataFrame(_rounded(rows)).set_index(["suite", "against"])
 
 
 def summarise_verdicts(verdicts: pd.DataFrame) -> str:
-    """One sentence counting the verdicts of :func:`domain_shift_verdicts` per comparison,
-    e.g. ``"against X-X: 1 confirmed, 0 contradicted, 3 not shown (of 4 suites)"``."""
-    columns = [c for c in verdicts.columns if " vs " in c]
-    if not columns:
+    """One sentence counting the verdicts of :func:`domain_shift_verdicts` per compared
+    system, e.g. ``"against X-X: 1 confirmed, 0 contradicted, 3 not shown (of 4 suites)"``."""
+    if "verdict" not in verdicts.columns:
         return "no domain-shift comparison was made in this build"
     parts = []
-    for column in columns:
-        cells = verdicts[column].dropna().astype(str)
-        counts = {word: int(cells.str.contains(f": {word}").sum())
-                  for word in ("confirmed", "contradicted", "not shown")}
-        other = column.split(" vs ", 1)[1]
-        parts.append(f"against {other}: {counts['confirmed']} confirmed, {counts['contradicted']} "
-                     f"contradicted, {counts['not shown']} not shown (of {len(cells)} suites)")
+    for other, frame in verdicts.groupby(level="against", sort=False):
+        counts = frame.verdict.value_counts()
+        parts.append(f"against {other}: {counts.get('confirmed', 0)} confirmed, "
+                     f"{counts.get('contradicted', 0)} contradicted, {counts.get('not shown', 0)} "
+                     f"not shown (of {len(frame)} suites)")
     return "; ".join(parts)
 
 
@@ -285,21 +294,22 @@ PAPER_CLAIMS = {
 
 def claims_table(per_query: pd.DataFrame, hybrid: str, suites: Sequence[str], *,
                  n_resamples: int = 2_000, seed: int = 0) -> pd.DataFrame:
-    """Each of :data:`PAPER_CLAIMS` (rows) checked per suite (columns) by a per-query
-    comparison of ``hybrid``, X-X and X-Y (:func:`significance_table`)."""
-    columns = {}
+    """Each of :data:`PAPER_CLAIMS` checked per suite by a per-query comparison of ``hybrid``,
+    X-X and X-Y (:func:`significance_table`). One row per (claim, suite): both means, the
+    Holm-adjusted p-value and the verdict (:func:`claim_check`)."""
+    rows = []
     for suite in suites:
         systems = [s for s in ("X-X", "X-Y", hybrid) if s in set(per_query[per_query.suite == suite].system)]
         if hybrid not in systems or len(systems) < 2:
             continue
         comparison = significance_table(per_query, suite, systems, n_resamples=n_resamples, seed=seed)
-        columns[suite] = {claim: _claim(comparison, measure, hybrid, other) if other in systems else "–"
-                          for claim, (measure, other) in PAPER_CLAIMS.items()}
-    if not columns:
+        for claim, (measure, other) in PAPER_CLAIMS.items():
+            if other in systems:
+                rows.append({"claim": claim, "suite": suite,
+                             **claim_check(comparison, measure, hybrid, other)})
+    if not rows:
         return pd.DataFrame({"note": ["no suite has Hybrid and another sampler"]})
-    table = pd.DataFrame(columns)
-    table.index.name = "claim"
-    return table
+    return pd.DataFrame(_rounded(rows)).set_index(["claim", "suite"])
 
 
 def heatmap_matrix(results: pd.DataFrame, suite: str, system: str, metric: str = "map") -> pd.DataFrame:
