@@ -178,7 +178,8 @@ def verdict(comparison, measure: str, better: str, worse: str) -> str:
 
 
 def _rounded(rows: list[dict]) -> list[dict]:
-    return [{k: round(v, 3) if k in ("hybrid", "other") else v for k, v in row.items()} for row in rows]
+    digits = {"hybrid": 3, "other": 3, "p_holm": 4}
+    return [{k: round(v, digits[k]) if k in digits else v for k, v in row.items()} for row in rows]
 
 
 # The measure each domain-shift suite is judged on (its usual headline number).
@@ -219,17 +220,19 @@ def domain_shift_verdicts(per_query: pd.DataFrame, hybrid: str, others: Sequence
     return pd.DataFrame(_rounded(rows)).set_index(["suite", "against"])
 
 
-def summarise_verdicts(verdicts: pd.DataFrame) -> str:
-    """One sentence counting the verdicts of :func:`domain_shift_verdicts` per compared
-    system, e.g. ``"against X-X: 1 confirmed, 0 contradicted, 3 not shown (of 4 suites)"``."""
+def summarise_verdicts(verdicts: pd.DataFrame, by: str = "against", unit: str = "suites",
+                       prefix: str = "against ") -> str:
+    """One sentence counting the ``verdict`` column of :func:`domain_shift_verdicts` (per
+    compared system) or of :func:`claims_table` (``by="suite", unit="claims", prefix=""``),
+    e.g. ``"against X-X: 1 confirmed, 0 contradicted, 3 not shown (of 4 suites)"``."""
     if "verdict" not in verdicts.columns:
-        return "no domain-shift comparison was made in this build"
+        return "no comparison was made in this build"
     parts = []
-    for other, frame in verdicts.groupby(level="against", sort=False):
+    for key, frame in verdicts.groupby(level=by, sort=False):
         counts = frame.verdict.value_counts()
-        parts.append(f"against {other}: {counts.get('confirmed', 0)} confirmed, "
+        parts.append(f"{prefix}{key}: {counts.get('confirmed', 0)} confirmed, "
                      f"{counts.get('contradicted', 0)} contradicted, {counts.get('not shown', 0)} "
-                     f"not shown (of {len(frame)} suites)")
+                     f"not shown (of {len(frame)} {unit})")
     return "; ".join(parts)
 
 
@@ -396,7 +399,7 @@ def alpha_trend(scores: pd.DataFrame, suite: str, alphas: dict[str, float],
         else:
             trend = "no linear trend shown"
         rows.append({"setting": setting, "slope": _format(fit.slope, fit.slope - half, fit.slope + half, 3),
-                     "p": float(fit.pvalue), "n_points": len(x), "best_alpha": float(means.idxmax()),
+                     "p": f"{fit.pvalue:.3g}", "n_points": len(x), "best_alpha": float(means.idxmax()),
                      "trend": trend})
     if not rows:
         return pd.DataFrame({"note": ["fewer than two alphas were trained"]})

@@ -216,9 +216,11 @@ def test_claims_table_checks_each_claim_per_suite() -> None:
     assert verdicts["Hybrid >= X-Y on Multi mAP"] == "contradicted"
     assert verdicts["Hybrid lowers the rank distance (vs X-X)"] == "confirmed"  # 1 < 5: lower wins
     assert verdicts["Hybrid lowers the rank distance (vs X-Y)"] == "contradicted"  # 1 > 0: higher loses
+    assert reporting.summarise_verdicts(table, by="suite", unit="claims", prefix="") == (
+        "xquad-r: 2 confirmed, 2 contradicted, 1 not shown (of 5 claims)")
     row = table.loc[("Hybrid >= X-Y on Multi mAP", "xquad-r")]
     assert row.hybrid == pytest.approx(round(base.mean(), 3)) and row.other == pytest.approx(round(base.mean() + 0.2, 3))
 
 
 def test_summarise_verdicts_says_when_nothing_was_compared() -> None:
-    assert "no domain-shift" in reporting.summarise_verdicts(pd.DataFrame({"note": ["x"]}))
+    assert "no comparison" in reporting.summarise_verdicts(pd.DataFrame({"note": ["x"]}))
