@@ -37,10 +37,12 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from hybridlib.data.types import RetrievalSuite
 from hybridlib.evaluation.measures import per_query_measures
 from hybridlib.evaluation.search import score_matrix
+from hybridlib.metrics.ranking import tie_break_keys
 
 SETTINGS: tuple[str, ...] = ("mono", "cross", "multi")
 LAREQA_MEASURES: tuple[str, ...] = ("map", "recall@1", "recall@10")
@@ -131,21 +133,57 @@ def language_matrix(
     return rows.pivot(index="query_language", columns="candidate_language", values="value")
 
 
-def relevance_matrix(
-    suite: RetrievalSuite, query_rows: np.ndarray, candidate_cols: np.ndarray
-) -> np.ndarray:
-    """Grades of ``suite.qrels`` restricted to a pool.
+@dataclass(frozen=True)
+class RelevanceIndex:
+    """A suite's relevant entries as arrays, built once and restricted per cell.
 
-    Returns ``(len(query_rows), len(candidate_cols))`` int32 (0 = not relevant).
+    rows, cols, grades: ``(n_entries,)`` query row, candidate column and grade (> 0) of
+    every judged relevant pair whose candidate is in the suite. tie_keys: ``(n_candidates,)``
+    trec_eval tie-break keys of all candidates (:func:`~hybridlib.metrics.ranking.tie_break_keys`);
+    restricted to a pool they keep their order, which is all the tie rule compares.
     """
-    position = {suite.candidates[c].id: j for j, c in enumerate(candidate_cols)}
-    relevance = np.zeros((len(query_rows), len(candidate_cols)), dtype=np.int32)
-    for i, row in enumerate(query_rows):
-        for candidate_id, grade in suite.qrels.get(suite.queries[row].id, {}).items():
-            j = position.get(candidate_id)
-            if j is not None and grade > 0:
-                relevance[i, j] = grade
-    return relevance
+
+    rows: np.ndarray
+    cols: np.ndarray
+    grades: np.ndarray
+    n_queries: int
+    n_candidates: int
+    tie_keys: np.ndarray
+
+    @classmethod
+    def of(cls, suite: RetrievalSuite) -> "RelevanceIndex":
+        column = {c.id: j for j, c in enumerate(suite.candidates)}
+        rows, cols, grades = [], [], []
+        for i, query in enumerate(suite.queries):
+            for candidate_id, grade in suite.qrels.get(query.id, {}).items():
+                j = column.get(candidate_id)
+                if j is not None and grade > 0:
+                    rows.append(i)
+                    cols.append(j)
+                    grades.append(grade)
+        return cls(
+            rows=np.asarray(rows, dtype=np.int64),
+            cols=np.asarray(cols, dtype=np.int64),
+            grades=np.asarray(grades, dtype=np.int32),
+            n_queries=len(suite.queries),
+            n_candidates=len(suite.candidates),
+            tie_keys=tie_break_keys([c.id for c in suite.candidates]),
+        )
+
+    def restrict(self, query_rows: np.ndarray, candidate_cols: np.ndarray) -> sparse.csr_matrix:
+        """Grades restricted to a pool: ``(len(query_rows), len(candidate_cols))`` int32 CSR
+        (absent = not relevant). A query has a handful of relevant candidates in a pool of
+        thousands, so a dense matrix (and the scan for its non-zeros) would cost more than
+        the ranking itself."""
+        query_position = np.full(self.n_queries, -1, dtype=np.int64)
+        query_position[query_rows] = np.arange(len(query_rows))
+        pool_position = np.full(self.n_candidates, -1, dtype=np.int64)
+        pool_position[candidate_cols] = np.arange(len(candidate_cols))
+        i, j = query_position[self.rows], pool_position[self.cols]  # (n_entries,)
+        keep = (i >= 0) & (j >= 0)
+        return sparse.csr_matrix(
+            (self.grades[keep], (i[keep], j[keep])), shape=(len(query_rows), len(candidate_cols))
+        )
 
 
 def evaluate_cell(
@@ -159,28 +197,28 @@ def evaluate_cell(
     setting: str,
     query_language: str,
     candidate_language: str,
+    index: RelevanceIndex | None = None,
 ) -> SettingsResult | None:
-    """Rank ``query_rows`` against the pool ``candidate_cols``; None if no query is scorable."""
-    pool_ids = {suite.candidates[c].id for c in candidate_cols}
-    judged = [suite.qrels.get(suite.queries[r].id, {}) for r in query_rows]
+    """Rank ``query_rows`` against the pool ``candidate_cols``; None if no query is scorable.
+
+    ``index``: the suite's :class:`RelevanceIndex` (built here when not given).
+    """
+    index = index if index is not None else RelevanceIndex.of(suite)
+    relevance = index.restrict(query_rows, candidate_cols)  # (n_queries_x, n_pool) CSR
     # queries with a relevant candidate in the pool; the others are skipped
-    scorable = np.array(
-        [any(g > 0 and cid in pool_ids for cid, g in grades.items()) for grades in judged],
-        dtype=bool,
-    )
+    scorable = relevance.getnnz(axis=1) > 0  # (n_queries_x,)
     if not scorable.any():
         return None
-    query_rows = query_rows[scorable]
-    candidate_ids = [suite.candidates[c].id for c in candidate_cols]
+    query_rows, relevance = query_rows[scorable], relevance[scorable]
+    tie_keys = index.tie_keys[candidate_cols]  # (n_pool,)
     # full score matrices, in blocks of queries so a block holds <= MAX_BLOCK_ELEMENTS scores
     block = max(1, MAX_BLOCK_ELEMENTS // len(candidate_cols))
     chunks = []
     for start in range(0, len(query_rows), block):
         rows = query_rows[start : start + block]
         scores = scorer.scores(rows, candidate_cols)  # (block, n_pool)
-        relevance = relevance_matrix(suite, rows, candidate_cols)  # (block, n_pool)
         chunks.append(
-            per_query_measures(scores, relevance, measures, candidate_ids=candidate_ids)
+            per_query_measures(scores, relevance[start : start + block], measures, tie_keys=tie_keys)
         )
     values = {
         m: np.concatenate([np.asarray(c[m], dtype=np.float64) for c in chunks])
@@ -263,6 +301,7 @@ def evaluate_settings(
         if "multi" in settings:
             cells.append(("multi", x, ALL, all_cols, (*measures, *multi_measures)))
 
+    index = RelevanceIndex.of(suite)
     parts = []
     for setting, x, y, cols, cell_measures in cells:
         if len(rows_of[x]) == 0 or len(cols) == 0:
@@ -270,6 +309,7 @@ def evaluate_settings(
         part = evaluate_cell(
             suite, scorer, rows_of[x], cols, cell_measures,
             suite_name=suite_name, setting=setting, query_language=x, candidate_language=y,
+            index=index,
         )  # fmt: skip
         if part is not None:
             parts.append(part)

@@ -25,15 +25,17 @@ def per_query_measures(
     measures: Sequence[str],
     *,
     candidate_ids: Sequence[str] | None = None,
+    tie_keys: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """``{measure: (n_queries,) float64}`` for a full score matrix; NaN where undefined.
 
     scores, relevance: ``(n_queries, n_candidates)``. Measures are the names of
     :mod:`hybridlib.metrics.measures` (``map``, ``recall@10``, ``ndcg@10``, ``mrr@10``...) and
     ``rank_distance`` / ``rank_distance_norm`` (:mod:`hybridlib.metrics.language_bias`;
-    NaN for queries with fewer than 2 relevant candidates).
+    NaN for queries with fewer than 2 relevant candidates). Ties: give ``candidate_ids`` or
+    precomputed ``tie_keys`` (:func:`hybridlib.metrics.ranking.relevant_ranks`).
     """
-    ranked = relevant_ranks(scores, relevance, candidate_ids)
+    ranked = relevant_ranks(scores, relevance, candidate_ids, tie_keys=tie_keys)
     bias = [m for m in measures if m in (RANK_DISTANCE, RANK_DISTANCE_NORM)]
     values = measures_from_ranks(ranked, [m for m in measures if m not in bias])
     if bias:

@@ -7,12 +7,14 @@ from hybridlib.models.encoder import (
     EncoderSettings,
     default_settings,
 )
+from hybridlib.models.row_gradients import RowGradients
 from hybridlib.models.tiny import tiny_encoder
 
 __all__ = [
     "Encoder",
     "EncoderNotAvailableError",
     "EncoderSettings",
+    "RowGradients",
     "build_embedded_model",
     "default_settings",
     "tiny_encoder",

@@ -28,6 +28,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from hybridlib.models.row_gradients import RowGradients
+from hybridlib.models.unpadded import supports_unpadding, unpadded_hidden_states
+
 SETTINGS_FILE = "hybridlib_encoder.json"
 SETTINGS_FORMAT = 1
 POOLINGS = ("mean", "cls")
@@ -136,6 +139,10 @@ class Encoder(torch.nn.Module):
         self.transformer = transformer
         self.tokenizer = tokenizer
         self.settings = settings
+        self.row_gradients: RowGradients | None = None  # see use_row_gradients
+        # skip the padding in the token-wise layers (hybridlib.models.unpadded) where the
+        # architecture allows; False: the model's own forward
+        self.unpadded: bool = supports_unpadding(transformer)
         self.train(transformer.training)  # loaded models start in eval mode; keep it
 
     # ---------------------------------------------------------------- properties
@@ -222,13 +229,60 @@ class Encoder(torch.nn.Module):
         device = self.device
         input_ids = features["input_ids"].to(device)  # (n, seq)
         attention_mask = features["attention_mask"].to(device)  # (n, seq)
-        hidden = self.transformer(
-            input_ids=input_ids, attention_mask=attention_mask
-        ).last_hidden_state  # (n, seq, hidden)
+        if self.row_gradients is not None and torch.is_grad_enabled():
+            inputs = {
+                "inputs_embeds": self.row_gradients.lookup(input_ids),  # (n, seq, hidden)
+                "position_ids": self._position_ids(input_ids),  # (n, seq) or None
+            }
+        else:
+            inputs = {"input_ids": input_ids}
+        if self.unpadded:
+            hidden = unpadded_hidden_states(self.transformer, attention_mask, **inputs)
+        else:
+            hidden = self.transformer(
+                attention_mask=attention_mask, **inputs
+            ).last_hidden_state  # (n, seq, hidden)
         pooled = self.pool(hidden, attention_mask)  # (n, hidden)
         if self.settings.normalize:
             pooled = F.normalize(pooled, p=2, dim=-1)
         return pooled
+
+    def use_row_gradients(self, enabled: bool = True) -> RowGradients | None:
+        """Look word embeddings up through :class:`~hybridlib.models.row_gradients.RowGradients`
+        in forward passes with gradients (training); returns it, or None when ``enabled`` is
+        False. Call its ``write()`` after ``backward`` and before the optimizer step.
+
+        Needs a plain ``nn.Embedding`` table and a transformer that takes ``inputs_embeds``
+        (BERT, XLM-R, E5, LaBSE); position ids are passed as the model derives them from
+        ``input_ids`` (XLM-R: after the padding id), so the outputs are the plain lookup's.
+        """
+        if not enabled:
+            self.row_gradients = None
+            return None
+        table = self.word_embeddings()
+        if type(table) is not torch.nn.Embedding:
+            raise TypeError(
+                f"row gradients need a plain torch.nn.Embedding word table, but {self.name!r} "
+                f"has {type(table).__name__}"
+            )
+        import inspect
+
+        if "inputs_embeds" not in inspect.signature(self.transformer.forward).parameters:
+            raise TypeError(
+                f"row gradients need a transformer that takes inputs_embeds, but "
+                f"{type(self.transformer).__name__}.forward does not"
+            )
+        self.row_gradients = RowGradients(table.weight, padding_idx=table.padding_idx)
+        return self.row_gradients
+
+    def _position_ids(self, input_ids: torch.Tensor) -> torch.Tensor | None:
+        """Position ids as the model makes them from ``input_ids`` where that depends on the
+        padding (XLM-R / RoBERTa: ``padding_idx + 1 + i`` for real tokens); else None."""
+        embeddings = getattr(self.transformer, "embeddings", None)
+        make = getattr(embeddings, "create_position_ids_from_input_ids", None)
+        if make is None:
+            return None
+        return make(input_ids, embeddings.padding_idx)  # (n, seq)
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> torch.Tensor:
         """``embed_tokens(tokenize(texts, kind))``: ``(n, dim)`` with gradients."""

@@ -92,6 +92,10 @@ class TrainConfig:
     ``grad_accumulation_steps`` sums gradients of several batches (each batch its own
     negatives). ``warmup_ratio`` of the steps warm the learning rate up linearly from 0, then
     it decays linearly to 0. ``num_threads`` sets ``torch.set_num_threads`` when given.
+    ``freeze_word_embeddings`` leaves the token table out of training; otherwise
+    ``embedding_row_gradients`` computes its gradient through the rows each step uses
+    (:class:`~hybridlib.models.RowGradients`: the same dense AdamW update, without a dense
+    embedding backward per forward pass), where the model allows it.
     """
 
     data: DataConfig | None = None
@@ -112,6 +116,7 @@ class TrainConfig:
     symmetric: bool = False
     mask_false_negatives: bool = True
     freeze_word_embeddings: bool = False
+    embedding_row_gradients: bool = True
     grad_cache_chunk_size: int | None = None
     grad_accumulation_steps: int = 1
     clip_norm: float | None = 1.0

@@ -44,6 +44,7 @@ from hybridlib.data.types import TrainingPair
 from hybridlib.io import atomic_path, atomic_write_json, atomic_write_text, provenance
 from hybridlib.losses import CachedInfoNCELoss, InfoNCELoss
 from hybridlib.losses.distributed import gather_objects, world_size_and_rank
+from hybridlib.models.row_gradients import RowGradients
 from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
 
 CHECKPOINT_DIR = "checkpoints"
@@ -221,8 +222,25 @@ def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[
         "log_every",
         "num_threads",
         "device",
+        "embedding_row_gradients",  # the same gradient, summed in another order
     }
     return sorted(k for k in current if k not in ignore and saved.get(k) != current[k])
+
+
+def prepare_word_embeddings(config: TrainConfig, encoder: Any) -> RowGradients | None:
+    """Freeze the word embeddings (``config.freeze_word_embeddings``), or route their
+    gradient through :class:`~hybridlib.models.RowGradients` (``embedding_row_gradients``)
+    where the model allows it. Returns the RowGradients whose ``write()`` must follow each
+    step's backward, or None."""
+    if config.freeze_word_embeddings:
+        encoder.word_embeddings().requires_grad_(False)
+        return None
+    if not config.embedding_row_gradients:
+        return None
+    try:
+        return encoder.use_row_gradients()
+    except TypeError:  # an exotic embedding or model: the plain lookup (same gradient)
+        return None
 
 
 def make_loss(config: TrainConfig, encoder: torch.nn.Module) -> InfoNCELoss:
@@ -337,8 +355,7 @@ def train(
 
     # model, loss, optimizer, schedule
     encoder = Encoder.from_pretrained(config.model, max_length=config.max_length, device=device)
-    if config.freeze_word_embeddings:
-        encoder.word_embeddings().requires_grad_(False)
+    row_gradients = prepare_word_embeddings(config, encoder)
     encoder.train()
     loss_fn = make_loss(config, encoder)
     params = [p for p in encoder.parameters() if p.requires_grad]
@@ -389,6 +406,8 @@ def train(
                 (loss / config.grad_accumulation_steps).backward()
                 losses.append(loss.item())
                 planned.append(info)
+            if row_gradients is not None:
+                row_gradients.write()
             if world > 1:
                 _average_gradients(params, world)
             grad_norm = None

@@ -227,3 +227,19 @@ def test_two_gloo_processes_agree_on_batch_kinds(tmp_path, pairs_file, write_con
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["parameters"]["world_size"] == 2
     assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_row_gradients_train_the_same_weights_as_the_plain_embedding_backward(tmp_path, pairs):
+    runs = {}
+    for rows in (True, False):
+        result = train(
+            config(tmp_path, f"rows-{rows}", steps=4, embedding_row_gradients=rows),
+            pairs=pairs, show_progress=False,
+        )  # fmt: skip
+        runs[rows] = weights(result.model_dir)
+    table = "embeddings.word_embeddings.weight"
+    assert table in runs[True]
+    start = Encoder.from_pretrained("tiny").transformer.get_input_embeddings().weight
+    assert not torch.equal(runs[True][table], start)  # the table did train
+    for name, value in runs[False].items():
+        torch.testing.assert_close(runs[True][name], value, rtol=1e-5, atol=1e-6, msg=name)
