@@ -88,6 +88,60 @@ def run_all(
     return combined
 
 
+# (benchmark, variant, metric, goal: the median must be >= it, or <= it for "seconds"), from
+# the performance issue; rows without a goal are shown for information
+GOALS: list[tuple[str, str, str, float | None]] = [
+    ("training_step", "hybridlib, all weights vs sentence-transformers, all weights", "ratio_pairs_per_s", 1.3),
+    ("training_step", "hybridlib, frozen word embeddings vs sentence-transformers, frozen word embeddings",
+     "ratio_pairs_per_s", 1.3),
+    ("training_step", "hybridlib, all weights", "peak_flop_fraction", 0.5),
+    ("training_step", "hybridlib, frozen word embeddings", "peak_flop_fraction", 0.5),
+    ("training_step", "hybridlib, all weights vs hybridlib, all weights, padded forward",
+     "ratio_pairs_per_s", None),
+    ("training_step", "hybridlib, all weights vs hybridlib, all weights, plain embedding backward",
+     "ratio_pairs_per_s", None),
+    ("training_step", "hybridlib, frozen word embeddings vs hybridlib, frozen word embeddings, "
+     "padded forward", "ratio_pairs_per_s", None),
+    ("training_step", "all weights", "real_token_fraction", None),
+    ("encoding", "hybridlib Encoder.encode vs sentence-transformers encode", "ratio_sentences_per_s", 1.5),
+    ("encoding", "hybridlib Encoder.encode vs hybridlib Encoder.encode, padded forward",
+     "ratio_sentences_per_s", None),
+    ("evaluation", "hybridlib evaluate_settings (full) vs sklearn per-query loop (extrapolated)",
+     "ratio_seconds", 50.0),
+    ("evaluation", "hybridlib evaluate_settings (full)", "seconds", 10.0),
+]  # fmt: skip
+
+
+def headline(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` that have a goal (:data:`GOALS`), plus the search ratios.
+
+    Columns: benchmark, ours, reference, metric, median, min, max, goal, met ("yes" / "no" /
+    ""); a ratio row's variant ``"A vs B"`` is split into ours (A) and reference (B).
+    Seconds must stay at or under their goal; every other metric at or above it.
+    """
+    wanted = [(b, v, m, g) for b, v, m, g in GOALS]
+    search = frame[(frame["benchmark"] == "search") & frame["metric"].str.startswith("ratio_")]
+    wanted += [(r.benchmark, r.variant, r.metric, None) for r in search.itertuples()]
+    out = []
+    for benchmark, variant, metric, goal in wanted:
+        match = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)
+                      & (frame["metric"] == metric)]  # fmt: skip
+        if match.empty:
+            continue
+        found = match.iloc[0]
+        met = ""
+        if goal is not None:
+            met = "yes" if (found["median"] <= goal if metric == "seconds" else found["median"] >= goal) else "no"
+        ours, _, reference = variant.partition(" vs ")
+        out.append({"benchmark": benchmark, "ours": ours, "reference": reference, "metric": metric,
+                    "median": found["median"], "min": found["min"], "max": found["max"],
+                    "goal": "" if goal is None else (f"<= {goal:g}" if metric == "seconds" else f">= {goal:g}"),
+                    "met": met})  # fmt: skip
+    return pd.DataFrame(
+        out, columns=["benchmark", "ours", "reference", "metric", "median", "min", "max", "goal", "met"]
+    )
+
+
 def _jsonable(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool, type(None)))
 

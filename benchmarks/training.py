@@ -3,22 +3,26 @@
 Ours: one optimizer step exactly as :func:`hybridlib.training.train` takes it (its defaults
 from :class:`~hybridlib.training.TrainConfig`, its ``make_loss`` and ``make_optimizer``):
 ``InfoNCELoss`` on the encoder's query and
-passage embeddings (temperature 0.05, false negatives masked), ``backward``, gradient
-clipping to norm 1.0, AdamW (lr 3e-5, weight decay 0.01 on matrices only) and the linear
-schedule. Peer: a ``SentenceTransformer`` built from the same weights folder
+passage embeddings (temperature 0.05, false negatives masked), ``backward`` (the word
+embeddings' gradient through the rows the step uses, :class:`hybridlib.models.RowGradients`,
+when they train), gradient clipping to norm 1.0, AdamW (lr 3e-5, weight decay 0.01 on
+matrices only) and the linear schedule; the encoder skips the padding in its token-wise
+layers (:mod:`hybridlib.models.unpadded`). Each optimisation's "before" is timed too: the
+same step with the padded forward, and (all weights) with the plain embedding backward. Peer: a ``SentenceTransformer`` built from the same weights folder
 (``Transformer`` + mean ``Pooling`` + ``Normalize``) with ``MultipleNegativesRankingLoss``
 (scale 20 = temperature 0.05), the same AdamW, clipping and batches; the texts carry the
 same ``"query: "`` / ``"passage: "`` prefixes, so both run on the same tokens.
 
-FLOPs per step (dense, padded tokens; ``P`` = parameters of the transformer layers, i.e.
-every parameter but the embedding tables; ``L`` layers, hidden size ``h``; a batch of ``n``
-texts padded to ``s`` tokens)::
+FLOPs per step: the work the batch requires, i.e. on its real tokens (padding excluded,
+so an implementation that computes the padding gets no credit for it; ``P`` = parameters
+of the transformer layers, every parameter but the embedding tables; ``L`` layers, hidden
+size ``h``; text ``i`` of the query and passage batches has ``s_i`` tokens)::
 
-    forward  = sum over the query and passage batches of  2 * P * n * s  +  4 * L * n * s^2 * h
+    forward  = sum over texts i of  2 * P * s_i  +  4 * L * s_i^2 * h
     backward = 2 * forward
     step     = 3 * forward
 
-(``4 L n s^2 h``: the two attention products ``Q K^T`` and ``A V``, ``2 s^2 h`` each per layer
+(``4 L s^2 h``: the two attention products ``Q K^T`` and ``A V``, ``2 s^2 h`` each per layer
 and text.) The peak is the FLOP rate of ``torch.mm`` of two 4096 x 4096 fp32 matrices on the
 same threads, measured next to each pair of steps (best of two), since the load of a
 shared machine changes within minutes.
@@ -116,12 +120,13 @@ def training_batches(n_batches: int, batch_size: int = BATCH_SIZE, seed: int = 0
 
 
 # ----------------------------------------------------------------------------- the two steps
-def _config(model: str, frozen: bool) -> Any:
+def _config(model: str, frozen: bool, row_gradients: bool = True) -> Any:
     from hybridlib.training import TrainConfig
 
     return TrainConfig(
         model=model, steps=1, batch_size=BATCH_SIZE, max_length=MAX_LENGTH,
-        freeze_word_embeddings=frozen, num_threads=NUM_THREADS,
+        freeze_word_embeddings=frozen, embedding_row_gradients=row_gradients,
+        num_threads=NUM_THREADS,
     )  # fmt: skip
 
 
@@ -130,17 +135,20 @@ class HybridlibStep:
 
     name = "hybridlib"
 
-    def __init__(self, model: str, frozen: bool, total_steps: int = 100) -> None:
+    def __init__(
+        self, model: str, frozen: bool, total_steps: int = 100, row_gradients: bool = True,
+        unpadded: bool = True,
+    ) -> None:
         from transformers import get_linear_schedule_with_warmup
 
         from hybridlib.models import Encoder
-        from hybridlib.training.trainer import make_loss, make_optimizer
+        from hybridlib.training.trainer import make_loss, make_optimizer, prepare_word_embeddings
 
-        config = _config(model, frozen)
+        config = _config(model, frozen, row_gradients)
         self.config = config
         self.encoder = Encoder.from_pretrained(model, max_length=config.max_length)
-        if config.freeze_word_embeddings:
-            self.encoder.word_embeddings().requires_grad_(False)
+        self.row_gradients = prepare_word_embeddings(config, self.encoder)
+        self.encoder.unpadded = self.encoder.unpadded and unpadded
         self.encoder.train()
         self.loss_fn = make_loss(config, self.encoder)
         self.params = [p for p in self.encoder.parameters() if p.requires_grad]
@@ -153,6 +161,8 @@ class HybridlibStep:
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss_fn(batch)
         loss.backward()
+        if self.row_gradients is not None:
+            self.row_gradients.write()
         torch.nn.utils.clip_grad_norm_(self.params, self.config.clip_norm)
         self.optimizer.step()
         self.scheduler.step()
@@ -163,6 +173,14 @@ class HybridlibStep:
         shapes = []
         for texts, kind in ((batch["queries"], "query"), (batch["passages"], "passage")):
             shapes.append(tuple(self.encoder.tokenize(texts, kind)["input_ids"].shape))
+        return shapes
+
+    def text_shapes(self, batch: Batch) -> list[tuple[int, int]]:
+        """``(1, tokens)`` of every query and passage: the real tokens, for the FLOP count."""
+        shapes = []
+        for texts, kind in ((batch["queries"], "query"), (batch["passages"], "passage")):
+            mask = self.encoder.tokenize(texts, kind)["attention_mask"]  # (n, seq)
+            shapes += [(1, int(length)) for length in mask.sum(dim=1)]
         return shapes
 
 
@@ -237,28 +255,29 @@ class SentenceTransformersStep:
 
 
 def alternating(
-    ours: Callable[[Batch], float],
-    peer: Callable[[Batch], float],
+    steps: dict[str, Callable[[Batch], float]],
     batches: Sequence[Batch],
     peak_size: int = PEAK_MATMUL_SIZE,
-) -> tuple[list[float], list[float], list[float]]:
-    """Seconds per step of ``ours`` and ``peer`` on the same batches, taken in turn, and the
-    matmul peak (FLOP/s) measured right before each pair (the load of a shared machine
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Seconds per step of each of ``steps`` on the same batches, taken in turn, and the
+    matmul peak (FLOP/s) measured right before each round (the load of a shared machine
     changes within minutes, so the peak is taken next to the steps it is compared with).
 
-    Batch 0 is a warm-up for both (not returned); on batch ``i`` the one that goes first
-    alternates, so neither always follows the other's memory traffic.
+    Batch 0 is a warm-up for all (not returned); on batch ``i`` the order of the steps is
+    rotated by ``i``, so none always follows another's memory traffic.
     """
-    ours_s, peer_s, peaks = [], [], []
+    seconds: dict[str, list[float]] = {name: [] for name in steps}
+    peaks: list[float] = []
+    names = list(steps)
     for i, batch in enumerate(batches):
         if i > 0:
             peaks.append(max(matmul_peak_flops(peak_size, repeats=2)))
-        order = [(ours, ours_s), (peer, peer_s)]
-        for fn, out in order if i % 2 else order[::-1]:
-            seconds, _ = time_call(lambda: fn(batch))
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            elapsed, _ = time_call(lambda: steps[name](batch))
             if i > 0:
-                out.append(seconds)
-    return ours_s, peer_s, peaks
+                seconds[name].append(elapsed)
+    return seconds, peaks
 
 
 # ----------------------------------------------------------------------------- memory
@@ -325,15 +344,30 @@ def run(
         ours = HybridlibStep(model, frozen)
         text_prefixes = (ours.encoder.prefix("query"), ours.encoder.prefix("passage"))
         peer = SentenceTransformersStep(folder, frozen, text_prefixes)
+        steps: dict[str, Callable[[Batch], float]] = {"ours": ours, "peer": peer}
+        # each optimisation's "before": the same step without it
+        befores = {}
+        if ours.encoder.unpadded:
+            befores["padded forward"] = HybridlibStep(model, frozen, unpadded=False)
+        if ours.row_gradients is not None:
+            befores["plain embedding backward"] = HybridlibStep(model, frozen, row_gradients=False)
+        steps.update(befores)
         shape = TransformerShape.from_config(ours.encoder.transformer.config)
-        flops = [shape.step_flops(ours.batch_shapes(b)) for b in batches[1:n_batches]]
-        ours_s, peer_s, peak = alternating(ours, peer, batches[:n_batches], peak_matmul_size)
+        flops = [shape.step_flops(ours.text_shapes(b)) for b in batches[1:n_batches]]
+        seconds, peak = alternating(steps, batches[:n_batches], peak_matmul_size)
+        ours_s, peer_s = seconds["ours"], seconds["peer"]
         rows.append(row(BENCHMARK, f"torch.mm {peak_matmul_size}^2 fp32, next to the {variant} steps",
                         "peak_gflop_per_s", [p / 1e9 for p in peak]))  # fmt: skip
         rows += Comparison(
             BENCHMARK, f"hybridlib, {variant}", f"sentence-transformers, {variant}", "pairs_per_s",
             [BATCH_SIZE / s for s in ours_s], [BATCH_SIZE / s for s in peer_s],
         ).rows()  # fmt: skip
+        for before in befores:
+            rows += Comparison(
+                BENCHMARK, f"hybridlib, {variant}", f"hybridlib, {variant}, {before}",
+                "pairs_per_s", [BATCH_SIZE / s for s in ours_s],
+                [BATCH_SIZE / s for s in seconds[before]],
+            ).rows()[2:]  # fmt: skip
         ours_frac = [f / s / p for f, s, p in zip(flops, ours_s, peak)]
         peer_frac = [f / s / p for f, s, p in zip(flops, peer_s, peak)]
         rows += Comparison(
@@ -341,14 +375,19 @@ def run(
             ours_frac, peer_frac,
         ).rows()  # fmt: skip
         rows.append(row(BENCHMARK, variant, "step_gflop", [f / 1e9 for f in flops]))
+        real = [sum(t for _, t in ours.text_shapes(b)) / sum(n * t for n, t in ours.batch_shapes(b))
+                for b in batches[1:n_batches]]  # fmt: skip
+        rows.append(row(BENCHMARK, variant, "real_token_fraction", real))
         details[variant] = {
-            "seconds": {"hybridlib": ours_s, "sentence-transformers": peer_s},
+            "seconds": {"hybridlib": ours_s, "sentence-transformers": peer_s,
+                        **{f"hybridlib, {before}": seconds[before] for before in befores}},
             "step_flops": flops,
             "peak_flop_per_s": peak,
             "batch_shapes": [ours.batch_shapes(b) for b in batches[1:n_batches]],
+            "real_token_fraction": real,
             "layer_parameters": shape.layer_parameters,
-        }
-        del ours, peer
+        }  # fmt: skip
+        del ours, peer, steps, befores
         if memory:
             mem = {}
             for framework in (HybridlibStep.name, SentenceTransformersStep.name):

@@ -3,7 +3,8 @@
 Each execution's cache key is the SHA-256 of
 - the template's code and markdown (not its outputs or metadata),
 - the parameters actually injected,
-- the ``hybridlib`` source files the notebook imports, followed transitively (``code_version``),
+- the project's source files (``hybridlib``, ``benchmarks``) the notebook imports, followed
+  transitively (``code_version``),
 - the keys of the executions it depends on (a rerun upstream reruns what is downstream).
 
 The store holds ``{name}.ipynb`` (the executed notebook) and ``{name}.json`` (its stamp, written
@@ -32,6 +33,9 @@ from hybridlib.runner.plan import Execution
 
 KERNEL = "python3"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../hybridlib
+# top-level packages of the project whose sources key the cache (``benchmarks`` sits beside
+# ``hybridlib`` in a checkout; an installed hybridlib has none, and nothing is tracked there)
+TRACKED_PACKAGES = ("hybridlib", "benchmarks")
 
 
 class NotebookFailure(RuntimeError):
@@ -70,7 +74,7 @@ class ExecutionRecord:
 
 
 def _imports(source: str, module: str | None = None) -> set[str]:
-    """Absolute names of the ``hybridlib`` modules imported by ``source``.
+    """Absolute names of the project's modules (``hybridlib``, ``benchmarks``) imported by ``source``.
 
     ``module`` (the importing module's name) resolves relative imports.
     """
@@ -92,11 +96,11 @@ def _imports(source: str, module: str | None = None) -> set[str]:
                 base = node.module or ""
             names.add(base)
             names.update(f"{base}.{a.name}" for a in node.names)
-    return {n for n in names if n == "hybridlib" or n.startswith("hybridlib.")}
+    return {n for n in names if n.split(".")[0] in TRACKED_PACKAGES}
 
 
 def _module_file(module: str) -> Path | None:
-    base = PACKAGE_DIR.joinpath(*module.split(".")[1:])
+    base = PACKAGE_DIR.parent.joinpath(*module.split("."))
     if (base / "__init__.py").is_file():
         return base / "__init__.py"
     if base.with_suffix(".py").is_file():

@@ -136,14 +136,44 @@ def test_our_evaluation_equals_the_sklearn_loop_on_every_unit():
     units = evaluation.evaluation_units(suite)
     # 36 queries: each is relevant in every one of the 3 languages (mono 1, cross 2) + multi
     assert units["setting"].value_counts().to_dict() == {"cross": 72, "mono": 36, "multi": 36}
-    reference = evaluation.SklearnReference(suite, queries, candidates).evaluate(units)
+    loop = evaluation.SklearnReference(suite, queries, candidates)
+    reference = loop.evaluate(units)
     assert len(reference) == 3 * len(units)
-    largest, _ = evaluation.compare_with_ours(result.per_query, reference)
-    assert largest < 1e-12  # float64 sums in another order; no rank differs
-    # a wrong reference value is caught
+    ties = evaluation.near_ties(suite, queries, candidates, units, loop.pools)
+    near_tie = units.assign(query_id=[suite.queries[r].id for r in units["query_row"]],
+                            near_tie=ties)[["setting", "query_id", "candidate_language", "near_tie"]]
+    check = evaluation.compare_with_ours(result.per_query, reference, near_tie)
+    assert check["max_abs_difference"] < 1e-12  # float64 sums in another order; no rank differs
+    assert check["units_differing"] == 0
+    # a wrong reference value is caught unless its unit has a near tie
     reference.loc[0, "value"] += 0.25
-    largest, equal = evaluation.compare_with_ours(result.per_query, reference)
-    assert largest == pytest.approx(0.25) and equal == pytest.approx(1 - 1 / len(reference))
+    check = evaluation.compare_with_ours(result.per_query, reference, near_tie)
+    assert check["units_differing"] == 1
+    unit = reference.loc[0, ["setting", "query_id", "candidate_language"]].tolist()
+    flagged = near_tie.set_index(["setting", "query_id", "candidate_language"]).loc[tuple(unit), "near_tie"]
+    assert check["max_abs_difference"] == (0.0 if flagged else pytest.approx(0.25))
+    near_tie["near_tie"] = False
+    check = evaluation.compare_with_ours(result.per_query, reference, near_tie)
+    assert check["max_abs_difference"] == pytest.approx(0.25)
+    assert check["units_differing_with_near_tie"] == 0
+
+
+def test_near_ties_flag_a_relevant_candidate_within_float32_error():
+    suite = small_suite()
+    queries = evaluation.random_embeddings(len(suite.queries), dim=16, seed=0)
+    candidates = evaluation.random_embeddings(len(suite.candidates), dim=16, seed=1)
+    units = evaluation.evaluation_units(suite)
+    loop = evaluation.SklearnReference(suite, queries, candidates)
+    assert not evaluation.near_ties(suite, queries, candidates, units, loop.pools).any()
+    # copy a relevant candidate of the first unit's query onto another candidate of its pool
+    setting, row, language = units.iloc[0]
+    relevant = next(c for c, g in suite.qrels[suite.queries[row].id].items() if g > 0)
+    j = next(i for i, c in enumerate(suite.candidates) if c.id == relevant)
+    other = next(k for k in loop.pools[language] if k != j)
+    tied = candidates.copy()
+    tied[other] = tied[j] * (1 + 2.0**-23)  # one float32 ulp away: within the bound
+    flags = evaluation.near_ties(suite, queries, tied, units.iloc[:1], loop.pools)
+    assert flags.tolist() == [True]
 
 
 def test_random_embeddings_are_normalised_and_seeded():
@@ -237,3 +267,22 @@ def test_peak_memory_probe_runs_in_a_fresh_process(tiny_folder):
     memory = training.peak_memory("hybridlib", tiny_folder, False, ("", ""), [batch])
     assert set(memory) == {"rss_built", "peak_rss"}
     assert 0 < memory["rss_built"] <= memory["peak_rss"]
+
+
+def test_headline_keeps_the_goal_rows_and_judges_them():
+    from benchmarks.run import headline
+
+    rows = [
+        common.row("encoding", "hybridlib Encoder.encode vs sentence-transformers encode",
+                   "ratio_sentences_per_s", [1.4, 1.6, 1.7]),
+        common.row("evaluation", "hybridlib evaluate_settings (full)", "seconds", [11.0, 12.0]),
+        common.row("search", "a vs b", "ratio_seconds", [0.5]),
+        common.row("search", "a", "seconds", [0.5]),
+    ]  # fmt: skip
+    frame = headline(common.table(rows))
+    assert frame[["benchmark", "ours", "reference", "goal", "met"]].values.tolist() == [
+        ["encoding", "hybridlib Encoder.encode", "sentence-transformers encode", ">= 1.5", "yes"],
+        ["evaluation", "hybridlib evaluate_settings (full)", "", "<= 10", "no"],
+        ["search", "a", "b", "", ""],
+    ]
+    assert frame["median"].tolist() == [1.6, 11.5, 0.5]

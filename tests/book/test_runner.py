@@ -257,6 +257,10 @@ def test_code_version_follows_imports_transitively() -> None:
     assert "hybridlib/io.py" in files  # imported by execute.py via runner/__init__
     assert "hybridlib/__init__.py" in files
     assert not any(f.startswith("hybridlib/training/") for f in files)
+    # the benchmarks package keys the efficiency chapter, and leads into hybridlib
+    files = {p.relative_to(REPO).as_posix() for p in dependency_files(["from benchmarks.run import run_all"])}
+    assert {"benchmarks/run.py", "benchmarks/training.py", "benchmarks/__init__.py"} <= files
+    assert "hybridlib/io.py" in files  # imported inside run_all
 
 
 def test_toc_pages_expand_globs(small_book: Path) -> None:
