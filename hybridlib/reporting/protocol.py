@@ -77,6 +77,8 @@ def evaluation_runs(
     heldout_folds: Sequence[int],
     seed: int = -1,
     heldout_seeds: Sequence[int] | None = None,
+    alpha: float = -1.0,
+    domain_shift_alphas: Sequence[float] | None = None,
     training_languages: Sequence[str],
     root: str | None = None,
 ) -> list[SuiteRun]:
@@ -87,7 +89,8 @@ def evaluation_runs(
     0: all). XQuAD-R is always cross-fitted; other suites run only for the folds in
     ``heldout_folds`` and for the baselines (``fold < 0``); the domain-shift suites (not
     MLQA-R, the paper's Table 2, which gets every seed) also only for the seeds in
-    ``heldout_seeds``, if given. BM25 runs only where lexical
+    ``heldout_seeds`` and the alphas in ``domain_shift_alphas`` (e.g. the main comparison's
+    0, 0.5 and 1, leaving out the ablation-only alphas), where given. BM25 runs only where lexical
     matching is meaningful (its Mono settings), which :mod:`hybridlib.evaluation` decides.
     """
     runs = []
@@ -102,8 +105,10 @@ def evaluation_runs(
                 kwargs["train_articles"] = fold_articles(fold, n_folds, fold_seed, root)
         elif fold >= 0 and (fold not in heldout_folds
                             or (suite != "mlqa-r" and heldout_seeds is not None
-                                and seed not in heldout_seeds)):
-            continue  # MLQA-R (the paper's Table 2) runs for every seed of a held-out fold
+                                and seed not in heldout_seeds)
+                            or (suite != "mlqa-r" and domain_shift_alphas is not None
+                                and alpha not in domain_shift_alphas)):
+            continue  # MLQA-R (the paper's Table 2) runs for every seed and alpha of a held-out fold
         elif suite == "mlqa-r" and max_articles.get(suite, 0):
             kwargs["include_articles"] = list(suite_articles(suite, root)[: max_articles[suite]])
         if suite == "tatoeba":

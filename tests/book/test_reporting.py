@@ -108,6 +108,15 @@ def test_evaluation_runs_follow_the_protocol(real_data_dir: Path) -> None:
     assert [r.suite for r in seed1] == ["xquad-r", "mlqa-r"]
     seed0 = evaluation_runs(method="trained", fold=0, seed=0, heldout_seeds=[0], **common)
     assert [r.suite for r in seed0] == ["xquad-r", "mlqa-r", "multi30k"]
+    # domain_shift_alphas leaves the ablation-only alphas out of the domain-shift suites
+    ablation = evaluation_runs(method="trained", fold=0, seed=1, alpha=0.25,
+                               domain_shift_alphas=[0.0, 0.5, 1.0], **common)
+    assert [r.suite for r in ablation] == ["xquad-r", "mlqa-r"]
+    main = evaluation_runs(method="trained", fold=0, seed=1, alpha=0.5,
+                           domain_shift_alphas=[0.0, 0.5, 1.0], **common)
+    assert [r.suite for r in main] == ["xquad-r", "mlqa-r", "multi30k"]
+    untrained = evaluation_runs(method="untrained", fold=-1, domain_shift_alphas=[0.5], **common)
+    assert [r.suite for r in untrained] == ["xquad-r", "mlqa-r", "multi30k"]
     with pytest.raises(ValueError, match="method must be"):
         reporting.model_to_evaluate("trained2", "tiny", "x")
 
