@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from benchmarks import encoding, evaluation, search, training
-from benchmarks.common import NUM_THREADS, table, thread_limits
+from benchmarks.common import NUM_THREADS, lower_is_better, table, thread_limits
 
 DEFAULT_OUTPUT = Path("runs") / "benchmarks"
 BENCHMARKS: dict[str, Callable[..., tuple[list[dict[str, Any]], dict[str, Any]]]] = {
@@ -88,7 +88,7 @@ def run_all(
     return combined
 
 
-# (benchmark, variant, metric, goal: the median must be >= it, or <= it for "seconds"), from
+# (benchmark, variant, metric, goal: the median must be >= it, or <= it where lower is better), from
 # the performance issue; rows without a goal are shown for information
 GOALS: list[tuple[str, str, str, float | None]] = [
     ("training_step", "hybridlib, all weights vs sentence-transformers, all weights", "ratio_pairs_per_s", 1.3),
@@ -117,9 +117,10 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
 
     Columns: benchmark, ours, reference, metric, median, min, max, goal, met ("yes" / "no" /
     ""); a ratio row's variant ``"A vs B"`` is split into ours (A) and reference (B).
-    Seconds must stay at or under their goal; every other metric at or above it.
+    Lower-is-better metrics (seconds, memory) must stay at or under their goal; the others at
+    or above it.
     """
-    wanted = [(b, v, m, g) for b, v, m, g in GOALS]
+    wanted = list(GOALS)
     search = frame[(frame["benchmark"] == "search") & frame["metric"].str.startswith("ratio_")]
     wanted += [(r.benchmark, r.variant, r.metric, None) for r in search.itertuples()]
     out = []
@@ -129,14 +130,15 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
         if match.empty:
             continue
         found = match.iloc[0]
-        met = ""
+        met, target = "", ""
         if goal is not None:
-            met = "yes" if (found["median"] <= goal if metric == "seconds" else found["median"] >= goal) else "no"
+            lower = lower_is_better(metric)
+            met = "yes" if (found["median"] <= goal if lower else found["median"] >= goal) else "no"
+            target = f"{'<=' if lower else '>='} {goal:g}"
         ours, _, reference = variant.partition(" vs ")
         out.append({"benchmark": benchmark, "ours": ours, "reference": reference, "metric": metric,
                     "median": found["median"], "min": found["min"], "max": found["max"],
-                    "goal": "" if goal is None else (f"<= {goal:g}" if metric == "seconds" else f">= {goal:g}"),
-                    "met": met})  # fmt: skip
+                    "goal": target, "met": met})  # fmt: skip
     return pd.DataFrame(
         out, columns=["benchmark", "ours", "reference", "metric", "median", "min", "max", "goal", "met"]
     )
