@@ -50,6 +50,8 @@ class CachedInfoNCELoss(InfoNCELoss):
     are chunked separately). ``forward`` returns the loss; calling ``backward`` on it (or on
     anything computed from it, e.g. ``loss / accumulation_steps``) runs the second pass and
     fills the parameter gradients. Without grad mode (evaluation) only the first pass runs.
+    The batch and the options are those of :class:`InfoNCELoss` (``mask_false_negatives``
+    masks by ``parallel_keys`` and by ``passage_keys`` alike).
     """
 
     def __init__(

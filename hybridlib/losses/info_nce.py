@@ -7,8 +7,13 @@ For a batch of ``B`` (query, positive passage) pairs with embeddings ``q_i``, ``
 
 The sum over ``j`` runs over every passage of the batch (the in-batch negatives), over the
 hard negatives when given, and, in a multi-process run, over the passages of every rank.
-Passages that share the query's parallel key (translations of its positive) are false
-negatives: their scores are set to ``-inf`` (the positive itself never is).
+Two kinds of in-batch passages are false negatives of row ``i``, and their scores are set
+to ``-inf`` (the positive itself never is):
+
+- by parallel key: passages that share the query's parallel key (translations of its
+  positive);
+- by content: passages whose content key equals that of row ``i``'s positive, i.e. the same
+  text (e.g. one answer sentence under another question).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ def info_nce(
     symmetric: bool = False,
     hard_negative_emb: torch.Tensor | None = None,
     parallel_keys: Sequence[str] | None = None,
+    passage_keys: Sequence[str] | None = None,
     share_hard_negatives: bool = True,
     gather_across_processes: bool = True,
 ) -> torch.Tensor:
@@ -49,17 +55,27 @@ def info_nce(
             appended as extra columns.
         parallel_keys: ``B`` keys; an in-batch passage (or query, in the symmetric term)
             with the same key as the row's own pair is masked out as a false negative.
+        passage_keys: ``B`` content keys of the passages (equal for equal texts, e.g.
+            :func:`hybridlib.samplers.passage_content_key`); column ``j != i`` of row ``i``
+            is masked out where ``passage_keys[j] == passage_keys[i]``: passage ``j`` has
+            the text of query ``i``'s positive, and in the symmetric term query ``j``'s
+            positive has the text of passage ``i``. Combined (OR) with the parallel-key
+            mask: ``mask_ij = (j != i) and (key_j == key_i or passage_key_j ==
+            passage_key_i)``. Hard negatives are never masked.
         share_hard_negatives: if True every query also scores the hard negatives of all
             other queries (``B * k`` extra columns); if False only its own (``k``).
         gather_across_processes: in a multi-process run (``torch.distributed`` initialised
             with world size > 1) use the passages, keys and shared hard negatives of every
             rank as negatives; labels are offset by ``rank * B``. Every rank must call this
-            with the same ``B``.
+            with the same ``B``, and all ranks give ``parallel_keys`` (and
+            ``passage_keys``) or none does (the keys are gathered in one collective).
 
     Inputs are L2-normalised here (a no-op on the encoder's normalised output), so the
     scores are cosines. Computed in at least float32. Returns a scalar tensor.
     """
-    _check_inputs(query_emb, passage_emb, temperature, hard_negative_emb, parallel_keys)
+    _check_inputs(
+        query_emb, passage_emb, temperature, hard_negative_emb, parallel_keys, passage_keys
+    )
     scale = 1.0 / temperature
     batch = query_emb.shape[0]
     q = F.normalize(_at_least_float32(query_emb), dim=-1)  # (B, d)
@@ -69,14 +85,19 @@ def info_nce(
     gather = gather_with_grad if world > 1 else _identity
     offset = rank * batch if world > 1 else 0
     labels = torch.arange(batch, device=q.device) + offset  # (B,)
-    all_keys = None
-    if parallel_keys is not None:
-        all_keys = gather_objects(list(parallel_keys)) if world > 1 else list(parallel_keys)
+    key_lists = [list(keys) for keys in (parallel_keys, passage_keys) if keys is not None]
+    mask = None  # (B, W * B) bool: the false negatives of each row
+    if key_lists:
+        local = list(zip(*key_lists, strict=True))  # (B,) tuples of a pair's keys
+        gathered = gather_objects(local) if world > 1 else local  # (W * B,) tuples
+        for n, keys in enumerate(key_lists):
+            all_keys = [item[n] for item in gathered]
+            part = _false_negative_mask(keys, all_keys, offset, q.device)  # (B, W * B)
+            mask = part if mask is None else mask | part
 
     p_all = gather(p)  # (W * B, d)
     scores = scale * (q @ p_all.T)  # (B, W * B)
-    if all_keys is not None:
-        mask = _false_negative_mask(parallel_keys, all_keys, offset, q.device)  # (B, W * B)
+    if mask is not None:
         scores = scores.masked_fill(mask, float("-inf"))
 
     if hard_negative_emb is not None:
@@ -96,7 +117,7 @@ def info_nce(
 
     q_all = gather(q)  # (W * B, d)
     scores_pq = scale * (p @ q_all.T)  # (B, W * B)
-    if all_keys is not None:
+    if mask is not None:
         scores_pq = scores_pq.masked_fill(mask, float("-inf"))
     return (loss + F.cross_entropy(scores_pq, labels)) / 2
 
@@ -114,7 +135,11 @@ def _at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
 def _false_negative_mask(
     keys: Sequence[str], all_keys: Sequence[str], offset: int, device: torch.device
 ) -> torch.Tensor:
-    """``(B, N)`` bool: True where column ``j`` shares row ``i``'s key and is not its positive."""
+    """``(B, N)`` bool: True where column ``j`` shares row ``i``'s key and is not its positive.
+
+    ``keys`` are the ``B`` keys of this rank's rows, ``all_keys`` the ``N`` keys of every
+    column; row ``i``'s positive is column ``offset + i``.
+    """
     ids = {key: index for index, key in enumerate(dict.fromkeys(all_keys))}
     row = torch.tensor([ids[key] for key in keys], device=device)  # (B,)
     col = torch.tensor([ids[key] for key in all_keys], device=device)  # (N,)
@@ -130,6 +155,7 @@ def _check_inputs(
     temperature: float,
     hard_negative_emb: torch.Tensor | None,
     parallel_keys: Sequence[str] | None,
+    passage_keys: Sequence[str] | None,
 ) -> None:
     if query_emb.dim() != 2 or query_emb.shape[0] < 1:
         raise ValueError(
@@ -153,21 +179,25 @@ def _check_inputs(
                 f"hard_negative_emb must have shape ({batch}, {dim}) or ({batch}, k, {dim}), "
                 f"but got {shape}"
             )
-    if parallel_keys is not None:
-        if isinstance(parallel_keys, str):
-            raise TypeError("parallel_keys must be a list of keys, not one string")
-        if len(parallel_keys) != batch:
-            raise ValueError(
-                f"parallel_keys must have one key per pair ({batch}), but got {len(parallel_keys)}"
-            )
+    for name, keys in (("parallel_keys", parallel_keys), ("passage_keys", passage_keys)):
+        if keys is None:
+            continue
+        if isinstance(keys, str):
+            raise TypeError(f"{name} must be a list of keys, not one string: {keys!r}")
+        if len(keys) != batch:
+            raise ValueError(f"{name} must have one key per pair ({batch}), but got {len(keys)}")
 
 
 class InfoNCELoss(torch.nn.Module):
     """Embeds a batch with ``encoder`` and returns :func:`info_nce` of the embeddings.
 
     ``forward(batch)`` takes the dict of :meth:`hybridlib.samplers.ParallelPairs.collate`
-    (``queries``, ``passages``, ``parallel_keys``; optional ``hard_negatives``: one list of
-    ``k`` texts per pair).
+    (``queries``, ``passages``, ``parallel_keys``, ``passage_keys``; optional
+    ``hard_negatives``: one list of ``k`` texts per pair).
+
+    ``mask_false_negatives`` switches both kinds of false-negative masking of
+    :func:`info_nce`: by ``batch["parallel_keys"]`` and by ``batch["passage_keys"]``
+    (content), each when the batch has it.
     """
 
     def __init__(
@@ -203,6 +233,7 @@ class InfoNCELoss(torch.nn.Module):
             symmetric=self.symmetric,
             hard_negative_emb=hard_negative_emb,
             parallel_keys=batch.get("parallel_keys") if self.mask_false_negatives else None,
+            passage_keys=batch.get("passage_keys") if self.mask_false_negatives else None,
             share_hard_negatives=self.share_hard_negatives,
         )
 

@@ -14,7 +14,7 @@ from hybridlib.samplers.hybrid import (
     XXBatchSampler,
     XYBatchSampler,
 )
-from hybridlib.samplers.parallel_pairs import ParallelPairs
+from hybridlib.samplers.parallel_pairs import ParallelPairs, passage_content_key
 from hybridlib.samplers.strategies import (
     BatchSamplingStrategy,
     make_batch_sampler,
@@ -31,4 +31,5 @@ __all__ = [
     "XYBatchSampler",
     "make_batch_sampler",
     "parse_strategy",
+    "passage_content_key",
 ]

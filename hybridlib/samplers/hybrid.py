@@ -1,7 +1,9 @@
 """Language-aware batch samplers: X-X (monolingual), X-Y (cross-lingual) and their hybrid.
 
-The hybrid sampler of Elmahdy et al. (arXiv 2408.10536) makes each batch X-X with
-probability ``alpha`` and X-Y otherwise. Everything below is decided once per epoch, in
+The hybrid sampler of Elmahdy et al. (arXiv 2408.10536) makes a share ``alpha`` of the
+batches X-X and the others X-Y: exactly ``floor(alpha * b + 0.5)`` X-X steps in every block
+of ``b`` steps (``kind_schedule="exact"``, the default), or each step X-X with probability
+``alpha`` (``kind_schedule="coin"``). Everything below is decided once per epoch, in
 :meth:`HybridBatchSampler.plan`, from a generator seeded by ``(seed, epoch)``; iterating the
 sampler hands out that plan one batch at a time.
 """
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 LANGUAGE_WEIGHTINGS = ("uniform", "size")
+KIND_SCHEDULES = ("exact", "coin")
 
 
 class BatchKind(StrEnum):
@@ -60,6 +63,28 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def _exact_kinds(rng: np.random.Generator, steps: int, alpha: float, block: int) -> np.ndarray:
+    """``(steps,)`` bool: X-X steps, exactly ``floor(alpha * b + 0.5)`` in each block.
+
+    The steps are cut into consecutive blocks of ``block`` steps (the last one shorter when
+    ``block`` does not divide ``steps``); a block of ``b`` steps holds
+    ``floor(alpha * b + 0.5)`` X-X steps (round half up, not Python's half-even ``round``)
+    at positions that are a uniform random permutation within the block: a step is X-X when
+    its ``rng.random`` draw is among the ``floor(alpha * b + 0.5)`` smallest of its block.
+    The "coin" schedule uses the same draws (X-X where the draw is ``< alpha``), so for one
+    seed the exact X-X steps are the coin's, plus or minus the steps whose draws lie nearest
+    ``alpha``.
+    """
+    block_of = np.arange(steps) // block  # (steps,)
+    order = np.lexsort((rng.random(steps), block_of))  # (steps,) each block shuffled in place
+    sizes = np.bincount(block_of)  # (n_blocks,) block lengths, the last one possibly shorter
+    n_xx = np.floor(alpha * sizes + 0.5).astype(np.int64)  # (n_blocks,)
+    rank_in_block = np.arange(steps) - block_of * block  # (steps,) position in sorted order
+    is_xx = np.empty(steps, dtype=bool)
+    is_xx[order] = rank_in_block < n_xx[block_of]
+    return is_xx
+
+
 def _without_replacement(
     rng: np.random.Generator, n_items: int, n_batches: int, batch: int
 ) -> np.ndarray:
@@ -89,10 +114,24 @@ def _without_replacement(
 
 
 class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
-    """Batches that are X-X with probability ``alpha`` and X-Y otherwise.
+    """Batches of which a share ``alpha`` is X-X and the others X-Y.
 
-    **Kinds.** Each step is X-X with probability ``alpha``, else X-Y (independent draws;
-    ``alpha=1`` and ``alpha=0`` give only X-X or only X-Y batches).
+    **Kinds.** ``kind_schedule`` decides which steps are X-X:
+
+    - ``"exact"`` (default): the epoch's steps are cut into consecutive blocks of
+      ``kind_block`` steps (``None``: one block, the whole epoch; the last block is shorter
+      when ``kind_block`` does not divide the epoch). A block of ``b`` steps holds exactly
+      ``floor(alpha * b + 0.5)`` X-X steps (``round(alpha * b)`` with halves rounded up),
+      in an order drawn uniformly at random within the block. E.g. ``alpha=0.5`` over an
+      epoch of 20 steps: exactly 10 X-X steps; ``kind_block=3``: 2 in every block of 3
+      (1.5 rounds up). A trainer that runs ``S`` steps, fewer than an epoch, passes
+      ``kind_block=S`` to get exactly ``round(alpha * S)`` X-X steps in its run.
+    - ``"coin"``: each step is X-X with probability ``alpha``, independently, so the
+      realised share varies from seed to seed (binomial: over 20 steps at ``alpha=0.5``,
+      from 8 to 12 X-X steps with probability 0.74). ``kind_block`` must be ``None``.
+
+    ``alpha=1`` and ``alpha=0`` give only X-X or only X-Y batches under both schedules.
+    The batches of each kind:
 
     - X-X: one language ``l`` for the whole step, drawn with probability ``p_l``:
       uniform ``1 / L`` (``language_weighting="uniform"``, the paper) or
@@ -124,7 +163,8 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
     hold each of its keys exactly once.
 
     **Reproducibility.** The plan of epoch ``e`` depends only on ``(seed, e)`` and the
-    arguments: ``np.random.default_rng([seed, e])``. Iterating walks through the plan
+    arguments: ``np.random.default_rng([seed, e])`` (``"coin"`` plans are those of the
+    versions before ``kind_schedule`` existed). Iterating walks through the plan
     of ``self.epoch`` from ``self.position``; a finished pass moves on to the next epoch.
     ``set_epoch(e)`` with a new ``e`` starts it at its first batch; with the current epoch
     it keeps the position, so a trainer that calls ``load_state_dict`` and then
@@ -157,6 +197,8 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         language_weighting: str = "uniform",
         size_temperature: float = 1.0,
         languages: Sequence[str] | None = None,
+        kind_schedule: str = "exact",
+        kind_block: int | None = None,
     ) -> None:
         super().__init__()
         self.batch_size = _check_int("batch_size", batch_size, 1)
@@ -182,6 +224,19 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         if not (math.isfinite(size_temperature) and size_temperature > 0):
             raise ValueError(f"size_temperature must be > 0, but got {size_temperature}")
         self.size_temperature = float(size_temperature)
+        if kind_schedule not in KIND_SCHEDULES:
+            raise ValueError(
+                f"kind_schedule must be one of {KIND_SCHEDULES}, but got {kind_schedule!r}"
+            )
+        self.kind_schedule = kind_schedule
+        if kind_block is not None:
+            kind_block = _check_int("kind_block", kind_block, 1)
+            if kind_schedule != "exact":
+                raise ValueError(
+                    f"kind_block applies to kind_schedule='exact' only, but got "
+                    f"kind_block={kind_block} with kind_schedule={kind_schedule!r}"
+                )
+        self.kind_block: int | None = kind_block
         self.pairs = pairs if isinstance(pairs, ParallelPairs) else ParallelPairs(pairs)
 
         if languages is None:
@@ -322,7 +377,11 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         _check_int("epoch", epoch, 0)
         rng = np.random.default_rng([self.seed, epoch])
         steps, n = self.steps_per_epoch, self.global_batch_size
-        is_xx = rng.random(steps) < self.alpha  # (steps,)
+        if self.kind_schedule == "coin":
+            is_xx = rng.random(steps) < self.alpha  # (steps,)
+        else:
+            block = steps if self.kind_block is None else self.kind_block
+            is_xx = _exact_kinds(rng, steps, self.alpha, max(block, 1))  # (steps,)
         xx_steps, xy_steps = np.flatnonzero(is_xx), np.flatnonzero(~is_xx)
         language = np.full(steps, -1, dtype=np.int64)
         language[xx_steps] = rng.choice(self.n_languages, size=xx_steps.size, p=self._probs)
@@ -405,6 +464,8 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
             "languages": list(self.languages),
             "language_weighting": self.language_weighting,
             "size_temperature": self.size_temperature,
+            "kind_schedule": self.kind_schedule,
+            "kind_block": self.kind_block,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -416,8 +477,12 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
 
         Settings saved in ``state`` must match this sampler's (a position means nothing
         under another batch size or seed); a state holding only epoch and position is
-        accepted.
+        accepted. A state with settings but without ``kind_schedule`` was saved before that
+        argument existed, when every schedule was ``"coin"``: it is read as
+        ``kind_schedule="coin"``, ``kind_block=None``.
         """
+        if "seed" in state and "kind_schedule" not in state:
+            state = {"kind_schedule": "coin", "kind_block": None, **state}
         for name, value in self._fingerprint().items():
             if name in state and state[name] != value:
                 raise ValueError(
@@ -437,7 +502,8 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         return (
             f"{type(self).__name__}(batch_size={self.batch_size}, alpha={self.alpha}, "
             f"seed={self.seed}, num_replicas={self.num_replicas}, rank={self.rank}, "
-            f"languages={list(self.languages)}, steps_per_epoch={self.steps_per_epoch})"
+            f"languages={list(self.languages)}, kind_schedule={self.kind_schedule!r}, "
+            f"kind_block={self.kind_block}, steps_per_epoch={self.steps_per_epoch})"
         )
 
 

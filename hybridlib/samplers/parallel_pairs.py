@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +11,22 @@ from torch.utils.data import Dataset
 
 from hybridlib.data.types import TrainingPair
 
-__all__ = ["ParallelPairs"]
+__all__ = ["ParallelPairs", "passage_content_key"]
+
+
+def passage_content_key(text: str) -> str:
+    """The content key of a passage: 32 hex digits, equal exactly for equal texts.
+
+    ``blake2b(text.encode("utf-8"), digest_size=16).hexdigest()``: the same on every process
+    and in every run (unlike Python's salted ``hash``), and short to gather across ranks
+    whatever the passage length. The text is taken as is (no case or whitespace folding),
+    so only byte-identical passages share a key; two different texts share one with
+    probability about ``2 ** -128``.
+
+    >>> passage_content_key("P.") == passage_content_key("P.") != passage_content_key("P!")
+    True
+    """
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 class ParallelPairs(Dataset):
@@ -123,13 +139,20 @@ class ParallelPairs(Dataset):
 
     @staticmethod
     def collate(items: Sequence[dict[str, str]]) -> dict[str, list[str]]:
-        """Items to one batch of parallel lists (the ``collate_fn`` of a ``DataLoader``)."""
+        """Items to one batch of parallel lists (the ``collate_fn`` of a ``DataLoader``).
+
+        ``passage_keys`` holds the :func:`passage_content_key` of each passage: the loss
+        masks an in-batch passage with the same text as a row's positive (e.g. one answer
+        sentence under two questions) as a false negative, as it does for a shared
+        ``parallel_key``.
+        """
         return {
             "queries": [item["query"] for item in items],
             "passages": [item["passage"] for item in items],
             "parallel_keys": [item["parallel_key"] for item in items],
             "query_languages": [item["query_language"] for item in items],
             "passage_languages": [item["passage_language"] for item in items],
+            "passage_keys": [passage_content_key(item["passage"]) for item in items],
         }
 
     def __repr__(self) -> str:

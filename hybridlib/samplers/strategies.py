@@ -20,7 +20,7 @@ class BatchSamplingStrategy(StrEnum):
 
     X_X = "x-x"  # every batch monolingual (alpha = 1)
     X_Y = "x-y"  # every batch cross-lingual (alpha = 0)
-    HYBRID = "hybrid"  # X-X with probability alpha, X-Y otherwise
+    HYBRID = "hybrid"  # a share alpha of X-X batches, X-Y otherwise
 
 
 # The paper's own words for the two pure strategies.
@@ -54,6 +54,9 @@ def parse_strategy(name: str) -> BatchSamplingStrategy:
 def make_batch_sampler(
     name_or_class: str | type[Sampler] | Callable[..., Sampler],
     pairs: ParallelPairs | Sequence[TrainingPair],
+    *,
+    kind_schedule: str = "exact",
+    kind_block: int | None = None,
     **kwargs: Any,
 ) -> Sampler:
     """A batch sampler over ``pairs``.
@@ -64,7 +67,13 @@ def make_batch_sampler(
     :class:`HybridBatchSampler` (``batch_size``, ``alpha``, ``seed``...); ``"x-x"`` and
     ``"x-y"`` fix alpha at 1 and 0, and accept ``alpha`` only with that value, so one config
     can carry ``alpha`` for every strategy without contradicting itself.
+
+    ``kind_schedule`` (``"exact"`` or ``"coin"``) and ``kind_block`` decide which steps are
+    X-X (see :class:`HybridBatchSampler`, "Kinds"); a strategy name always passes them on,
+    a class or callable gets them only when they differ from these defaults, so one that
+    does not know them keeps working.
     """
+    schedule: dict[str, Any] = {"kind_schedule": kind_schedule, "kind_block": kind_block}
     if isinstance(name_or_class, str):
         strategy = parse_strategy(name_or_class)
         if strategy in _PURE_ALPHA and "alpha" in kwargs:
@@ -74,8 +83,10 @@ def make_batch_sampler(
                     f"strategy {strategy.value!r} means alpha = {_PURE_ALPHA[strategy]}, but got "
                     f"alpha={alpha}; use 'hybrid' for another alpha"
                 )
-        return _CLASSES[strategy](pairs, **kwargs)
+        return _CLASSES[strategy](pairs, **schedule, **kwargs)
     if callable(name_or_class):
+        if (kind_schedule, kind_block) != ("exact", None):
+            kwargs = {**schedule, **kwargs}
         return name_or_class(pairs, **kwargs)
     raise TypeError(
         f"name_or_class must be a strategy name, a class or a callable, but got {name_or_class!r}"

@@ -7,6 +7,7 @@ import torch
 
 from hybridlib.losses import CachedInfoNCELoss, InfoNCELoss, info_nce
 from hybridlib.models import Encoder
+from hybridlib.samplers import passage_content_key
 
 WORDS = "apple river stone cloud music paper garden window silver forest orange bridge".split()
 
@@ -16,14 +17,17 @@ def encoder() -> Encoder:
     return Encoder.from_pretrained("tiny")
 
 
-def make_batch(n: int = 7, k: int = 0) -> dict:
+def make_batch(n: int = 7, k: int = 0, duplicates: bool = False) -> dict:
     # texts of different lengths, so padding matters; keys repeat (false negatives)
     queries = [" ".join(WORDS[i % 12 : i % 12 + 1 + i % 4]) for i in range(n)]
     passages = [f"{q} and {WORDS[(3 * i) % 12]} " * (1 + i % 3) for i, q in enumerate(queries)]
+    if duplicates:  # pair 4 answers with the text of pair 2 (parallel keys key4, key2)
+        passages[4] = passages[2]
     batch = {
         "queries": queries,
         "passages": passages,
         "parallel_keys": [f"key{i % 5}" for i in range(n)],
+        "passage_keys": [passage_content_key(text) for text in passages],
     }
     if k:
         batch["hard_negatives"] = [
@@ -54,10 +58,16 @@ def assert_same_grads(a: dict, b: dict, atol: float) -> None:
 
 @pytest.mark.parametrize("mini_batch_size", [2, 16])
 @pytest.mark.parametrize("symmetric, k", [(False, 0), (True, 2)])
-def test_cached_equals_plain_without_dropout(encoder, mini_batch_size, symmetric, k):
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_cached_equals_plain_without_dropout(encoder, mini_batch_size, symmetric, k, duplicates):
     encoder.eval()  # no dropout: both losses are deterministic functions of the weights
-    batch = make_batch(k=k)
+    batch = make_batch(k=k, duplicates=duplicates)
     plain_loss, plain_grads = loss_and_grads(InfoNCELoss(encoder, symmetric=symmetric), batch)
+    if duplicates:  # the content mask is in force: without passage_keys the loss differs
+        without = {key: value for key, value in batch.items() if key != "passage_keys"}
+        with torch.no_grad():
+            unmasked = InfoNCELoss(encoder, symmetric=symmetric)(without)
+        assert abs(unmasked.item() - plain_loss.item()) > 1e-3
     cached = CachedInfoNCELoss(encoder, mini_batch_size=mini_batch_size, symmetric=symmetric)
     cached_loss, cached_grads = loss_and_grads(cached, batch)
     torch.testing.assert_close(cached_loss, plain_loss, rtol=1e-6, atol=1e-6)
@@ -72,7 +82,7 @@ def test_cached_replays_dropout_exactly(encoder):
     """
     encoder.train()
     try:
-        batch = make_batch(n=6)
+        batch = make_batch(n=6, duplicates=True)
         cached = CachedInfoNCELoss(encoder, mini_batch_size=4)
         cached_loss, cached_grads = loss_and_grads(cached, batch, seed=123)
 
@@ -89,7 +99,12 @@ def test_cached_replays_dropout_exactly(encoder):
                     ]
                 )
             )
-        oracle = info_nce(embs[0], embs[1], parallel_keys=batch["parallel_keys"])
+        oracle = info_nce(
+            embs[0],
+            embs[1],
+            parallel_keys=batch["parallel_keys"],
+            passage_keys=batch["passage_keys"],
+        )
         oracle.backward()
         oracle_grads = {
             n: p.grad.clone() for n, p in encoder.named_parameters() if p.grad is not None

@@ -13,6 +13,7 @@ from hybridlib.losses import info_nce
 
 B, D, K = 3, 5, 2
 KEYS = ["a", "b", "c", "a", "d", "b"]  # "a" and "b" repeat across ranks: false negatives
+TEXTS = ["x", "y", "z", "w", "z", "v"]  # pairs 2 and 4 (keys c, d) share one passage text
 OPTIONS = {"temperature": 0.5, "symmetric": True}
 
 WORKER = """
@@ -24,7 +25,9 @@ q, p, h = (torch.load(sys.argv[1])[name] for name in ("q", "p", "h"))
 B = {B}
 local = slice(rank * B, (rank + 1) * B)
 q, p, h = (x[local].clone().requires_grad_() for x in (q, p, h))
-loss = info_nce(q, p, hard_negative_emb=h, parallel_keys={KEYS}[local], **{OPTIONS})
+loss = info_nce(
+    q, p, hard_negative_emb=h, parallel_keys={KEYS}[local], passage_keys={TEXTS}[local], **{OPTIONS}
+)
 loss.backward()
 grads = {{"loss": loss.detach(), "q": q.grad, "p": p.grad, "h": h.grad}}
 torch.save(grads, sys.argv[2] + f"/rank{{rank}}.pt")
@@ -42,7 +45,8 @@ def test_two_processes_match_one_process(tmp_path: Path):
     torch.save(data, tmp_path / "inputs.pt")
     script = tmp_path / "worker.py"
     script.write_text(
-        textwrap.dedent(WORKER.format(B=B, KEYS=KEYS, OPTIONS=OPTIONS)), encoding="utf-8"
+        textwrap.dedent(WORKER.format(B=B, KEYS=KEYS, TEXTS=TEXTS, OPTIONS=OPTIONS)),
+        encoding="utf-8",
     )
     finished = subprocess.run(
         [
@@ -66,9 +70,18 @@ def test_two_processes_match_one_process(tmp_path: Path):
     # one process, the whole batch of 2 * B pairs
     full = {name: x.clone().requires_grad_() for name, x in data.items()}
     loss = info_nce(
-        full["q"], full["p"], hard_negative_emb=full["h"], parallel_keys=KEYS, **OPTIONS
+        full["q"],
+        full["p"],
+        hard_negative_emb=full["h"],
+        parallel_keys=KEYS,
+        passage_keys=TEXTS,
+        **OPTIONS,
     )
     loss.backward()
+    keys_only = info_nce(
+        data["q"], data["p"], hard_negative_emb=data["h"], parallel_keys=KEYS, **OPTIONS
+    )
+    assert abs(keys_only.item() - loss.item()) > 1e-3, "the cross-rank content mask is in force"
 
     # the global loss is the mean of the rank losses ...
     torch.testing.assert_close((ranks[0]["loss"] + ranks[1]["loss"]) / 2, loss.detach())

@@ -43,6 +43,8 @@ class Case:
     alpha: float
     seed: int
     drop_last: bool
+    kind_schedule: str = "exact"
+    kind_block: int | None = None
 
     def sampler(self, rank: int = 0, **overrides) -> HybridBatchSampler:
         kwargs = dict(
@@ -52,6 +54,8 @@ class Case:
             drop_last=self.drop_last,
             num_replicas=self.num_replicas,
             rank=rank,
+            kind_schedule=self.kind_schedule,
+            kind_block=self.kind_block,
         )
         return HybridBatchSampler(ParallelPairs(self.training_pairs), **{**kwargs, **overrides})
 
@@ -70,6 +74,8 @@ def cases(draw, build_pairs) -> Case:
     absent = draw(st.sets(st.sampled_from(cells), max_size=n_keys - n_global))
     duplicated = draw(st.sets(st.sampled_from(cells), max_size=3))
     alpha = 1.0 if len(languages) == 1 else draw(st.sampled_from([0.0, 1.0]) | st.floats(0, 1))
+    kind_schedule = draw(st.sampled_from(["exact", "coin"]))
+    kind_block = draw(st.none() | st.integers(1, 8)) if kind_schedule == "exact" else None
     return Case(
         training_pairs=build_pairs(n_keys, languages, absent, duplicated),
         batch_size=batch_size,
@@ -77,6 +83,8 @@ def cases(draw, build_pairs) -> Case:
         alpha=alpha,
         seed=draw(st.integers(0, 2**32)),
         drop_last=draw(st.booleans()),
+        kind_schedule=kind_schedule,
+        kind_block=kind_block,
     )
 
 
@@ -199,12 +207,17 @@ def many_steps(sampler: HybridBatchSampler, n_epochs: int) -> list[PlannedBatch]
 @pytest.mark.parametrize("alpha", [0.1, 0.5, 0.8])
 def test_x_x_frequency_matches_alpha(build_pairs, alpha: float) -> None:
     """3 languages x 400 keys, batch 2: 600 steps an epoch, 2,400 over four epochs."""
-    sampler = HybridBatchSampler(build_pairs(400, ["ar", "de", "en"]), batch_size=2, alpha=alpha)
-    steps = many_steps(sampler, 4)
+    pairs = build_pairs(400, ["ar", "de", "en"])
+    coin = HybridBatchSampler(pairs, batch_size=2, alpha=alpha, kind_schedule="coin")
+    steps = many_steps(coin, 4)
     n_xx = sum(batch.kind is BatchKind.X_X for batch in steps)
     assert len(steps) == 2400
-    # two-sided exact binomial test at the 99.9% level
+    # "coin": two-sided exact binomial test at the 99.9% level
     assert binomtest(n_xx, len(steps), alpha).pvalue > 1e-3, (n_xx, len(steps), alpha)
+    # "exact" (the default): 60, 300 and 480 X-X steps in each epoch of 600, no spread
+    exact = HybridBatchSampler(pairs, batch_size=2, alpha=alpha)
+    per_epoch = [sum(b.kind is BatchKind.X_X for b in exact.plan(e)) for e in range(4)]
+    assert per_epoch == [{0.1: 60, 0.5: 300, 0.8: 480}[alpha]] * 4
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0])
@@ -213,6 +226,8 @@ def test_alpha_zero_and_one_are_exact(build_pairs, alpha: float) -> None:
     expected = BatchKind.X_X if alpha == 1 else BatchKind.X_Y
     for sampler_class, kwargs in [
         (HybridBatchSampler, {"alpha": alpha}),
+        (HybridBatchSampler, {"alpha": alpha, "kind_schedule": "coin"}),
+        (HybridBatchSampler, {"alpha": alpha, "kind_block": 1}),
         (XXBatchSampler if alpha == 1 else XYBatchSampler, {}),
     ]:
         sampler = sampler_class(pairs, batch_size=3, seed=7, **kwargs)
@@ -326,6 +341,15 @@ def test_state_of_another_configuration_is_refused(build_pairs) -> None:
     with pytest.raises(ValueError, match="saved with seed=1, but this sampler has seed=2"):
         HybridBatchSampler(tp, batch_size=4, seed=2).load_state_dict(state)
     with pytest.raises(
+        ValueError,
+        match="saved with kind_schedule='exact', but this sampler has kind_schedule='coin'",
+    ):
+        HybridBatchSampler(tp, batch_size=4, seed=1, kind_schedule="coin").load_state_dict(state)
+    with pytest.raises(
+        ValueError, match="saved with kind_block=None, but this sampler has kind_block=5"
+    ):
+        HybridBatchSampler(tp, batch_size=4, seed=1, kind_block=5).load_state_dict(state)
+    with pytest.raises(
         ValueError, match=r"position'\] must be <= steps_per_epoch = 15, but got 16"
     ):
         HybridBatchSampler(tp, batch_size=4, seed=1).load_state_dict({"epoch": 0, "position": 16})
@@ -385,6 +409,12 @@ def test_empty_data_set() -> None:
         ({"language_weighting": "sqrt"}, "language_weighting must be one of"),
         ({"size_temperature": 0.0}, "size_temperature must be > 0, but got 0.0"),
         ({"languages": ["ar", "xx"]}, r"subset of the training languages \['ar', 'de'\]"),
+        ({"kind_schedule": "binomial"}, r"kind_schedule must be one of \('exact', 'coin'\), but "),
+        ({"kind_block": 0}, "kind_block must be >= 1, but got 0"),
+        (
+            {"kind_schedule": "coin", "kind_block": 4},
+            "kind_block applies to kind_schedule='exact' only, but got kind_block=4 with",
+        ),
     ],
 )
 def test_bad_arguments(build_pairs, kwargs: dict, message: str) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hybridlib.data.types import TrainingPair
-from hybridlib.samplers import ParallelPairs
+from hybridlib.samplers import ParallelPairs, passage_content_key
 
 
 @pytest.fixture
@@ -51,7 +51,25 @@ def test_collate_makes_parallel_lists(pairs: ParallelPairs) -> None:
         "parallel_keys": ["k0", "k2"],
         "query_languages": ["en", "de"],
         "passage_languages": ["de", "de"],
+        "passage_keys": [passage_content_key("p|k0|de|0"), passage_content_key("p|k2|de|0")],
     }
+
+
+def test_passage_keys_are_equal_exactly_for_equal_texts() -> None:
+    pairs = ParallelPairs(
+        [
+            TrainingPair("Who?", "Ada wrote it.", "en", "k0", "a"),
+            TrainingPair("When?", "Ada wrote it.", "en", "k1", "a"),  # one answer, two questions
+            TrainingPair("Where?", "Ada wrote it. ", "en", "k2", "a"),  # not the same text
+            TrainingPair("Wer?", "Ada schrieb es.", "de", "k0", "a"),
+        ]
+    )
+    keys = ParallelPairs.collate([pairs[i] for i in range(4)])["passage_keys"]
+    assert keys[0] == keys[1]
+    assert len({keys[0], keys[2], keys[3]}) == 3
+    # stable across processes and runs (not Python's salted hash): blake2b, 16 bytes
+    assert passage_content_key("p|k0|de|0") == "71bd98c9daf482fbd2be90a244e3b000"
+    assert passage_content_key("") == "cae66941d9efbd404e4d88758ea67670"
 
 
 def test_item_of_two_parallel_keys_is_an_error(pairs: ParallelPairs) -> None:

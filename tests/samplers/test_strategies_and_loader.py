@@ -19,6 +19,7 @@ from hybridlib.samplers import (
     XXBatchSampler,
     XYBatchSampler,
     make_batch_sampler,
+    passage_content_key,
 )
 
 PAPER_TRAINING_LANGUAGES = ["ar", "zh", "en", "de", "es", "ru", "th", "tr", "hi"]
@@ -91,10 +92,14 @@ def test_data_loader_yields_collated_batches_of_the_plan(pairs) -> None:
     assert len(batches) == len(planned)
     for batch, plan in zip(batches, planned, strict=True):
         assert len(batch["queries"]) == 4
-        for query, passage, key, q_lang, p_lang in zip(*batch.values(), strict=True):
+        fields = ["queries", "passages", "parallel_keys", "query_languages", "passage_languages"]
+        for query, passage, key, q_lang, p_lang, content in zip(
+            *(batch[name] for name in fields), batch["passage_keys"], strict=True
+        ):
             # texts are "q|key|language|copy": check the collated fields against them
             assert query.split("|")[1:3] == [key, q_lang]
             assert passage.split("|")[1:3] == [key, p_lang]
+            assert content == passage_content_key(passage)
             assert (q_lang == p_lang) == (plan.kind is BatchKind.X_X)
         assert len(set(batch["parallel_keys"])) == 4
 
