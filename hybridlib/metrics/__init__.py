@@ -5,9 +5,17 @@
 
 One ranking function (:mod:`hybridlib.metrics.ranking`) and one tie rule serve every measure:
 score descending, ties by candidate id descending (trec_eval). Significance tests and
-confidence intervals live in :mod:`hybridlib.metrics.significance`.
+confidence intervals live in :mod:`hybridlib.metrics.significance`; the two-level (question
+cluster x seed) bootstrap and the non-inferiority claims in :mod:`hybridlib.metrics.clustered`.
 """
 
+from hybridlib.metrics.clustered import (
+    ClaimTest,
+    ClusteredDraws,
+    claim_test,
+    claims_table,
+    clustered_bootstrap,
+)
 from hybridlib.metrics.language_bias import (
     RankDistance,
     expected_random_rank_distance,
@@ -40,6 +48,11 @@ from hybridlib.metrics.significance import (
 )
 
 __all__ = [
+    "ClaimTest",
+    "ClusteredDraws",
+    "claim_test",
+    "claims_table",
+    "clustered_bootstrap",
     "Comparison",
     "ConfidenceInterval",
     "MeanScore",
