@@ -21,7 +21,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -31,15 +31,33 @@ from tqdm.auto import tqdm
 from hybridlib.models.row_gradients import RowGradients
 from hybridlib.models.unpadded import supports_unpadding, unpadded_hidden_states
 
+if TYPE_CHECKING:
+    from hybridlib.models.hidden_states import HiddenStateCache
+
 SETTINGS_FILE = "hybridlib_encoder.json"
 SETTINGS_FORMAT = 1
 POOLINGS = ("mean", "cls")
 KINDS = ("query", "passage")
+PRECISIONS = ("float32", "bfloat16")
+TOP_LAYERS_FILE = "hybridlib_top_layers.json"  # a folder holding only the top layers (delta)
+TOP_WEIGHTS_FILE = "top_layers.safetensors"
 # models whose position ids start after the padding id (positions usable = max_pos - 2)
 _OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"}
 
 Kind = Literal["query", "passage"]
 Pooling = Literal["mean", "cls"]
+
+
+def state_sha256(state: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 over named tensors (name, dtype, shape and bytes of each, sorted by name)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)
+    return digest.hexdigest()
 
 
 class EncoderNotAvailableError(OSError):
@@ -56,12 +74,17 @@ class EncoderSettings:
     passage_prefix: str = ""
     max_length: int = 512
     normalize: bool = True
+    # arithmetic of the forward pass: "float32", or "bfloat16" autocast (matrix products in
+    # bf16, LayerNorm, softmax and pooling in fp32; on CPUs with AMX about 4x faster per layer)
+    precision: str = "float32"
     # free-form provenance carried through save/load (e.g. "4-bit rounded weights")
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, but got {self.pooling!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, but got {self.precision!r}")
         if int(self.max_length) < 2:
             raise ValueError(f"max_length must be >= 2, but got {self.max_length}")
         self.max_length = int(self.max_length)
@@ -143,6 +166,10 @@ class Encoder(torch.nn.Module):
         # skip the padding in the token-wise layers (hybridlib.models.unpadded) where the
         # architecture allows; False: the model's own forward
         self.unpadded: bool = supports_unpadding(transformer)
+        # top-k fine-tuning (freeze_bottom): how many top layers train; None: all of them
+        self.top_layers: int | None = None
+        self.hidden_cache: HiddenStateCache | None = None  # see use_hidden_state_cache
+        self.source: str = settings.name  # what from_pretrained loaded (a name or a folder)
         self.train(transformer.training)  # loaded models start in eval mode; keep it
 
     # ---------------------------------------------------------------- properties
@@ -157,6 +184,15 @@ class Encoder(torch.nn.Module):
     @property
     def dim(self) -> int:
         return int(self.transformer.config.hidden_size)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.transformer.encoder.layer)
+
+    @property
+    def split_layer(self) -> int:
+        """The first layer that trains (0 unless :meth:`freeze_bottom` froze a bottom)."""
+        return 0 if self.top_layers is None else self.n_layers - self.top_layers
 
     @property
     def pooling(self) -> str:
@@ -196,6 +232,81 @@ class Encoder(torch.nn.Module):
             f"max_length={s.max_length}, normalize={s.normalize}"
         )
 
+    # ---------------------------------------------------------------- top-k fine-tuning
+    def freeze_bottom(self, top_layers: int) -> None:
+        """Train only the top ``top_layers`` layers: the embeddings and every layer below are
+        frozen (no gradient) and always run in eval mode (no dropout), so they compute the same
+        states for an input whatever the training step, and a :class:`HiddenStateCache` can
+        serve them. ``top_layers = n_layers`` freezes the embeddings only.
+
+        Needs the BERT layout that :mod:`hybridlib.models.unpadded` runs (BERT, XLM-R, E5,
+        LaBSE), since the forward pass starts in the middle of the stack.
+        """
+        if isinstance(top_layers, bool) or not isinstance(top_layers, int):
+            raise TypeError(f"top_layers must be an int, but got {top_layers!r}")
+        if not 1 <= top_layers <= self.n_layers:
+            raise ValueError(
+                f"top_layers must be in [1, {self.n_layers}] for {self.name!r}, but got {top_layers}"
+            )
+        if not supports_unpadding(self.transformer):
+            raise TypeError(
+                f"top-k fine-tuning needs a BERT-layout encoder (BERT, XLM-R, E5, LaBSE), but "
+                f"{self.name!r} is {type(self.transformer).__name__}"
+            )
+        self.top_layers = top_layers
+        self.unpadded = True
+        for module in self._bottom_modules():
+            module.requires_grad_(False)
+        self.train(self.training)
+
+    def _bottom_modules(self) -> list[torch.nn.Module]:
+        layers = self.transformer.encoder.layer
+        return [self.transformer.embeddings, *layers[: self.split_layer]]
+
+    def train(self, mode: bool = True) -> "Encoder":
+        super().train(mode)
+        if self.top_layers is not None:
+            for module in self._bottom_modules():
+                module.eval()
+        return self
+
+    def bottom_sha256(self) -> str:
+        """SHA-256 of the frozen bottom's weights (embeddings and layers below the split)."""
+        state = {
+            f"{i}.{name}": tensor
+            for i, module in enumerate(self._bottom_modules())
+            for name, tensor in module.state_dict().items()
+        }
+        return state_sha256(state)
+
+    def bottom_states(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """States entering the split layer, ``(n, s, h)`` (zeros at padding), without gradient."""
+        if self.split_layer < 1:
+            raise ValueError("the encoder has no frozen bottom: call freeze_bottom(k) first")
+        with torch.no_grad(), self._autocast():
+            return unpadded_hidden_states(
+                self.transformer,
+                features["attention_mask"].to(self.device),
+                input_ids=features["input_ids"].to(self.device),
+                stop_layer=self.split_layer,
+            )
+
+    def use_hidden_state_cache(
+        self, root: str | os.PathLike[str] | None = None, *, dtype: str = "float16"
+    ) -> "HiddenStateCache":
+        """Serve the frozen bottom's states from a disk cache (see
+        :mod:`hybridlib.models.hidden_states`): ``encode`` fills it first, ``embed`` reads
+        it, and both then run only the top layers. Returns the cache."""
+        from hybridlib.models.hidden_states import HiddenStateCache
+
+        self.hidden_cache = HiddenStateCache(self, root, dtype=dtype)
+        return self.hidden_cache
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.settings.precision == "bfloat16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     # ---------------------------------------------------------------- embedding
     def tokenize(self, texts: Sequence[str], kind: Kind = "passage") -> dict[str, torch.Tensor]:
         """Prefix, tokenize, truncate to ``max_length`` and pad to the longest text.
@@ -229,6 +340,17 @@ class Encoder(torch.nn.Module):
         device = self.device
         input_ids = features["input_ids"].to(device)  # (n, seq)
         attention_mask = features["attention_mask"].to(device)  # (n, seq)
+        if self.split_layer > 0:  # the frozen bottom's states, then the top layers
+            if self.hidden_cache is not None:
+                bottom = self.hidden_cache.lookup(input_ids.cpu(), attention_mask.cpu()).to(device)
+            else:
+                bottom = self.bottom_states(features)  # (n, seq, hidden)
+            with self._autocast():
+                hidden = unpadded_hidden_states(
+                    self.transformer, attention_mask, hidden_states=bottom,
+                    start_layer=self.split_layer,
+                )  # fmt: skip
+            return self._pool_normalise(hidden.float(), attention_mask)
         if self.row_gradients is not None and torch.is_grad_enabled():
             inputs = {
                 "inputs_embeds": self.row_gradients.lookup(input_ids),  # (n, seq, hidden)
@@ -236,12 +358,16 @@ class Encoder(torch.nn.Module):
             }
         else:
             inputs = {"input_ids": input_ids}
-        if self.unpadded:
-            hidden = unpadded_hidden_states(self.transformer, attention_mask, **inputs)
-        else:
-            hidden = self.transformer(
-                attention_mask=attention_mask, **inputs
-            ).last_hidden_state  # (n, seq, hidden)
+        with self._autocast():
+            if self.unpadded:
+                hidden = unpadded_hidden_states(self.transformer, attention_mask, **inputs)
+            else:
+                hidden = self.transformer(
+                    attention_mask=attention_mask, **inputs
+                ).last_hidden_state  # (n, seq, hidden)
+        return self._pool_normalise(hidden.float(), attention_mask)
+
+    def _pool_normalise(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         pooled = self.pool(hidden, attention_mask)  # (n, hidden)
         if self.settings.normalize:
             pooled = F.normalize(pooled, p=2, dim=-1)
@@ -337,6 +463,8 @@ class Encoder(torch.nn.Module):
         out = np.empty((n, self.dim), dtype=np.float32)  # (n, dim)
         if n == 0:
             return out
+        if self.hidden_cache is not None:  # the bottom once per text, then the top only
+            self.hidden_cache.fill(texts, kind, batch_size=batch_size, show_progress=show_progress)
         if sort_by_length:
             order = np.argsort(-self.token_lengths(texts, kind), kind="stable")  # (n,)
         else:
@@ -364,17 +492,45 @@ class Encoder(torch.nn.Module):
         return out
 
     # ---------------------------------------------------------------- saving
-    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
+    def save_pretrained(self, path: str | os.PathLike[str], *, top_layers_only: bool = False) -> Path:
         """Write weights (safetensors), tokenizer and settings into the folder ``path``.
 
-        Written atomically: ``path`` is replaced whole, or left as it was on error.
+        ``top_layers_only`` (a top-k model, see :meth:`freeze_bottom`): write only the top
+        layers' weights and the settings, plus the base model to read the frozen bottom from
+        (``self.source``) and the bottom's SHA-256, which loading checks: a few MB instead of
+        the whole model. Written atomically: ``path`` is replaced whole, or left as it was.
         """
         from hybridlib.io import atomic_path
 
+        if top_layers_only and self.top_layers is None:
+            raise ValueError("top_layers_only needs a top-k model: call freeze_bottom(k) first")
         path = Path(path)
         with atomic_path(path) as tmp:
-            self._write_folder(tmp)
+            if top_layers_only:
+                self._write_top_layers(tmp)
+            else:
+                self._write_folder(tmp)
         return path
+
+    def _top_state(self) -> dict[str, torch.Tensor]:
+        prefix = "encoder.layer."
+        return {
+            name: tensor.detach().cpu().contiguous()
+            for name, tensor in self.transformer.state_dict().items()
+            if name.startswith(prefix) and int(name[len(prefix) :].split(".")[0]) >= self.split_layer
+        }
+
+    def _write_top_layers(self, folder: Path) -> None:
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file(self._top_state(), str(folder / TOP_WEIGHTS_FILE))
+        record = {"format": 1, "base": self.source, "bottom_sha256": self.bottom_sha256(),
+                  "top_layers": self.top_layers, "n_layers": self.n_layers}  # fmt: skip
+        (folder / TOP_LAYERS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        with open(folder / SETTINGS_FILE, "w", encoding="utf-8") as handle:
+            json.dump(self.settings.to_json(), handle, indent=2, sort_keys=True, ensure_ascii=False)
+            handle.write("\n")
 
     def _write_folder(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -396,6 +552,7 @@ class Encoder(torch.nn.Module):
         passage_prefix: str | None = None,
         max_length: int | None = None,
         normalize: bool | None = None,
+        precision: str | None = None,
         device: str | torch.device | None = None,
     ) -> "Encoder":
         """Load an encoder by special name, folder or Hugging Face name.
@@ -418,6 +575,7 @@ class Encoder(torch.nn.Module):
                 "passage_prefix": passage_prefix,
                 "max_length": max_length,
                 "normalize": normalize,
+                "precision": precision,
             }.items()
             if value is not None
         }
@@ -431,14 +589,54 @@ class Encoder(torch.nn.Module):
             from hybridlib.models.embedded import build_embedded_model
 
             encoder = cls._from_folder(build_embedded_model(), overrides)
+        elif (folder / TOP_LAYERS_FILE).is_file():
+            encoder = cls._from_top_layers(folder, overrides)
         elif folder.is_dir():
             encoder = cls._from_folder(folder, overrides)
         elif _looks_like_path(name):
             raise FileNotFoundError(f"encoder folder not found: {name}")
         else:
             encoder = cls._from_hub(name, overrides)
+        if (folder / TOP_LAYERS_FILE).is_file():
+            encoder.source = str(folder)
+        elif encoder.source == encoder.settings.name:
+            encoder.source = name
         if device is not None:
             encoder.to(device)
+        return encoder
+
+    @classmethod
+    def _from_top_layers(cls, folder: Path, overrides: dict[str, Any]) -> "Encoder":
+        """A folder written with ``save_pretrained(top_layers_only=True)``: the base model,
+        whose bottom must still be the one trained on, with the saved top layers."""
+        from safetensors.torch import load_file
+
+        record_file = folder / TOP_LAYERS_FILE
+        try:
+            record = json.loads(record_file.read_text(encoding="utf-8"))
+            base, top_layers, expected = record["base"], record["top_layers"], record["bottom_sha256"]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"{record_file}: not a valid top-layers record ({error})") from None
+        with open(folder / SETTINGS_FILE, encoding="utf-8") as handle:
+            settings = EncoderSettings.from_json(json.load(handle), folder / SETTINGS_FILE)
+        encoder = cls.from_pretrained(base)
+        encoder.settings = dataclasses.replace(settings, **overrides)
+        encoder.freeze_bottom(int(top_layers))
+        found = encoder.bottom_sha256()
+        if found != expected:
+            raise ValueError(
+                f"{record_file}: field 'bottom_sha256' is {expected[:12]}..., but the base model "
+                f"{base!r} now has a bottom with SHA-256 {found[:12]}...: the base changed since "
+                "these top layers were trained"
+            )
+        weights = load_file(str(folder / TOP_WEIGHTS_FILE))
+        expected_names = set(encoder._top_state())
+        if set(weights) != expected_names:
+            raise ValueError(
+                f"{folder / TOP_WEIGHTS_FILE}: holds {len(weights)} tensors, but the top "
+                f"{top_layers} layers of {base!r} have {len(expected_names)}"
+            )
+        encoder.transformer.load_state_dict(weights, strict=False)
         return encoder
 
     @classmethod

@@ -1,0 +1,333 @@
+"""A disk cache of the token states that an encoder's frozen bottom computes.
+
+Top-k fine-tuning (:meth:`hybridlib.models.Encoder.freeze_bottom`) trains only the top ``k``
+of the ``L`` layers; the embeddings and layers ``0 .. L - k - 1`` (the *bottom*) are frozen
+and run in eval mode, so for a given input they always compute the same states. Every model
+of an experiment grid that shares the bottom (each one fine-tuned from the same encoder with
+the same ``k``) therefore needs them only once: this cache computes them once per input,
+stores them on disk, and serves them to every training step and every evaluation, which then
+run only the top ``k`` layers.
+
+An input is identified by its token ids (after prefixing, tokenisation and truncation), so the
+key holds everything that decides the bottom's output for it: a changed text, prefix,
+tokenizer or maximum length is another input. The folder holds one model's bottom::
+
+    <cache root>/hidden_states/<model>-L<split>-<key>/
+        cache.json                  what the key was made of (bottom weights' SHA-256, split
+                                    layer, compute precision, storage dtype, hidden size)
+        <shard>.keys.npy            (n, 16) uint8   BLAKE2b-128 of each input's token ids
+        <shard>.offsets.npy         (n + 1,) int64  input i owns rows offsets[i]:offsets[i+1]
+        <shard>.states.npy          (T, h) float16  its token states, real tokens only
+        <shard>.json                written last: sizes and SHA-256 of the three files
+
+A shard is complete only when its ``.json`` exists and every file matches it (checked when a
+cache is opened; states are memory-mapped, so suites larger than RAM are served). Files of an
+interrupted fill (no ``.json``) are removed; a shard that fails its check is moved into
+``corrupt/``, reported, and its inputs are computed again: a bad entry is never used.
+Shards hold at most ``shard_size`` inputs, so an interrupted fill loses one shard's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hybridlib.io import atomic_path, atomic_write_json, cache_root, sha256_file
+
+if TYPE_CHECKING:
+    from hybridlib.models.encoder import Encoder
+
+LOG = logging.getLogger(__name__)
+FORMAT = 1
+KEY_BYTES = 16
+STORAGE_DTYPES = {"float16": np.float16, "float32": np.float32}
+PARTS = ("keys", "offsets", "states")
+
+
+class CacheCorruptError(RuntimeError):
+    """A shard whose files do not match their record."""
+
+
+def input_keys(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[bytes]:
+    """One key per row: BLAKE2b-128 of the row's real token ids (int64, little-endian)."""
+    ids = input_ids.detach().cpu().to(torch.int64).numpy()  # (n, s)
+    lengths = attention_mask.detach().cpu().sum(dim=1).numpy()  # (n,)
+    return [
+        hashlib.blake2b(ids[i, : lengths[i]].astype("<i8").tobytes(), digest_size=KEY_BYTES).digest()
+        for i in range(ids.shape[0])
+    ]
+
+
+@dataclass
+class _Shard:
+    name: str
+    offsets: np.ndarray  # (n + 1,) int64
+    states: np.ndarray  # (T, h) memory-mapped
+
+
+class HiddenStateCache:
+    """Token states entering layer ``split`` of ``encoder``, cached on disk per input.
+
+    ``encoder`` must have a frozen bottom (``encoder.split_layer > 0``). ``dtype`` is the
+    storage type (``"float16"``: half the disk, relative rounding about 5e-4; ``"float32"``:
+    exact). The bottom runs in ``encoder.settings.precision``.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        dtype: str = "float16",
+        shard_size: int = 4096,
+    ) -> None:
+        if encoder.split_layer < 1:
+            raise ValueError(
+                "a hidden-state cache needs a frozen bottom: call encoder.freeze_bottom(k) with "
+                f"k < {encoder.n_layers} layers first (split layer is {encoder.split_layer})"
+            )
+        if dtype not in STORAGE_DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(STORAGE_DTYPES)}, but got {dtype!r}")
+        if shard_size < 1:
+            raise ValueError(f"shard_size must be >= 1, but got {shard_size}")
+        self.encoder = encoder
+        self.dtype = dtype
+        self.shard_size = int(shard_size)
+        self.record = {
+            "format": FORMAT,
+            "model": encoder.name,
+            "bottom_sha256": encoder.bottom_sha256(),
+            "split_layer": encoder.split_layer,
+            "precision": encoder.settings.precision,
+            "dtype": dtype,
+            "hidden_size": encoder.dim,
+        }
+        digest = hashlib.sha256(json.dumps(self.record, sort_keys=True).encode()).hexdigest()
+        base = Path(root) if root is not None else cache_root() / "hidden_states"
+        self.folder = base / f"{_safe(encoder.name)}-L{encoder.split_layer}-{digest[:16]}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._check_record()
+        self._shards: list[_Shard] = []
+        self._index: dict[bytes, tuple[int, int]] = {}
+        self.set_aside: list[Path] = []  # corrupt shards moved away when opening
+        self.computed_on_the_fly = 0  # inputs served without being in the cache
+        self.filled = 0  # inputs computed and stored by this object's fill()
+        self.fill_seconds = 0.0  # wall time spent in fill() (the build's budget shows it)
+        self._open()
+
+    # ------------------------------------------------------------------ opening
+    def _check_record(self) -> None:
+        path = self.folder / "cache.json"
+        if path.is_file():
+            try:
+                stored = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                stored = None
+            if stored == self.record:
+                return
+            LOG.warning("hidden-state cache %s: cache.json does not match; rewritten", self.folder)
+        atomic_write_json(path, self.record)
+
+    def _open(self) -> None:
+        records = sorted(self.folder.glob("*.json"))
+        names = {p.name[: -len(".json")] for p in records if p.name != "cache.json"}
+        for leftover in self.folder.iterdir():  # files of an interrupted fill
+            if leftover.is_file() and leftover.name != "cache.json":
+                stem = leftover.name.split(".", 1)[0]
+                if stem not in names:
+                    leftover.unlink(missing_ok=True)
+            elif leftover.is_dir() and leftover.name.startswith("."):  # atomic_path temp dirs
+                shutil.rmtree(leftover, ignore_errors=True)
+        for name in sorted(names):
+            try:
+                shard = self._load_shard(name)
+            except CacheCorruptError as error:
+                self._set_aside(name, str(error))
+                continue
+            self._add(shard, np.load(self.folder / f"{name}.keys.npy"))
+
+    def _load_shard(self, name: str) -> _Shard:
+        meta_path = self.folder / f"{name}.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            files = meta["files"]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+            raise CacheCorruptError(f"{meta_path}: unreadable record ({error})") from None
+        for part in PARTS:
+            path = self.folder / f"{name}.{part}.npy"
+            expected = files.get(part, {})
+            if not path.is_file():
+                raise CacheCorruptError(f"{path}: missing")
+            if path.stat().st_size != expected.get("size"):
+                raise CacheCorruptError(
+                    f"{path}: size {path.stat().st_size} bytes, but its record says "
+                    f"{expected.get('size')}"
+                )
+            if sha256_file(path) != expected.get("sha256"):
+                raise CacheCorruptError(f"{path}: SHA-256 differs from its record")
+        try:
+            offsets = np.load(self.folder / f"{name}.offsets.npy")
+            states = np.load(self.folder / f"{name}.states.npy", mmap_mode="r")
+        except (OSError, ValueError) as error:
+            raise CacheCorruptError(f"{self.folder / name}: unreadable array ({error})") from None
+        if states.ndim != 2 or states.shape[1] != self.encoder.dim or offsets[-1] != len(states):
+            raise CacheCorruptError(f"{self.folder / name}: shapes do not agree")
+        return _Shard(name, offsets, states)
+
+    def _set_aside(self, name: str, reason: str) -> None:
+        corrupt = self.folder / "corrupt"
+        corrupt.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for path in self.folder.glob(f"{name}.*"):
+            path.replace(corrupt / f"{path.name}.{stamp}")
+        self.set_aside.append(corrupt / f"{name}.json.{stamp}")
+        LOG.warning("hidden-state cache: shard %s set aside and will be recomputed: %s", name, reason)
+
+    def _add(self, shard: _Shard, keys: np.ndarray) -> None:
+        number = len(self._shards)
+        self._shards.append(shard)
+        for row, key in enumerate(keys):
+            self._index.setdefault(key.tobytes(), (number, row))
+
+    # ------------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._index
+
+    def lookup(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """States entering the split layer for a tokenized batch: ``(n, s, h)`` float32,
+        zeros at padding. Rows not in the cache are computed by the bottom (not stored)."""
+        n, s = input_ids.shape
+        lengths = attention_mask.sum(dim=1).tolist()  # (n,)
+        out = torch.zeros(n, s, self.encoder.dim, dtype=torch.float32)
+        missing = []
+        for i, key in enumerate(input_keys(input_ids, attention_mask)):
+            where = self._index.get(key)
+            if where is None:
+                missing.append(i)
+                continue
+            shard = self._shards[where[0]]
+            start, stop = shard.offsets[where[1]], shard.offsets[where[1] + 1]
+            if stop - start != lengths[i]:
+                raise CacheCorruptError(
+                    f"{self.folder / shard.name}: input {i} has {lengths[i]} tokens but its "
+                    f"cached states have {stop - start} rows"
+                )
+            out[i, : lengths[i]] = torch.from_numpy(np.array(shard.states[start:stop], dtype=np.float32))
+        if missing:
+            self.computed_on_the_fly += len(missing)
+            rows = torch.tensor(missing)
+            out[rows] = self.encoder.bottom_states(
+                {"input_ids": input_ids[rows], "attention_mask": attention_mask[rows]}
+            ).float().cpu()
+        return out
+
+    # ------------------------------------------------------------------ filling
+    def fill(
+        self,
+        texts: Sequence[str],
+        kind: str = "passage",
+        *,
+        batch_size: int = 64,
+        show_progress: bool | None = None,
+    ) -> int:
+        """Compute and store the states of every text not yet cached; returns how many.
+
+        Texts are tokenized as :meth:`Encoder.tokenize` does (prefix, truncation), sorted by
+        length so batches pad little, and written in shards of ``shard_size`` inputs.
+        """
+        encoder = self.encoder
+        texts = list(dict.fromkeys(texts))
+        todo: list[tuple[int, bytes, list[int]]] = []  # (length, key, ids)
+        seen: set[bytes] = set()
+        prefix = encoder.prefix(kind)  # validates kind
+        for start in range(0, len(texts), 10_000):
+            ids = encoder.tokenizer(
+                [prefix + t for t in texts[start : start + 10_000]],
+                truncation=True,
+                max_length=encoder.settings.max_length,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )["input_ids"]
+            for row in ids:
+                key = hashlib.blake2b(
+                    np.asarray(row, dtype="<i8").tobytes(), digest_size=KEY_BYTES
+                ).digest()
+                if key not in self._index and key not in seen:
+                    seen.add(key)
+                    todo.append((len(row), key, row))
+        if not todo:
+            return 0
+        started = time.perf_counter()
+        todo.sort(key=lambda item: -item[0])
+        pad = encoder.tokenizer.pad_token_id
+        show = len(todo) > 4 * batch_size if show_progress is None else show_progress
+        with tqdm(total=len(todo), desc=f"caching {kind} states", unit="text", disable=not show) as bar:
+            for shard_start in range(0, len(todo), self.shard_size):
+                chunk = todo[shard_start : shard_start + self.shard_size]
+                parts = []
+                for start in range(0, len(chunk), batch_size):
+                    rows = [ids for _, _, ids in chunk[start : start + batch_size]]
+                    width = max(len(r) for r in rows)
+                    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+                    mask = torch.zeros((len(rows), width), dtype=torch.long)
+                    for i, r in enumerate(rows):
+                        input_ids[i, : len(r)] = torch.tensor(r)
+                        mask[i, : len(r)] = 1
+                    hidden = encoder.bottom_states({"input_ids": input_ids, "attention_mask": mask})
+                    parts.append(hidden[mask.bool()].float().cpu().numpy())  # (T_batch, h)
+                    bar.update(len(rows))
+                self._write_shard(chunk, np.concatenate(parts))
+        self.filled += len(todo)
+        self.fill_seconds += time.perf_counter() - started
+        return len(todo)
+
+    def _write_shard(self, chunk: list[tuple[int, bytes, list[int]]], states: np.ndarray) -> None:
+        keys = np.frombuffer(b"".join(k for _, k, _ in chunk), dtype=np.uint8).reshape(-1, KEY_BYTES)
+        offsets = np.zeros(len(chunk) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([length for length, _, _ in chunk])
+        name = "shard-" + hashlib.sha256(keys.tobytes()).hexdigest()[:16]
+        arrays = {"keys": keys, "offsets": offsets, "states": states.astype(STORAGE_DTYPES[self.dtype])}
+        files: dict[str, Any] = {}
+        for part, array in arrays.items():
+            path = self.folder / f"{name}.{part}.npy"
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as handle:
+                    np.save(handle, array)
+            files[part] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        atomic_write_json(
+            self.folder / f"{name}.json",
+            {"format": FORMAT, "n_inputs": len(chunk), "n_tokens": int(offsets[-1]), "files": files},
+        )
+        shard = _Shard(name, offsets, np.load(self.folder / f"{name}.states.npy", mmap_mode="r"))
+        self._add(shard, keys)
+
+    def info(self) -> dict[str, Any]:
+        """The key record, the folder and the counts (for provenance)."""
+        return {
+            **self.record,
+            "folder": str(self.folder),
+            "n_inputs": len(self._index),
+            "n_shards": len(self._shards),
+            "filled": self.filled,
+            "fill_seconds": round(self.fill_seconds, 3),
+            "computed_on_the_fly": self.computed_on_the_fly,
+            "set_aside": [str(p) for p in self.set_aside],
+        }
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60]

@@ -1,0 +1,164 @@
+"""Top-k fine-tuning and the hidden-state cache: the cached path is the frozen-bottom model."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hybridlib.losses import InfoNCELoss
+from hybridlib.models import Encoder
+from hybridlib.models.hidden_states import HiddenStateCache, input_keys
+from hybridlib.samplers import ParallelPairs
+
+TEXTS = ["the cat sat on the mat", "wie geht es dir heute, mein Freund?", "短い文",
+         "a b c d e f g h i j k l m n o p", "x"]  # fmt: skip
+
+
+@pytest.fixture
+def frozen(tiny: Encoder) -> Encoder:
+    encoder = copy.deepcopy(tiny)
+    encoder.freeze_bottom(1)
+    return encoder
+
+
+def test_freezing_keeps_the_bottom_fixed_and_in_eval_mode(frozen: Encoder) -> None:
+    frozen.train()
+    bottom = [frozen.transformer.embeddings, frozen.transformer.encoder.layer[0]]
+    top = frozen.transformer.encoder.layer[1]
+    assert all(not p.requires_grad for m in bottom for p in m.parameters())
+    assert all(p.requires_grad for p in top.parameters())
+    assert not any(m.training for b in bottom for m in b.modules()) and top.training
+    assert frozen.split_layer == 1 and frozen.n_layers == 2
+    with pytest.raises(ValueError, match=r"top_layers must be in \[1, 2\] .* but got 3"):
+        frozen.freeze_bottom(3)
+
+
+def test_split_forward_equals_the_whole_forward(tiny: Encoder, frozen: Encoder) -> None:
+    # in eval mode freezing changes nothing: bottom then top is the whole stack
+    np.testing.assert_allclose(frozen.encode(TEXTS), tiny.encode(TEXTS), rtol=0, atol=1e-6)
+
+
+def test_cached_embeddings_losses_and_gradients_equal_the_uncached_frozen_model(
+    frozen: Encoder, tmp_path: Path
+) -> None:
+    cached = copy.deepcopy(frozen)
+    cache = cached.use_hidden_state_cache(tmp_path, dtype="float32")
+    np.testing.assert_allclose(cached.encode(TEXTS), frozen.encode(TEXTS), rtol=0, atol=1e-6)
+    assert len(cache) == len(TEXTS) and cache.computed_on_the_fly == 0
+    batch = ParallelPairs.collate([
+        {"query": q, "passage": p, "parallel_key": str(i), "query_language": "en", "passage_language": "en"}
+        for i, (q, p) in enumerate(zip(TEXTS, TEXTS[1:] + TEXTS[:1]))
+    ])
+    cache.fill(batch["queries"], "query")
+    grads = []
+    for encoder in (frozen, cached):
+        encoder.train()
+        for module in encoder.modules():  # no dropout: the two paths draw other masks
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        encoder.zero_grad(set_to_none=True)
+        loss = InfoNCELoss(encoder)(batch)
+        loss.backward()
+        grads.append((loss.item(), {n: p.grad for n, p in encoder.named_parameters() if p.grad is not None}))
+    assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
+    assert grads[0][1].keys() == grads[1][1].keys() and len(grads[0][1]) > 0
+    for name in grads[0][1]:
+        torch.testing.assert_close(grads[0][1][name], grads[1][1][name], rtol=1e-4, atol=1e-6)
+    assert cache.computed_on_the_fly == 0  # every input came from the cache
+
+
+def test_half_precision_storage_is_close_to_exact(frozen: Encoder, tmp_path: Path) -> None:
+    cached = copy.deepcopy(frozen)
+    cached.use_hidden_state_cache(tmp_path, dtype="float16")
+    cosine = (cached.encode(TEXTS) * frozen.encode(TEXTS)).sum(axis=1)
+    assert cosine.min() > 0.9999
+
+
+def test_cache_is_reopened_not_recomputed_and_keyed_by_the_bottom(frozen: Encoder, tmp_path: Path) -> None:
+    frozen.settings.query_prefix = "query: "
+    first = HiddenStateCache(frozen, tmp_path)
+    assert first.fill(TEXTS, "passage") == len(TEXTS)
+    again = HiddenStateCache(frozen, tmp_path)
+    assert len(again) == len(TEXTS) and again.fill(TEXTS, "passage") == 0
+    assert again.fill(TEXTS, "query") == len(TEXTS)  # another prefix: other inputs
+    other = copy.deepcopy(frozen)
+    with torch.no_grad():
+        other.transformer.embeddings.word_embeddings.weight.add_(0.01)
+    assert HiddenStateCache(other, tmp_path).folder != first.folder  # another bottom, another key
+    top_changed = copy.deepcopy(frozen)
+    with torch.no_grad():
+        top_changed.transformer.encoder.layer[1].output.dense.weight.add_(0.01)
+    assert HiddenStateCache(top_changed, tmp_path).folder == first.folder  # the top is not cached
+
+
+def _shard_files(cache: HiddenStateCache, part: str) -> list[Path]:
+    return sorted(cache.folder.glob(f"shard-*.{part}.npy"))
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty"])
+def test_a_corrupt_shard_is_set_aside_and_recomputed_never_used(
+    frozen: Encoder, tmp_path: Path, damage: str, caplog
+) -> None:
+    clean = copy.deepcopy(frozen)
+    clean.use_hidden_state_cache(tmp_path / "clean", dtype="float32")
+    expected = clean.encode(TEXTS)
+    cache = HiddenStateCache(frozen, tmp_path / "damaged", dtype="float32")
+    cache.fill(TEXTS)
+    (states,) = _shard_files(cache, "states")
+    data = bytearray(states.read_bytes())
+    if damage == "flip":
+        data[-64:-48] = bytes(255 - b for b in data[-64:-48])  # same size, other values
+    elif damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data = bytearray()
+    states.write_bytes(bytes(data))
+    reopened = copy.deepcopy(frozen)
+    cache = reopened.use_hidden_state_cache(tmp_path / "damaged", dtype="float32")
+    assert len(cache) == 0 and len(cache.set_aside) == 1
+    assert "set aside and will be recomputed" in caplog.text and states.name in caplog.text
+    np.testing.assert_allclose(reopened.encode(TEXTS), expected, rtol=0, atol=1e-6)
+    assert len(cache) == len(TEXTS)  # recomputed and stored again
+    assert len(HiddenStateCache(frozen, tmp_path / "damaged", dtype="float32")) == len(TEXTS)
+
+
+def test_files_of_an_interrupted_fill_are_removed(frozen: Encoder, tmp_path: Path) -> None:
+    cache = HiddenStateCache(frozen, tmp_path)
+    cache.fill(TEXTS)
+    (record,) = [p for p in cache.folder.glob("shard-*.json")]
+    record.unlink()  # killed after the arrays, before the record that completes a shard
+    (cache.folder / ".tmp-shard-x.states.npy").write_bytes(b"half")
+    reopened = HiddenStateCache(frozen, tmp_path)
+    assert len(reopened) == 0
+    assert sorted(p.name for p in reopened.folder.iterdir()) == ["cache.json"]
+
+
+def test_keys_are_the_token_ids_of_the_real_tokens() -> None:
+    ids = torch.tensor([[0, 5, 6, 2, 1, 1], [0, 5, 6, 2, 9, 9]])
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 0, 0]])
+    first, second = input_keys(ids, mask)
+    assert first == second and len(first) == 16  # padding never enters the key
+
+
+def test_top_layers_are_saved_alone_and_checked_against_the_base(frozen: Encoder, tmp_path: Path) -> None:
+    trained = copy.deepcopy(frozen)
+    with torch.no_grad():
+        trained.transformer.encoder.layer[1].output.dense.weight.mul_(1.5)
+    folder = trained.save_pretrained(tmp_path / "model", top_layers_only=True)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "hybridlib_encoder.json", "hybridlib_top_layers.json", "top_layers.safetensors"]
+    loaded = Encoder.from_pretrained(folder)
+    assert loaded.top_layers == 1 and loaded.source == str(folder)
+    np.testing.assert_allclose(loaded.encode(TEXTS), trained.encode(TEXTS), rtol=0, atol=1e-6)
+    record = json.loads((folder / "hybridlib_top_layers.json").read_text())
+    record["bottom_sha256"] = "0" * 64
+    (folder / "hybridlib_top_layers.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"field 'bottom_sha256' is 000000000000\.\.\., but the base model 'tiny'"):
+        Encoder.from_pretrained(folder)
+    with pytest.raises(ValueError, match="top_layers_only needs a top-k model"):
+        Encoder.from_pretrained("tiny").save_pretrained(tmp_path / "x", top_layers_only=True)
