@@ -79,6 +79,27 @@ class DataConfig:
 
 
 @dataclass
+class ValidationConfig:
+    """Learning curves on held-out training data (never a test suite).
+
+    Every ``every`` optimizer steps (and before the first), the run scores the pairs of
+    ``articles`` (articles of ``data.suite`` that the run does not train on): the InfoNCE
+    loss over fixed batches of a Hybrid(0.5) sampler (seed 0, the run's batch size, so
+    every sampler is scored on the same batches; its first few batches), and mAP in the LAReQA Mono, Cross and Multi
+    settings on those articles in the training languages. Written to ``validation_log.jsonl``.
+    """
+
+    articles: list[str]
+    every: int = 50
+    languages: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.articles:
+            raise ConfigError("validation.articles must be a non-empty list of article titles")
+        _at_least("validation.every", self.every, 1)
+
+
+@dataclass
 class TrainConfig:
     """Everything that decides a training run (saved with the run's provenance).
 
@@ -96,6 +117,18 @@ class TrainConfig:
     ``embedding_row_gradients`` computes its gradient through the rows each step uses
     (:class:`~hybridlib.models.RowGradients`: the same dense AdamW update, without a dense
     embedding backward per forward pass), where the model allows it.
+
+    ``train_top_layers = k`` trains only the top ``k`` layers (top-k fine-tuning,
+    :meth:`~hybridlib.models.Encoder.freeze_bottom`); with ``hidden_state_cache`` the frozen
+    bottom's states come from the disk cache (:mod:`hybridlib.models.hidden_states`), filled
+    for every training text before the first step, and ``save_top_layers_only`` writes the
+    model as its top layers plus a reference to the base. ``precision = "bfloat16"`` runs the
+    forward pass under bf16 autocast (fp32 weights, optimizer and loss). ``lr_schedule``:
+    ``"linear"`` decays to 0 at the last step; ``"constant"`` holds the peak after warm-up, so
+    a run stopped at step ``s`` equals a run of ``s`` steps (early stopping on the validation
+    curve). ``warmup_steps`` (when given) replaces ``warmup_ratio``. ``kind_schedule`` /
+    ``kind_block``: see :class:`~hybridlib.samplers.HybridBatchSampler` (``kind_block`` None:
+    the run's steps, at most an epoch, so the run realises alpha exactly).
     """
 
     data: DataConfig | None = None
@@ -112,6 +145,8 @@ class TrainConfig:
     lr: float = 3e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
+    warmup_steps: int | None = None
+    lr_schedule: Literal["linear", "constant"] = "linear"
     temperature: float = 0.05
     symmetric: bool = False
     mask_false_negatives: bool = True
@@ -126,6 +161,14 @@ class TrainConfig:
     log_every: int = 1
     num_threads: int | None = None
     device: str = "auto"
+    train_top_layers: int | None = None
+    hidden_state_cache: bool = True
+    hidden_state_dtype: Literal["float16", "float32"] = "float16"
+    save_top_layers_only: bool = False
+    precision: Literal["float32", "bfloat16"] = "float32"
+    kind_schedule: Literal["exact", "coin"] = "exact"
+    kind_block: int | None = None
+    validation: ValidationConfig | None = None
 
     def __post_init__(self) -> None:
         from hybridlib.samplers import parse_strategy
@@ -150,6 +193,11 @@ class TrainConfig:
         _at_least("keep_checkpoints", self.keep_checkpoints, 1)
         _at_least("log_every", self.log_every, 1)
         _at_least("num_threads", self.num_threads, 1)
+        _at_least("warmup_steps", self.warmup_steps, 0)
+        _at_least("train_top_layers", self.train_top_layers, 1)
+        _at_least("kind_block", self.kind_block, 1)
+        if self.save_top_layers_only and self.train_top_layers is None:
+            raise ConfigError("save_top_layers_only needs train_top_layers (a frozen bottom)")
         pure_alpha = {"x-x": 1.0, "x-y": 0.0}.get(self.sampler)
         if self.alpha is None:
             self.alpha = 0.5 if pure_alpha is None else pure_alpha

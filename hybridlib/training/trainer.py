@@ -7,7 +7,10 @@ A run writes into ``output_dir``::
                            batch_kind, languages (one per micro-batch), epoch, seconds,
                            cpu_seconds (rank 0; other ranks: train_log.rank{r}.jsonl)
     checkpoints/step-00000500.pt   model, optimizer, scheduler, sampler and RNG states
-    model/                 the final encoder (Encoder.save_pretrained)
+    validation_log.jsonl   with a validation section: step, val_loss, map_mono, map_cross,
+                           map_multi, map_mean (before the first step and every few steps)
+    model/                 the final encoder (Encoder.save_pretrained; top layers only with
+                           save_top_layers_only)
     provenance.json        code version, config, seed, packages, data hash, final loss
 
 Resuming (``resume=True``) loads the latest checkpoint and continues; the result is bit for
@@ -49,6 +52,7 @@ from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
+VALIDATION_LOG = "validation_log.jsonl"
 MODEL_DIR = "model"
 
 
@@ -223,6 +227,7 @@ def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[
         "num_threads",
         "device",
         "embedding_row_gradients",  # the same gradient, summed in another order
+        "validation",  # scoring held-out data changes no weight
     }
     return sorted(k for k in current if k not in ignore and saved.get(k) != current[k])
 
@@ -232,7 +237,7 @@ def prepare_word_embeddings(config: TrainConfig, encoder: Any) -> RowGradients |
     gradient through :class:`~hybridlib.models.RowGradients` (``embedding_row_gradients``)
     where the model allows it. Returns the RowGradients whose ``write()`` must follow each
     step's backward, or None."""
-    if config.freeze_word_embeddings:
+    if config.freeze_word_embeddings or encoder.top_layers is not None:
         encoder.word_embeddings().requires_grad_(False)
         return None
     if not config.embedding_row_gradients:
@@ -331,6 +336,9 @@ def train(
         rank=rank,
         language_weighting=config.language_weighting,
         size_temperature=config.size_temperature,
+        kind_schedule=config.kind_schedule,
+        kind_block=(config.kind_block or _run_block(config, dataset, world))
+        if config.kind_schedule == "exact" else None,
     )
     # in-process loading (the sampler's position is then exact); its own generator, because
     # every iter(DataLoader) draws a seed from the given (default: global) RNG, and a
@@ -354,24 +362,53 @@ def train(
         )
 
     # model, loss, optimizer, schedule
-    encoder = Encoder.from_pretrained(config.model, max_length=config.max_length, device=device)
+    encoder = Encoder.from_pretrained(
+        config.model, max_length=config.max_length, precision=config.precision, device=device
+    )
+    if config.train_top_layers is not None:
+        encoder.freeze_bottom(config.train_top_layers)
+        if config.hidden_state_cache:
+            cache = encoder.use_hidden_state_cache(dtype=config.hidden_state_dtype)
+            cache.fill([p.query for p in training_pairs], "query", show_progress=show_progress)
+            cache.fill([p.passage for p in training_pairs], "passage", show_progress=show_progress)
     row_gradients = prepare_word_embeddings(config, encoder)
     encoder.train()
     loss_fn = make_loss(config, encoder)
     params = [p for p in encoder.parameters() if p.requires_grad]
     optimizer = make_optimizer(config, params)
-    from transformers import get_linear_schedule_with_warmup
+    from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer,
-        num_warmup_steps=round(config.warmup_ratio * total_steps),
-        num_training_steps=total_steps,
-    )
+    warmup = config.warmup_steps
+    if warmup is None:
+        warmup = round(config.warmup_ratio * total_steps)
+    if config.lr_schedule == "constant":
+        scheduler = get_constant_schedule_with_warmup(optimizer, num_warmup_steps=warmup)
+    else:
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, num_warmup_steps=warmup, num_training_steps=total_steps
+        )
+    validator = None
+    if config.validation is not None and rank == 0:
+        from hybridlib.training.validation import Validator
+
+        validator = Validator.from_articles(
+            config.data.suite if config.data is not None and config.data.suite else "",
+            config.validation.articles,
+            config.validation.languages or (config.data.languages if config.data else None),
+            config.batch_size,
+            root=config.data.root if config.data is not None else None,
+        )
+        overlap = sorted(set(config.validation.articles) & {p.article for p in training_pairs})
+        if overlap:
+            raise ConfigError(
+                f"validation.articles must be held out of training, but {len(overlap)} are "
+                f"trained on, e.g. {overlap[0]!r}"
+            )
 
     step = 0
     _seed_everything(config.seed + rank)
     if checkpoint is not None:
-        encoder.load_state_dict(checkpoint["model"])
+        encoder.load_state_dict(checkpoint["model"], strict=encoder.top_layers is None)
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         sampler.load_state_dict(checkpoint["sampler"])
@@ -394,6 +431,21 @@ def train(
     progress = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=disable)
     loss_value = float("nan")
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    validation_file = output_dir / VALIDATION_LOG
+    if validator is not None and step == 0:
+        validation_file.unlink(missing_ok=True)
+    elif validator is not None:
+        _truncate_log(validation_file, step)
+
+    def validate() -> None:
+        if validator is None or (step % config.validation.every and step != total_steps):
+            return
+        record = {"step": step, **validator(encoder, loss_fn)}
+        with open(validation_file, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    if step == 0:
+        validate()
     with progress, open(log_file, "a", encoding="utf-8") as log:
         while step < total_steps:
             started, started_cpu = time.perf_counter(), time.process_time()
@@ -440,6 +492,7 @@ def train(
                 log.flush()
             progress.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", refresh=False)
             progress.update(1)
+            validate()
             if step % config.checkpoint_every == 0 and step < total_steps:
                 _save_checkpoint(
                     output_dir, step, config, world, rank, encoder, optimizer, scheduler, sampler
@@ -447,7 +500,7 @@ def train(
 
     model_dir = output_dir / MODEL_DIR
     if rank == 0:
-        encoder.save_pretrained(model_dir)
+        encoder.save_pretrained(model_dir, top_layers_only=config.save_top_layers_only)
         parameters = {
             **config.to_dict(),
             "world_size": world,
@@ -457,6 +510,9 @@ def train(
             "n_training_pairs": len(training_pairs),
             "training_pairs_sha256": pairs_sha256(training_pairs),
             "model_name": encoder.name,
+            "training_articles": sorted({p.article for p in training_pairs}),
+            "training_languages": sorted({p.language for p in training_pairs}),
+            "hidden_state_cache": encoder.hidden_cache.info() if encoder.hidden_cache is not None else None,
         }
         from_file = pairs is None and config.data is not None and config.data.pairs_file
         data_files = {"pairs_file": config.data.pairs_file} if from_file else None
@@ -471,11 +527,30 @@ def train(
     return TrainResult(model_dir, log_file, total_steps, loss_value, resumed_from)
 
 
+def _run_block(config: TrainConfig, dataset: Any, world: int) -> int:
+    """The sampler's kind block when the config gives none: the run's batches, at most an
+    epoch (so a run shorter than an epoch realises alpha exactly)."""
+    per_epoch = max(1, len(dataset) // (config.batch_size * world))
+    if config.steps is None:
+        return per_epoch
+    return max(1, min(per_epoch, config.steps * config.grad_accumulation_steps))
+
+
 def _endless(loader: DataLoader, sampler: Any) -> Iterator[tuple[dict[str, list[str]], Any]]:
     """``(batch, planned batch)`` forever; the sampler moves to the next epoch after each pass."""
     while True:
         for batch in loader:
             yield batch, sampler.last_batch
+
+
+def _trainable_state(encoder: Any) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint must hold: all of them, or with a frozen bottom only the
+    trained top (the bottom is the base model's, checked by its hash when loading)."""
+    state = encoder.state_dict()
+    if encoder.top_layers is None:
+        return state
+    trainable = {name for name, p in encoder.named_parameters() if p.requires_grad}
+    return {name: tensor for name, tensor in state.items() if name in trainable}
 
 
 def _save_checkpoint(
@@ -494,7 +569,7 @@ def _save_checkpoint(
     if rank == 0:
         state = {
             "step": step,
-            "model": encoder.state_dict(),
+            "model": _trainable_state(encoder),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "sampler": sampler.state_dict(),

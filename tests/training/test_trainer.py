@@ -243,3 +243,51 @@ def test_row_gradients_train_the_same_weights_as_the_plain_embedding_backward(tm
     assert not torch.equal(runs[True][table], start)  # the table did train
     for name, value in runs[False].items():
         torch.testing.assert_close(runs[True][name], value, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_top_layer_training_on_cached_states_equals_training_without_the_cache(tmp_path, pairs):
+    runs = {}
+    for cached in (True, False):
+        result = train(config(tmp_path, f"cached-{cached}", steps=4, train_top_layers=1,
+                              hidden_state_cache=cached, hidden_state_dtype="float32",
+                              save_top_layers_only=True), pairs=pairs)  # fmt: skip
+        runs[cached] = load_file(result.model_dir / "top_layers.safetensors")
+    assert runs[True].keys() == runs[False].keys() and all(k.startswith("encoder.layer.1.") for k in runs[True])
+    for name in runs[True]:
+        torch.testing.assert_close(runs[True][name], runs[False][name], rtol=1e-4, atol=1e-6)
+    base = Encoder.from_pretrained("tiny").transformer.state_dict()
+    assert not torch.equal(runs[True]["encoder.layer.1.output.dense.weight"], base["encoder.layer.1.output.dense.weight"])
+    provenance = json.loads((tmp_path / "cached-True" / "provenance.json").read_text())
+    assert provenance["parameters"]["hidden_state_cache"]["split_layer"] == 1
+    assert provenance["parameters"]["training_articles"] == ["article0", "article1", "article2", "article3"]
+
+
+def test_hybrid_run_realises_alpha_exactly(tmp_path, pairs):
+    result = train(config(tmp_path, "exact", steps=6, sampler="hybrid", alpha=0.5), pairs=pairs)
+    kinds = [record["batch_kind"][0] for record in read_log(result.log_file)]
+    assert kinds.count("x-x") == 3 and kinds.count("x-y") == 3
+
+
+def test_constant_schedule_holds_the_rate_after_warm_up(tmp_path, pairs):
+    result = train(config(tmp_path, "constant", steps=5, lr_schedule="constant", warmup_steps=2), pairs=pairs)
+    rates = [record["lr"] for record in read_log(result.log_file)]
+    assert rates[0] == 0.0 and rates[1] == pytest.approx(FAST["lr"] / 2)
+    assert rates[2:] == [FAST["lr"]] * 3
+
+
+@pytest.mark.slow
+def test_validation_curve_is_written_on_held_out_articles(tmp_path, real_data_dir):
+    from hybridlib.reporting.protocol import training_articles, validation_articles
+
+    root = str(real_data_dir)
+    held = validation_articles("xquad-to-mlqa", 0.1, 0, root)
+    data = {"suite": "xquad-r", "languages": ["de", "en"], "articles": training_articles("xquad-to-mlqa", 0.1, 0, root)[:3],
+            "root": root}
+    result = train(config(tmp_path, "validated", steps=4, data=data, validation={"articles": held, "every": 2}))
+    log = read_log(result.model_dir.parent / "validation_log.jsonl")
+    assert [r["step"] for r in log] == [0, 2, 4]
+    for record in log:
+        assert 0 < record["map_mono"] <= 1 and record["val_loss"] > 0
+        assert record["map_mean"] == pytest.approx((record["map_mono"] + record["map_cross"] + record["map_multi"]) / 3)
+    with pytest.raises(ConfigError, match="validation.articles must be held out of training"):
+        train(config(tmp_path, "leaky", steps=2, data={**data, "articles": held}, validation={"articles": held}))
