@@ -6,7 +6,12 @@ The data live in ``HYBRIDLIB_DATA_DIR`` (see :mod:`hybridlib.data.sources`); bad
 
 from hybridlib.data.beir import load_beir
 from hybridlib.data.errors import DataError
-from hybridlib.data.lareqa import article_folds, lareqa_training_pairs, load_lareqa
+from hybridlib.data.lareqa import (
+    article_folds,
+    lareqa_training_pairs,
+    load_lareqa,
+    normalise_title,
+)
 from hybridlib.data.multi30k import load_multi30k
 from hybridlib.data.sources import data_dir
 from hybridlib.data.statistics import dataset_statistics
@@ -19,6 +24,7 @@ __all__ = [
     "load_lareqa",
     "lareqa_training_pairs",
     "article_folds",
+    "normalise_title",
     "load_tatoeba",
     "tatoeba_languages",
     "load_multi30k",

@@ -327,6 +327,12 @@ def lareqa_training_pairs(
     return pairs
 
 
+def normalise_title(title: str) -> str:
+    """An article title as both LAReQA sets can be matched on: XQuAD writes
+    ``Prime_number``, MLQA ``Prime number``; case and repeated spaces are ignored too."""
+    return " ".join(title.replace("_", " ").split()).casefold()
+
+
 def article_folds(articles: Iterable[str], n_folds: int = 2, seed: int = 0) -> list[list[str]]:
     """Split distinct article titles into ``n_folds`` disjoint folds of near-equal size.
 

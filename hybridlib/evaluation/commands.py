@@ -64,13 +64,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bm25-k1", type=float, default=None, help="BM25 k1 (default 0.9)")
     parser.add_argument("--bm25-b", type=float, default=None, help="BM25 b (default 0.4)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--max-length", type=int, default=None,
+        help="tokens read per text (default: the encoder's full length, never its training length)",
+    )  # fmt: skip
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument(
+        "--top-layers", type=int, default=None,
+        help="run a frozen bottom plus this many top layers, the bottom's states cached on disk",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from hybridlib.data import DataError
     from hybridlib.evaluation.leakage import read_articles
-    from hybridlib.evaluation.suites import evaluate
+    from hybridlib.evaluation.suites import EvaluationSettings, evaluate
 
     if args.threads is not None:
         import torch
@@ -104,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
             xm3600_path=args.xm3600,
             bm25_k1=args.bm25_k1,
             bm25_b=args.bm25_b,
+            settings=EvaluationSettings(
+                max_length=args.max_length, precision=args.precision,
+                top_layers=None if args.model == "bm25" else args.top_layers,
+                candidate_input=args.candidate_input,
+            ),  # fmt: skip
             log=lambda line: print(line, file=sys.stderr),
         )
     except (DataError, OSError, ValueError) as error:  # LeakageError is a ValueError

@@ -62,15 +62,9 @@ def weights_sha256(encoder: Any) -> str:
     Recomputed on every call (about 1 s for 118M parameters): the same object can be trained
     between two evaluations, so the hash is never memoised.
     """
-    import torch
+    from hybridlib.models.encoder import state_sha256
 
-    state = encoder.state_dict()
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        tensor = state[name].detach().cpu().contiguous()
-        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)
-    return digest.hexdigest()
+    return state_sha256(encoder.state_dict())
 
 
 def model_fingerprint(encoder: Any) -> dict[str, Any]:
@@ -84,6 +78,10 @@ def model_fingerprint(encoder: Any) -> dict[str, Any]:
             for attr in ENCODER_SETTINGS
             if isinstance(getattr(encoder, attr, None), (str, int, float, bool))
         }
+    if getattr(encoder, "split_layer", 0):  # a frozen bottom (and its cache) computes differently
+        settings["split_layer"] = encoder.split_layer
+        cache = getattr(encoder, "hidden_cache", None)
+        settings["hidden_state_dtype"] = cache.dtype if cache is not None else None
     return {
         "model": str(getattr(encoder, "name", type(encoder).__name__)),
         "weights_sha256": weights_sha256(encoder),

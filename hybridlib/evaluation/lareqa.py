@@ -15,7 +15,7 @@ a relevant candidate is left out. In Multi, ``rank_distance`` (the paper's langu
 highest minus the lowest rank of a query's relevant candidates in the pooled ranking) is
 computed for queries with at least two relevant candidates in the pool.
 
-Pools are the candidates of the suite as given: an article subset (a cross-fitting fold)
+Pools are the candidates of the suite as given: an article subset (e.g. a fold)
 shrinks every pool, which raises mAP and lowers rank distance relative to the full suite;
 compare ``rank_distance_norm`` (normalised by its expectation under a random ranking) across
 pool sizes, and compare mAP only between runs on the same articles.
@@ -65,6 +65,7 @@ PER_QUERY_COLUMNS = [
     "query_language",
     "candidate_language",
     "query_id",
+    "cluster",
     "metric",
     "value",
 ]
@@ -225,6 +226,8 @@ def evaluate_cell(
         for m in measures
     }
     query_ids = np.array([suite.queries[r].id for r in query_rows], dtype=object)
+    # the unit of a test: a question with all its language versions (its parallel key)
+    clusters = np.array([suite.queries[r].parallel_key for r in query_rows], dtype=object)
     summary, per_query = [], []
     for metric in measures:
         per = np.asarray(values[metric], dtype=np.float64)  # (n_scored,), NaN = not defined
@@ -243,6 +246,7 @@ def evaluate_cell(
                     "query_language": query_language,
                     "candidate_language": candidate_language,
                     "query_id": query_ids[defined],
+                    "cluster": clusters[defined],
                     "metric": metric,
                     "value": per[defined],
                 }

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from hybridlib.data.lareqa import normalise_title
 from hybridlib.data.types import RetrievalSuite
 
 SHOWN = 5  # overlapping articles named in the error message
@@ -29,9 +30,13 @@ def suite_articles(suite: RetrievalSuite) -> set[str]:
 
 
 def check_no_overlap(train_articles: Iterable[str], eval_suite: RetrievalSuite) -> None:
-    """Raise :class:`LeakageError` if any training article occurs in ``eval_suite``."""
-    train = set(train_articles)
-    overlap = sorted(train & suite_articles(eval_suite))
+    """Raise :class:`LeakageError` if any training article occurs in ``eval_suite``.
+
+    Titles are compared as :func:`~hybridlib.data.lareqa.normalise_title` writes them, so an
+    XQuAD article (``Prime_number``) is caught in MLQA-R (``Prime number``) too.
+    """
+    train = {normalise_title(a) for a in train_articles}
+    overlap = sorted(a for a in suite_articles(eval_suite) if normalise_title(a) in train)
     if overlap:
         shown = ", ".join(repr(a) for a in overlap[:SHOWN])
         more = f" and {len(overlap) - SHOWN} more" if len(overlap) > SHOWN else ""

@@ -263,6 +263,50 @@ def load_model(model: Any) -> Any:
     return Encoder.from_pretrained(str(model))
 
 
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How every system of a comparison is evaluated: the same for all of them.
+
+    ``max_length``: tokens read per text; None is the encoder's full length (its position
+    table), never the length a model was trained with. ``precision``: the forward pass's
+    arithmetic. ``top_layers``: run the encoder as a frozen bottom plus its top layers, the
+    bottom's states served by the hidden-state cache (for a model trained that way it is its
+    own; for the untrained encoder it fills the cache, and gives its own embeddings up to the
+    cache's float16 rounding); None: the plain forward pass. ``candidate_input``: see
+    :mod:`hybridlib.evaluation.embeddings`.
+    """
+
+    max_length: int | None = None
+    precision: str = "float32"
+    top_layers: int | None = None
+    candidate_input: str = "sentence"
+
+    def apply(self, encoder: Any) -> dict[str, Any]:
+        """Set these on ``encoder`` (an ``Encoder``; BM25 takes none); returns the record."""
+        if isinstance(encoder, str):
+            return {"candidate_input": self.candidate_input, "model": encoder}
+        from hybridlib.models.encoder import position_limit
+
+        full = position_limit(encoder.transformer.config) or encoder.max_length
+        encoder.settings.max_length = int(self.max_length or full)
+        encoder.settings.precision = self.precision
+        if self.top_layers is not None:
+            if encoder.top_layers not in (None, self.top_layers):
+                raise ValueError(
+                    f"model {encoder.name!r} was trained with its top {encoder.top_layers} layers, "
+                    f"but the evaluation settings say top_layers={self.top_layers}"
+                )
+            if encoder.top_layers is None:
+                encoder.freeze_bottom(self.top_layers)
+            encoder.use_hidden_state_cache()
+        return {
+            "max_length": encoder.settings.max_length,
+            "precision": self.precision,
+            "top_layers": self.top_layers,
+            "candidate_input": self.candidate_input,
+        }
+
+
 def evaluate(
     model: Any,
     suites: Sequence[str],
@@ -280,6 +324,7 @@ def evaluate(
     xm3600_path: str | os.PathLike[str] | None = None,
     bm25_k1: float | None = None,
     bm25_b: float | None = None,
+    settings: EvaluationSettings | None = None,
     log: Callable[[str], None] | None = print,
 ) -> SettingsResult:
     """Evaluate ``model`` on ``suites``; write results, per-query values and provenance.
@@ -295,6 +340,9 @@ def evaluate(
     """
     encoder = load_model(model)
     is_bm25 = isinstance(encoder, str)
+    evaluation_settings = (settings or EvaluationSettings(candidate_input=candidate_input))
+    evaluation_record = evaluation_settings.apply(encoder)
+    candidate_input = evaluation_settings.candidate_input  # type: ignore[assignment]
     include = list(include_articles) if include_articles is not None else None
     exclude = list(exclude_articles) if exclude_articles is not None else None
     train = list(train_articles) if train_articles is not None else None
@@ -357,6 +405,11 @@ def evaluate(
                 }
                 if is_bm25
                 else None
+            ),
+            "evaluation_settings": evaluation_record,
+            "hidden_state_cache": (
+                encoder.hidden_cache.info()
+                if getattr(encoder, "hidden_cache", None) is not None else None
             ),
             "n_result_rows": len(result.results),
             "n_per_query_rows": len(result.per_query),

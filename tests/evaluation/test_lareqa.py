@@ -90,8 +90,12 @@ def test_tidy_schema_and_matrix(result):
     assert result.results["value"].dtype.kind == "f"
     assert not result.results.duplicated(RESULT_COLUMNS[:5]).any()
     assert list(result.per_query.columns) == [
-        "suite", "setting", "query_language", "candidate_language", "query_id", "metric", "value"
+        "suite", "setting", "query_language", "candidate_language", "query_id", "cluster", "metric",
+        "value",
     ]  # fmt: skip
+    # the unit of a test: a query's cluster is its parallel key
+    clusters = dict(zip(result.per_query["query_id"], result.per_query["cluster"]))
+    assert clusters["q1-en"] == "1" and clusters["q3-de"] == "3"
     matrix = result.matrix("map")
     assert matrix.loc["en", "en"] == pytest.approx(0.75)
     assert matrix.loc["en", "de"] == pytest.approx(0.5)
