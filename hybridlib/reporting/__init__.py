@@ -1,38 +1,44 @@
-"""Result files -> the book's tables and figures; the experiment protocol the notebooks call."""
+"""Result files -> the book's tables and figures; the protocol the notebooks call.
 
+- :mod:`~hybridlib.reporting.protocol`: directions, shared and validation articles.
+- :mod:`~hybridlib.reporting.results`: runs read back, like-for-like checks, summaries and
+  the paper's tables.
+- :mod:`~hybridlib.reporting.claims`: the paper's claims as one family of tests.
+- :mod:`~hybridlib.reporting.figures`: heatmaps, the ablation, learning curves.
+"""
+
+from hybridlib.reporting.claims import Claim, evaluate_claims, paper_claims, verdict_counts
+from hybridlib.reporting.figures import ablation_figure, curves_figure, heatmap_figure
 from hybridlib.reporting.protocol import (
-    evaluation_runs,
-    fold_articles,
-    held_out_articles,
-    model_to_evaluate,
+    DIRECTIONS,
+    direction,
+    shared_articles,
     suite_articles,
+    training_articles,
+    validation_articles,
 )
-from hybridlib.reporting.tables import (
+from hybridlib.reporting.results import (
     PAPER,
-    ablation_alphas,
+    ComparisonError,
     alpha_trend,
-    claim_check,
-    claims_table,
-    ablation_figure,
-    domain_shift_table,
-    domain_shift_verdicts,
-    heatmap_figure,
-    heatmap_matrix,
-    load_tables,
+    check_like_for_like,
+    comparison_units,
+    effect_sizes,
+    format_interval,
+    language_matrix,
+    load_results,
     main_table,
     measure_table,
-    pooled_scores,
-    seed_summary_table,
-    significance_table,
-    summarise_verdicts,
-    tatoeba_scores,
+    summarise,
+    seed_values,
+    systems_of,
     tatoeba_table,
-    verdict,
 )
 
 __all__ = [
-    "PAPER", "ablation_alphas", "alpha_trend", "claim_check", "claims_table", "ablation_figure", "domain_shift_table", "domain_shift_verdicts", "evaluation_runs",
-    "fold_articles", "heatmap_figure", "heatmap_matrix", "held_out_articles", "load_tables",
-    "main_table", "measure_table", "model_to_evaluate", "pooled_scores", "seed_summary_table",
-    "significance_table", "suite_articles", "summarise_verdicts", "tatoeba_scores", "tatoeba_table", "verdict",
+    "DIRECTIONS", "PAPER", "Claim", "ComparisonError", "ablation_figure", "alpha_trend", "check_like_for_like",
+    "comparison_units", "curves_figure", "direction", "effect_sizes", "evaluate_claims", "format_interval",
+    "heatmap_figure", "language_matrix", "load_results", "main_table", "measure_table",
+    "paper_claims", "seed_values", "shared_articles", "suite_articles", "summarise", "systems_of",
+    "tatoeba_table", "training_articles", "validation_articles", "verdict_counts",
 ]

@@ -1,20 +1,59 @@
 """The experiment's protocol, as functions the notebooks call (no logic in notebooks).
 
-Cross-fitting by article: XQuAD-R's articles are split into ``n_folds`` folds
-(:func:`hybridlib.data.article_folds`); a model trained on fold ``f`` is evaluated on the
-articles of every other fold, and pooling the folds' per-query values covers every article
-with a model that never saw it. Suites that no model trains on (MLQA-R, the domain-shift
-suites) are evaluated once per (sampler, seed), by the models of ``heldout_folds``.
+**Zero-shot in both directions.** A model trains on one LAReQA set and is evaluated on the
+other, in full (every language, every article, the full pools), as the paper evaluates
+XQuAD-R and MLQA-R zero-shot:
+
+- ``xquad-to-mlqa``: trained on XQuAD in the paper's nine training languages, evaluated on
+  MLQA-R (and the domain-shift suites);
+- ``mlqa-to-xquad``: trained on MLQA in its languages but Vietnamese, evaluated on XQuAD-R.
+
+The two sets share a few Wikipedia articles (matched by title: ``Harvard_University`` in
+XQuAD is ``Harvard University`` in MLQA); those are never trained on, so no evaluated
+question, passage or sentence was seen in training. Languages a direction does not train on
+stay unseen (XQuAD-R: el, ru, th, tr, vi for ``mlqa-to-xquad``; MLQA-R: vi for
+``xquad-to-mlqa``).
+
+**Validation.** A fixed share of each training set's remaining articles (drawn by a seeded
+permutation of the sorted titles) is held out as its validation split; the open choices
+(temperature, learning rate, steps) are made on it, and no model trains on it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Sequence
+from typing import Sequence
 
-CROSS_FITTED = "xquad-r"
-CROSS_ONLY = ("multi30k", "xm3600", "tatoeba")  # suites with no Mono setting
+import numpy as np
+
+from hybridlib.data.lareqa import normalise_title
+
+LAREQA_SUITES = ("xquad-r", "mlqa-r")
+PAPER_TRAINING_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
+
+
+@dataclasses.dataclass(frozen=True)
+class Direction:
+    """Train on ``train_suite`` in ``languages``; evaluate ``test_suite`` in full."""
+
+    name: str
+    train_suite: str
+    test_suite: str
+    languages: tuple[str, ...]
+
+
+DIRECTIONS: dict[str, Direction] = {
+    "xquad-to-mlqa": Direction("xquad-to-mlqa", "xquad-r", "mlqa-r", PAPER_TRAINING_LANGUAGES),
+    "mlqa-to-xquad": Direction("mlqa-to-xquad", "mlqa-r", "xquad-r", ("ar", "de", "en", "es", "hi", "zh")),
+}  # fmt: skip
+
+
+def direction(name: str) -> Direction:
+    """The :class:`Direction` called ``name`` (an error lists the valid names)."""
+    if name not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, but got {name!r}")
+    return DIRECTIONS[name]
 
 
 @functools.lru_cache(maxsize=8)
@@ -30,100 +69,69 @@ def suite_articles(suite: str, root: str | None = None) -> tuple[str, ...]:
     return tuple(sorted({c.article for c in loaded.candidates if c.article}))
 
 
-def fold_articles(fold: int, n_folds: int, fold_seed: int = 0, root: str | None = None) -> list[str]:
-    """The XQuAD-R articles a model of fold ``fold`` trains on."""
-    from hybridlib.data import article_folds
+def shared_articles(suite: str, root: str | None = None) -> list[str]:
+    """Articles of ``suite`` whose title (normalised) is also an article of the other set."""
+    other = next(s for s in LAREQA_SUITES if s != suite)
+    theirs = {normalise_title(t) for t in suite_articles(other, root)}
+    return [t for t in suite_articles(suite, root) if normalise_title(t) in theirs]
 
-    folds = article_folds(list(suite_articles(CROSS_FITTED, root)), n_folds=n_folds, seed=fold_seed)
-    return sorted(folds[fold])
+
+def validation_articles(
+    name: str, fraction: float, seed: int = 0, root: str | None = None
+) -> list[str]:
+    """The validation split of direction ``name``'s training set: ``ceil(fraction * n)`` of
+    its ``n`` articles that are not shared with the test set, drawn by
+    ``default_rng(seed).permutation`` of the sorted titles; returned sorted."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), but got {fraction}")
+    train_suite = direction(name).train_suite
+    shared = set(shared_articles(train_suite, root))
+    usable = [t for t in suite_articles(train_suite, root) if t not in shared]
+    count = int(np.ceil(fraction * len(usable)))
+    order = np.random.default_rng(seed).permutation(len(usable))
+    return sorted(usable[i] for i in order[:count])
 
 
-def held_out_articles(fold: int, n_folds: int, fold_seed: int = 0, max_articles: int = 0,
-                      root: str | None = None) -> list[str]:
-    """XQuAD-R articles evaluated for a model of ``fold`` (``fold < 0``: untrained, all).
-
-    ``max_articles > 0`` keeps that many (a fixed, sorted-order subset of each fold, so the
-    union over folds is the same whichever fold is evaluated first).
-    """
-    from hybridlib.data import article_folds
-
-    folds = article_folds(list(suite_articles(CROSS_FITTED, root)), n_folds=n_folds, seed=fold_seed)
-    if not -1 <= fold < n_folds:
-        raise ValueError(f"fold must be in [-1, n_folds = {n_folds}), but got {fold}")
-    return sorted(
-        article
-        for f, fold_list in enumerate(folds)
-        if f != fold  # fold < 0 keeps every fold
-        for article in sorted(fold_list)[: max_articles or None]
+def training_articles(
+    name: str, validation_fraction: float, seed: int = 0, root: str | None = None
+) -> list[str]:
+    """The articles direction ``name`` trains on: its training set's articles minus the
+    ones shared with the test set and the validation split."""
+    train_suite = direction(name).train_suite
+    excluded = set(shared_articles(train_suite, root)) | set(
+        validation_articles(name, validation_fraction, seed, root)
     )
+    return [t for t in suite_articles(train_suite, root) if t not in excluded]
 
 
-@dataclasses.dataclass(frozen=True)
-class SuiteRun:
-    """One call of :func:`hybridlib.evaluation.evaluate` for one suite."""
-
-    suite: str
-    kwargs: dict[str, Any]
+def unseen_languages(name: str, suite_languages: Sequence[str]) -> list[str]:
+    """Languages of an evaluated suite that direction ``name`` never trains on."""
+    seen = set(direction(name).languages)
+    return [lang for lang in suite_languages if lang not in seen]
 
 
-def evaluation_runs(
-    *,
-    method: str,
-    fold: int,
-    n_folds: int,
-    fold_seed: int,
-    suite_languages: dict[str, Sequence[str] | None],
-    max_articles: dict[str, int],
-    heldout_folds: Sequence[int],
-    seed: int = -1,
-    heldout_seeds: Sequence[int] | None = None,
-    alpha: float = -1.0,
-    domain_shift_alphas: Sequence[float] | None = None,
-    training_languages: Sequence[str],
-    root: str | None = None,
-) -> list[SuiteRun]:
-    """The suites one model is evaluated on, with their arguments.
+def protocol_table(validation_fraction: float, validation_seed: int = 0, root: str | None = None):
+    """What each direction's models saw: one row per direction with the training set, its
+    languages, its articles (trained, shared with the test set and left out, validation),
+    the training pairs, the test suite and its languages never trained on."""
+    import pandas as pd
 
-    ``suite_languages`` lists the suites (``None``: every language of the suite);
-    ``max_articles[suite]`` limits LAReQA suites to that many articles (per fold for XQuAD-R;
-    0: all). XQuAD-R is always cross-fitted; other suites run only for the folds in
-    ``heldout_folds`` and for the baselines (``fold < 0``); the domain-shift suites (not
-    MLQA-R, the paper's Table 2, which gets every seed) also only for the seeds in
-    ``heldout_seeds`` and the alphas in ``domain_shift_alphas`` (e.g. the main comparison's
-    0, 0.5 and 1, leaving out the ablation-only alphas), where given. BM25 runs only where lexical
-    matching is meaningful (its Mono settings), which :mod:`hybridlib.evaluation` decides.
-    """
-    runs = []
-    for suite, languages in suite_languages.items():
-        if method == "bm25" and suite in CROSS_ONLY:
-            continue  # lexical matching across languages is meaningless
-        kwargs: dict[str, Any] = {"languages": list(languages) if languages else None}
-        if suite == CROSS_FITTED:
-            kwargs["include_articles"] = held_out_articles(
-                fold, n_folds, fold_seed, max_articles.get(suite, 0), root)
-            if fold >= 0:
-                kwargs["train_articles"] = fold_articles(fold, n_folds, fold_seed, root)
-        elif fold >= 0 and (fold not in heldout_folds
-                            or (suite != "mlqa-r" and heldout_seeds is not None
-                                and seed not in heldout_seeds)
-                            or (suite != "mlqa-r" and domain_shift_alphas is not None
-                                and alpha not in domain_shift_alphas)):
-            continue  # MLQA-R (the paper's Table 2) runs for every seed and alpha of a held-out fold
-        elif suite == "mlqa-r" and max_articles.get(suite, 0):
-            kwargs["include_articles"] = list(suite_articles(suite, root)[: max_articles[suite]])
-        if suite == "tatoeba":
-            kwargs["training_languages"] = list(training_languages)
-        runs.append(SuiteRun(suite, kwargs))
-    return runs
+    from hybridlib.data import lareqa_training_pairs, load_lareqa
 
-
-def model_to_evaluate(method: str, model: str, model_dir: str) -> str:
-    """What :func:`hybridlib.evaluation.evaluate` loads: a trained model's folder, the
-    untrained encoder's name, or ``"bm25"``."""
-    if method == "trained":
-        return f"{model_dir}/model"
-    if method == "untrained":
-        return model
-    if method == "bm25":
-        return "bm25"
-    raise ValueError(f"method must be 'trained', 'untrained' or 'bm25', but got {method!r}")
+    rows = []
+    for name, chosen in DIRECTIONS.items():
+        trained = training_articles(name, validation_fraction, validation_seed, root)
+        pairs = lareqa_training_pairs(chosen.train_suite, languages=chosen.languages,
+                                      articles=trained, root=root)  # fmt: skip
+        test_languages = load_lareqa(chosen.test_suite, root=root).languages
+        rows.append({
+            "direction": name,
+            "trained on": f"{chosen.train_suite} ({' '.join(chosen.languages)})",
+            "training articles": len(trained),
+            "shared with the test set (left out)": len(shared_articles(chosen.train_suite, root)),
+            "validation articles": len(validation_articles(name, validation_fraction, validation_seed, root)),
+            "training pairs": len(pairs),
+            "evaluated on": f"{chosen.test_suite}, in full",
+            "languages never trained on": " ".join(unseen_languages(name, test_languages)) or "none",
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index("direction")

@@ -8,11 +8,11 @@ Jupyter Book build and its checks.
 
 from hybridlib.runner.book import BookError, build_book, check_book, install_mathjax
 from hybridlib.runner.execute import NotebookFailure, ParameterError, run_executions
-from hybridlib.runner.plan import Execution, plan_profile, training_configs
+from hybridlib.runner.plan import Execution, grid_systems, plan_profile
 from hybridlib.runner.profiles import Profile, ProfileError, load_profile, load_profiles
 
 __all__ = [
     "BookError", "Execution", "NotebookFailure", "ParameterError", "Profile", "ProfileError",
     "build_book", "check_book", "install_mathjax", "load_profile", "load_profiles",
-    "plan_profile", "run_executions", "training_configs",
+    "plan_profile", "run_executions", "grid_systems",
 ]

@@ -68,6 +68,18 @@ def run_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adhoc_outputs(parameters: dict, profile: str) -> dict:
+    """Output folders (``*_dir`` parameters) moved from ``runs/<profile>/`` to ``runs/adhoc/``,
+    so a rerun with other parameters never overwrites the book's results; inputs (the
+    validation's selection file) stay where the profile wrote them."""
+    prefix = f"runs/{profile}/"
+    return {
+        key: "runs/adhoc/" + value[len(prefix):]
+        if key.endswith("_dir") and isinstance(value, str) and value.startswith(prefix) else value
+        for key, value in parameters.items()
+    }
+
+
 def run_notebook(args: argparse.Namespace) -> int:
     """One notebook, with the profile's parameters for it (if any) and the overrides."""
     root = Path(args.root).resolve()
@@ -80,8 +92,8 @@ def run_notebook(args: argparse.Namespace) -> int:
             offered={**profile.common, "profile": profile.name},
         )
         execution = dataclasses.replace(
-            base, name=PurePosixPath(notebook).stem, depends_on=(),
-            parameters={**base.parameters, **_overrides(args.param)},
+            base, name=PurePosixPath(notebook).stem, depends_on=(), artifacts=(),
+            parameters={**_adhoc_outputs(base.parameters, profile.name), **_overrides(args.param)},
         )
         store = root / "runs" / "adhoc"
         records = run_executions([execution], root, store, force=args.force)

@@ -1,8 +1,9 @@
 """Expand a profile into an ordered list of notebook executions.
 
-Order: the ``notebooks`` entries that do not wait for the experiment, then one training
-execution per configuration (sampler x alpha x seed x fold), one evaluation per trained model
-and per baseline, then the ``after_experiment`` notebooks, which depend on every run.
+Order: the ``notebooks`` entries that do not wait for the experiment; the baselines'
+evaluations (the untrained encoder's fills the hidden-state cache); per direction its
+validation runs, then one execution per system (sampler and alpha) that trains and evaluates
+every seed; then the ``after_experiment`` notebooks, which depend on every run.
 
 Paths given to notebooks are relative to the project root (notebooks run with it as their
 working directory), so executed notebooks show no machine-specific paths.
@@ -31,52 +32,32 @@ class Execution:
     resumable: bool = False  # True: artifacts of an interrupted run are kept (it resumes)
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """One point of the grid (the label names its run folder)."""
+def grid_systems(grid: ExperimentGrid, direction: str) -> list[tuple[str, float, tuple[int, ...]]]:
+    """The systems of ``direction``: (sampler, alpha, seeds), main samplers first, then the
+    ablation's alphas (where the direction has the ablation); X-X and X-Y are Hybrid(1) and
+    Hybrid(0), so an alpha of 0 or 1 reuses their runs (with the union of the seeds)."""
+    from hybridlib.systems import canonical
 
-    sampler: str
-    alpha: float
-    seed: int
-    fold: int
-
-    @property
-    def label(self) -> str:
-        kind = self.sampler if self.sampler != "hybrid" else f"hybrid-a{self.alpha:.2f}"
-        return f"{kind}-s{self.seed}-f{self.fold}"
-
-
-def _canonical(sampler: str, alpha: float) -> tuple[str, float]:
-    """Hybrid(1) is X-X and Hybrid(0) is X-Y: one run serves both."""
-    if sampler == "x-x" or (sampler == "hybrid" and alpha == 1.0):
-        return "x-x", 1.0
-    if sampler == "x-y" or (sampler == "hybrid" and alpha == 0.0):
-        return "x-y", 0.0
-    return "hybrid", alpha
-
-
-def training_configs(grid: ExperimentGrid) -> list[TrainingConfig]:
-    """Every distinct configuration: main samplers, then the ablation's alphas."""
-    kinds: list[tuple[str, float]] = []
+    systems: dict[tuple[str, float], tuple[int, ...]] = {}
     for sampler in grid.samplers:
-        kinds.append(_canonical(sampler, grid.alpha))
-    for alpha in grid.ablation_alphas:
-        kinds.append(_canonical("hybrid", alpha))
-    kinds = list(dict.fromkeys(kinds))
-    return [
-        TrainingConfig(sampler, alpha, seed, fold)
-        for sampler, alpha in kinds
-        for seed in grid.seeds
-        for fold in range(grid.n_folds)
-    ]
+        systems[canonical(sampler, grid.alpha)] = grid.seeds
+    if direction in grid.ablation_directions:
+        for alpha in grid.ablation_alphas:
+            key = canonical("hybrid", alpha)
+            seeds = systems.get(key, ())
+            systems[key] = tuple(sorted(set(seeds) | set(grid.ablation_seeds)))
+    return [(sampler, alpha, seeds) for (sampler, alpha), seeds in systems.items()]
 
 
 def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     """The executions of ``profile``, dependencies first.
 
-    ``runs_dir`` (relative to the root) receives trained models and evaluation results under
-    ``{runs_dir}/{profile}/``.
+    ``runs_dir`` (relative to the root) receives validation runs, trained models and
+    evaluation results under ``{runs_dir}/{profile}/``.
     """
+    from hybridlib.systems import SELECTION_FILE, system_label
+    from hybridlib.reporting.protocol import direction as protocol_direction
+
     base = PurePosixPath(runs_dir) / profile.name
     results_dir = str(base / "results")
     shared = {"profile": profile.name, "results_dir": results_dir, "runs_dir": str(base)}
@@ -97,62 +78,75 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     grid_runs: list[Execution] = []
     grid = profile.experiment
     if grid is not None:
-        for config in training_configs(grid):
-            model_dir = str(base / "models" / config.label)
-            config_params = {
-                "sampler": config.sampler,
-                "alpha": config.alpha,
-                "seed": config.seed,
-                "fold": config.fold,
-                "n_folds": grid.n_folds,
-            }
-            train = Execution(
-                name=f"runs/train/{config.label}",
-                notebook=grid.train_notebook,
-                parameters={**grid.train, **config_params, "output_dir": model_dir},
-                offered={**common, **shared},
-                artifacts=(model_dir,),
-                resumable=True,  # the trainer resumes from its last checkpoint
-            )
-            run_results = str(base / "results" / config.label)
-            evaluate = Execution(
-                name=f"runs/evaluate/{config.label}",
-                notebook=grid.evaluate_notebook,
-                parameters={
-                    **grid.evaluate,
-                    **config_params,
-                    "method": "trained",
-                    "run_name": config.label,
-                    "model_dir": model_dir,
-                    "output_dir": run_results,
-                },
-                offered={**common, **shared},
-                depends_on=(train.name,),
-                artifacts=(run_results,),
-            )
-            grid_runs += [train, evaluate]
+        evaluate = dict(grid.evaluate)
+        all_suites = ["xquad-r", "mlqa-r", *grid.domain_shift_suites]
         for baseline in grid.baselines:
-            run_results = str(base / "results" / baseline)
-            grid_runs.append(
-                Execution(
-                    name=f"runs/evaluate/{baseline}",
-                    notebook=grid.evaluate_notebook,
+            output = str(base / "results" / "baselines" / baseline)
+            grid_runs.append(Execution(
+                name=f"runs/evaluate/{baseline}",
+                notebook=grid.evaluate_notebook,
+                parameters={**evaluate, "method": baseline, "suites": all_suites, "output_dir": output},
+                offered={**common, **shared},
+                artifacts=(output,),
+                resumable=True,  # finished suites are kept
+            ))  # fmt: skip
+        validations: dict[str, Execution] = {}
+        for name in grid.directions:
+            chosen = protocol_direction(name)
+            validated = name if name in grid.validation_directions else grid.validation_directions[0]
+            validation_dir = str(base / "validation" / validated)
+            if validated not in validations:
+                validations[validated] = Execution(
+                    name=f"runs/validate/{validated}",
+                    notebook=grid.validate_notebook,
+                    parameters={**grid.validation, "direction": validated, "train": dict(grid.train),
+                                "output_dir": validation_dir},  # fmt: skip
+                    offered={**common, **shared},
+                    artifacts=(validation_dir,),
+                    resumable=True,  # finished runs are kept
+                )
+                grid_runs.append(validations[validated])
+            validate = validations[validated]
+            main = {canonical_key for canonical_key in _main_keys(grid)}
+            for sampler, alpha, seeds in grid_systems(grid, name):
+                label = system_label(sampler, alpha)
+                suites = [chosen.test_suite]
+                if name == grid.domain_shift_direction and (sampler, alpha) in main:
+                    suites += list(grid.domain_shift_suites)
+                models = str(base / "models")
+                artifacts = tuple(
+                    f"{folder}/{name}/{label}-s{seed}"
+                    for folder in (models, results_dir) for seed in seeds
+                )  # fmt: skip
+                grid_runs.append(Execution(
+                    name=f"runs/{name}/{label}",
+                    notebook=grid.runs_notebook,
                     parameters={
-                        **grid.evaluate,
-                        "method": baseline,
-                        "run_name": baseline,
-                        "model_dir": "",
-                        "sampler": "none",
-                        "alpha": -1.0,
-                        "seed": -1,
-                        "fold": -1,  # no training: evaluated on every article
-                        "n_folds": grid.n_folds,
-                        "output_dir": run_results,
+                        **{k: v for k, v in evaluate.items() if k != "suite_languages"},
+                        "suite_languages": evaluate.get("suite_languages", {}),
+                        "direction": name, "sampler": sampler, "alpha": alpha,
+                        "seeds": list(seeds), "train": dict(grid.train),
+                        "selection_file": f"{validation_dir}/{SELECTION_FILE}",
+                        "suites": suites, "models_dir": models, "results_dir": results_dir,
                     },
                     offered={**common, **shared},
-                    artifacts=(run_results,),
-                )
-            )
+                    depends_on=(validate.name,),
+                    artifacts=artifacts,
+                    resumable=True,  # the trainer resumes; finished models and suites are kept
+                ))  # fmt: skip
+        if grid.topk is not None:
+            first = grid.directions[0]
+            grid_runs.append(Execution(
+                name="topk",
+                notebook=grid.topk_notebook,
+                parameters={**grid.topk, "direction": first, "train": dict(grid.train)},
+                offered={**common, **shared},
+                depends_on=tuple(e.name for e in grid_runs if e.name.startswith(f"runs/{first}/")
+                                 or e.name == f"runs/validate/{first}"),
+                artifacts=(str(base / "topk"),),
+                page=True,
+                resumable=True,  # finished models and suites are kept
+            ))  # fmt: skip
     executions = before + grid_runs
     for spec in profile.notebooks:
         if spec.after_experiment:  # depends on everything before it
@@ -162,3 +156,9 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     if duplicates:
         raise ValueError(f"profile {profile.name!r}: notebooks run twice under one name: {duplicates}")
     return executions
+
+
+def _main_keys(grid: ExperimentGrid) -> list[tuple[str, float]]:
+    from hybridlib.systems import canonical
+
+    return [canonical(sampler, grid.alpha) for sampler in grid.samplers]

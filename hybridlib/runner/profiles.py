@@ -6,15 +6,17 @@ A profile has four parts, all optional except ``notebooks``::
       smoke:
         description: "what this profile is for"
         common: {model: tiny}              # given to every notebook that declares the name
-        experiment:                        # the training grid (see ``ExperimentGrid``)
+        experiment:                        # the experiment (see ``ExperimentGrid``)
+          directions: [xquad-to-mlqa, mlqa-to-xquad]
           samplers: [x-x, x-y, hybrid]
           alpha: 0.5
-          ablation_alphas: [0.0, 0.25, 0.5, 0.75, 1.0]
           seeds: [0, 1, 2]
-          n_folds: 2
-          train: {steps: 4}                # parameters of the training notebook
-          evaluate: {suites: [xquad-r]}    # parameters of the evaluation notebook
+          ablation_alphas: [0.25, 0.75]
           baselines: [untrained, bm25]
+          train: {batch_size: 8}           # trainer fields of every run
+          validation: {temperatures: [0.01, 0.05], lrs: [1.0e-4], max_steps: 40, every: 10}
+          evaluate: {eval_max_length: null}
+          domain_shift_suites: [tatoeba]
         notebooks:                         # run once each, in order
           - notebook: notebooks/data.ipynb
             parameters: {max_rows: 10}
@@ -33,8 +35,11 @@ import yaml
 
 SAMPLERS = ("x-x", "x-y", "hybrid")
 BASELINES = ("untrained", "bm25")
-TRAIN_NOTEBOOK = "notebooks/train.ipynb"
+DIRECTIONS = ("xquad-to-mlqa", "mlqa-to-xquad")
 EVALUATE_NOTEBOOK = "notebooks/evaluate.ipynb"
+VALIDATE_NOTEBOOK = "notebooks/validate.ipynb"
+RUNS_NOTEBOOK = "notebooks/runs.ipynb"
+TOPK_NOTEBOOK = "notebooks/topk.ipynb"
 
 
 class ProfileError(ValueError):
@@ -52,22 +57,38 @@ class NotebookSpec:
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentGrid:
-    """The training grid: sampler x alpha x seed x fold, plus baselines.
+    """The experiment: baselines, then per direction its validation runs and one execution
+    per system (sampler and alpha) that trains every seed and evaluates each model.
 
     ``x-x`` and ``x-y`` are Hybrid(alpha=1) and Hybrid(alpha=0); the ablation's alphas 1 and 0
-    therefore reuse those runs instead of training them twice.
+    therefore reuse those runs. The ablation runs in ``ablation_directions`` (default: the
+    first direction) with ``ablation_seeds`` (default: ``seeds``). The domain-shift suites are
+    evaluated by the main systems of ``domain_shift_direction`` (and the baselines).
+    ``validation_directions`` (default: every direction) have validation runs of their own;
+    the others use the choice of the first of them. ``topk`` (parameters of the top-k check,
+    a chapter) compares top-k with whole-model
+    fine-tuning in the first direction, after its runs.
     """
 
+    directions: tuple[str, ...]
     samplers: tuple[str, ...]
     alpha: float
-    ablation_alphas: tuple[float, ...]
     seeds: tuple[int, ...]
-    n_folds: int
-    train: dict[str, Any]
-    evaluate: dict[str, Any]
+    ablation_alphas: tuple[float, ...]
+    ablation_directions: tuple[str, ...]
+    ablation_seeds: tuple[int, ...]
     baselines: tuple[str, ...]
-    train_notebook: str = TRAIN_NOTEBOOK
+    train: dict[str, Any]
+    validation: dict[str, Any]
+    evaluate: dict[str, Any]
+    domain_shift_suites: tuple[str, ...]
+    domain_shift_direction: str
+    validation_directions: tuple[str, ...] = ()
+    topk: dict[str, Any] | None = None
     evaluate_notebook: str = EVALUATE_NOTEBOOK
+    validate_notebook: str = VALIDATE_NOTEBOOK
+    runs_notebook: str = RUNS_NOTEBOOK
+    topk_notebook: str = TOPK_NOTEBOOK
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,44 +128,69 @@ def _literal_parameters(source: Path, profile: str, field: str, value: Any) -> d
     return dict(value)
 
 
+def _int_list(source: Path, name: str, field: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise _fail(source, name, field, f"must be a non-empty list of integers, but got {value!r}")
+    return tuple(value)
+
+
+def _choices(source: Path, name: str, field: str, values: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        raise _fail(source, name, field, f"must be a list, but got {values!r}")
+    for value in values:
+        if value not in allowed:
+            raise _fail(source, name, field, f"unknown value {value!r}; choose from {list(allowed)}")
+    return tuple(values)
+
+
 def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
     allowed = {f.name for f in dataclasses.fields(ExperimentGrid)}
     raw = _check_keys(source, name, "experiment", raw, allowed)
-    samplers = tuple(raw.get("samplers", SAMPLERS))
-    for sampler in samplers:
-        if sampler not in SAMPLERS:
-            raise _fail(
-                source, name, "experiment.samplers",
-                f"unknown sampler {sampler!r}; choose from {list(SAMPLERS)}",
-            )
+    directions = _choices(source, name, "experiment.directions", raw.get("directions", list(DIRECTIONS)), DIRECTIONS)
+    if not directions:
+        raise _fail(source, name, "experiment.directions", "must name at least one direction")
+    samplers = _choices(source, name, "experiment.samplers", raw.get("samplers", list(SAMPLERS)), SAMPLERS)
     alphas = [raw.get("alpha", 0.5), *raw.get("ablation_alphas", [])]
     for alpha in alphas:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
             raise _fail(source, name, "experiment.alpha", f"alpha must be in [0, 1], but got {alpha!r}")
-    seeds = tuple(raw.get("seeds", [0]))
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise _fail(source, name, "experiment.seeds", f"must be a non-empty list of integers, but got {list(seeds)!r}")
-    n_folds = raw.get("n_folds", 2)
-    if not isinstance(n_folds, int) or n_folds < 2:
-        raise _fail(source, name, "experiment.n_folds", f"must be an integer >= 2, but got {n_folds!r}")
-    baselines = tuple(raw.get("baselines", ()))
-    for baseline in baselines:
-        if baseline not in BASELINES:
-            raise _fail(
-                source, name, "experiment.baselines",
-                f"unknown baseline {baseline!r}; choose from {list(BASELINES)}",
-            )
+    seeds = _int_list(source, name, "experiment.seeds", raw.get("seeds", [0]))
+    ablation_directions = _choices(
+        source, name, "experiment.ablation_directions",
+        raw.get("ablation_directions", [directions[0]]), directions,
+    )  # fmt: skip
+    ablation_seeds = _int_list(source, name, "experiment.ablation_seeds", raw.get("ablation_seeds", list(seeds)))
+    baselines = _choices(source, name, "experiment.baselines", raw.get("baselines", []), BASELINES)
+    domain_shift_suites = tuple(raw.get("domain_shift_suites", []))
+    domain_shift_direction = raw.get("domain_shift_direction", directions[0])
+    if domain_shift_direction not in directions:
+        raise _fail(source, name, "experiment.domain_shift_direction",
+                    f"must be one of the directions {list(directions)}, but got {domain_shift_direction!r}")
     return ExperimentGrid(
+        directions=directions,
         samplers=samplers,
         alpha=float(raw.get("alpha", 0.5)),
-        ablation_alphas=tuple(float(a) for a in raw.get("ablation_alphas", [])),
         seeds=seeds,
-        n_folds=n_folds,
-        train=_literal_parameters(source, name, "experiment.train", raw.get("train")),
-        evaluate=_literal_parameters(source, name, "experiment.evaluate", raw.get("evaluate")),
+        ablation_alphas=tuple(float(a) for a in raw.get("ablation_alphas", [])),
+        ablation_directions=ablation_directions,
+        ablation_seeds=ablation_seeds,
         baselines=baselines,
-        train_notebook=str(raw.get("train_notebook", TRAIN_NOTEBOOK)),
+        train=_literal_parameters(source, name, "experiment.train", raw.get("train")),
+        validation=_literal_parameters(source, name, "experiment.validation", raw.get("validation")),
+        evaluate=_literal_parameters(source, name, "experiment.evaluate", raw.get("evaluate")),
+        domain_shift_suites=domain_shift_suites,
+        domain_shift_direction=domain_shift_direction,
+        validation_directions=_choices(
+            source, name, "experiment.validation_directions",
+            raw.get("validation_directions", list(directions)), directions,
+        ) or directions,  # fmt: skip
+        topk=_literal_parameters(source, name, "experiment.topk", raw["topk"]) if raw.get("topk") else None,
         evaluate_notebook=str(raw.get("evaluate_notebook", EVALUATE_NOTEBOOK)),
+        validate_notebook=str(raw.get("validate_notebook", VALIDATE_NOTEBOOK)),
+        runs_notebook=str(raw.get("runs_notebook", RUNS_NOTEBOOK)),
+        topk_notebook=str(raw.get("topk_notebook", TOPK_NOTEBOOK)),
     )
 
 

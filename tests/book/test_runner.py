@@ -20,7 +20,7 @@ from hybridlib.runner import (
     load_profile,
     plan_profile,
     run_executions,
-    training_configs,
+    grid_systems,
 )
 from hybridlib.runner.book import check_book, glue_references, toc_pages
 from hybridlib.runner.execute import dependency_files
@@ -189,9 +189,11 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("profiles:\n  p: {notebooks: []}\n", r"profile 'p', field 'notebooks': must be a non-empty list"),
         ("profiles:\n  p: {notebooks: [{notebook: a.ipynb}], extra: 1}\n", r"field '<profile>': unknown key\(s\) \['extra'\]"),
         ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb, parameters: {1x: 2}}]\n", "parameter name '1x' is not an identifier"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {samplers: [x-z]}\n", "unknown sampler 'x-z'"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {samplers: [x-z]}\n", "unknown value 'x-z'"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {directions: [xquad-to-tydi]}\n", "unknown value 'xquad-to-tydi'"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {directions: [xquad-to-mlqa], domain_shift_direction: mlqa-to-xquad}\n", "must be one of the directions"),
         ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {alpha: 1.5}\n", r"alpha must be in \[0, 1\], but got 1.5"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {n_folds: 1}\n", "must be an integer >= 2, but got 1"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {n_folds: 2}\n", r"unknown key\(s\) \['n_folds'\]"),
         ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {seeds: []}\n", "non-empty list of integers"),
         ("profiles: [\n", "not valid YAML"),
     ],
@@ -209,22 +211,31 @@ def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
         load_profile(path, "b")
 
 
-def test_grid_expansion_reuses_alpha_0_and_1() -> None:
+def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     profile = load_profile(REPO / "profiles.yaml", "cpu")
     grid = profile.experiment
-    configs = training_configs(grid)
-    kinds = sorted({(c.sampler, c.alpha) for c in configs})
+    first, second = grid.directions
+    systems = {(sampler, alpha): seeds for sampler, alpha, seeds in grid_systems(grid, first)}
     expected = {("x-x", 1.0), ("x-y", 0.0), ("hybrid", grid.alpha)}
     expected |= {("hybrid", a) for a in grid.ablation_alphas if a not in (0.0, 1.0)}
-    assert set(kinds) == expected
-    assert len(configs) == len(kinds) * len(grid.seeds) * grid.n_folds
+    assert set(systems) == expected
+    assert systems[("hybrid", 0.25)] == grid.ablation_seeds and systems[("x-x", 1.0)] == grid.seeds
+    # the ablation runs in the first direction only
+    assert {a for _, a, _ in grid_systems(grid, second)} == {1.0, 0.0, grid.alpha}
     executions = plan_profile(profile)
     names = [e.name for e in executions]
-    # every evaluation after its training run; every chapter after every run
     for e in executions:
         for dep in e.depends_on:
             assert names.index(dep) < names.index(e.name)
-    assert executions[-1].name == "reproducibility"
+    # the untrained encoder fills the hidden-state cache before any training
+    assert names.index("runs/evaluate/untrained") < min(i for i, n in enumerate(names) if n.startswith("runs/validate"))
+    runs = {e.name: e for e in executions}
+    main = runs[f"runs/{first}/hybrid-a0.50"].parameters
+    assert main["suites"] == ["mlqa-r", *grid.domain_shift_suites]
+    assert runs[f"runs/{first}/hybrid-a0.25"].parameters["suites"] == ["mlqa-r"]
+    assert runs[f"runs/{second}/x-x"].parameters["suites"] == ["xquad-r"]
+    assert main["selection_file"].endswith(f"validation/{first}/selection.json")
+    assert executions[-1].name == "efficiency"  # last: it reads the time of every other
 
 
 def test_every_profile_of_the_repository_parses_and_its_notebooks_declare_its_parameters() -> None:
@@ -309,3 +320,14 @@ def test_book_command_runs_a_profile_and_reports_a_failing_cell(small_book: Path
 
     assert main(["book", "--root", str(small_book), "--profile", "nope", "--no-build"]) == 1
     assert "no profile 'nope'" in capsys.readouterr().err
+
+
+def test_run_notebook_writes_outputs_to_adhoc_never_over_the_books_results() -> None:
+    from hybridlib.runner.commands import _adhoc_outputs
+
+    moved = _adhoc_outputs({"models_dir": "runs/cpu/models", "results_dir": "runs/cpu/results",
+                            "selection_file": "runs/cpu/validation/x/selection.json", "steps": 3,
+                            "output_dir": "elsewhere/out"}, "cpu")  # fmt: skip
+    assert moved == {"models_dir": "runs/adhoc/models", "results_dir": "runs/adhoc/results",
+                     "selection_file": "runs/cpu/validation/x/selection.json", "steps": 3,
+                     "output_dir": "elsewhere/out"}  # fmt: skip

@@ -1,0 +1,376 @@
+"""The experiment's steps as functions (the notebooks only call these).
+
+- :mod:`hybridlib.systems`: one identity per trained system (sampler and alpha),
+  ``hybrid-a0.50`` in paths, ``Hybrid(0.50)`` in tables.
+- :func:`train_config`: the training configuration of one run of a direction.
+- :func:`run_validation`: the validation grid of a direction (temperature x learning rate x
+  sampler, one seed), its learning curves and :func:`choose_settings` on them.
+- :func:`evaluate_run`: one model (or baseline) on the suites of the protocol, with the run
+  record that reporting reads (``run.json``, written last).
+
+Every result is written atomically; a finished model or suite is not recomputed, so an
+interrupted execution resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from hybridlib.io import atomic_write_json
+from hybridlib.reporting.protocol import direction, training_articles, validation_articles
+from hybridlib.systems import SELECTION_FILE, canonical, system_label, system_name
+
+__all__ = ["SELECTION_FILE", "canonical", "system_label", "system_name"]  # re-exported
+
+RUN_RECORD = "run.json"
+
+
+def baseline_record(method: str, model: str) -> dict[str, Any]:
+    """The run record of a baseline (the untrained encoder or BM25): one "seed", no direction."""
+    if method not in ("untrained", "bm25"):
+        raise ValueError(f"method must be 'untrained' or 'bm25', but got {method!r}")
+    return {"run_name": method, "method": method, "system": method, "sampler": method,
+            "alpha": -1.0, "seed": 0, "direction": None,
+            "model": "bm25" if method == "bm25" else model}  # fmt: skip
+
+
+def run_record(direction_name: str, sampler: str, alpha: float, seed: int, model: str) -> dict[str, Any]:
+    """The run record of one trained model."""
+    sampler, alpha = canonical(sampler, alpha)
+    chosen = direction(direction_name)
+    return {"run_name": f"{system_label(sampler, alpha)}-s{seed}", "method": "trained",
+            "system": system_name(sampler, alpha), "sampler": sampler, "alpha": alpha,
+            "seed": seed, "direction": direction_name, "model": model,
+            "train_suite": chosen.train_suite, "training_languages": list(chosen.languages)}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- training
+def trainer_fields(
+    train: dict[str, Any], top_layers: int | None, precision: str, num_threads: int | None
+) -> dict[str, Any]:
+    """The trainer's fields of a profile: ``train`` plus the settings every run shares with
+    evaluation (the trained top layers, the arithmetic) and the thread count."""
+    return {**train, "train_top_layers": top_layers, "precision": precision,
+            "num_threads": num_threads, "save_top_layers_only": top_layers is not None}  # fmt: skip
+
+
+def resolve_choices(
+    selection_file: str, *, temperature: float | None = None, lr: float | None = None,
+    steps: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Temperature, learning rate and steps: the validation's choice (``selection_file``),
+    each replaced by an explicit value where one is given (a reader's rerun)."""
+    chosen = read_selection(selection_file) if selection_file else {}
+    given = {"temperature": temperature, "lr": lr, "steps": steps}
+    result = {k: v if v is not None else chosen.get(k) for k, v in given.items()}
+    missing = sorted(k for k, v in result.items() if v is None)
+    if missing:
+        raise ValueError(
+            f"no value for {missing}: give them, or a selection_file written by the validation runs"
+        )
+    result["source"] = {k: "given" if v is not None else selection_file for k, v in given.items()}
+    return result
+
+
+def train_and_evaluate(
+    *,
+    model: str,
+    direction_name: str,
+    sampler: str,
+    alpha: float,
+    seeds: Sequence[int],
+    choices: dict[str, Any],
+    train: dict[str, Any],
+    validation_fraction: float,
+    validation_seed: int,
+    suites: Sequence[str],
+    suite_languages: dict[str, Sequence[str] | None] | None,
+    settings: Any,
+    batch_size: int,
+    models_dir: str,
+    results_dir: str,
+    root: str | None = None,
+) -> pd.DataFrame:
+    """Train one system of a direction once per seed and evaluate each model on ``suites``
+    (models under ``models_dir/<direction>/<label>-s<seed>``, results under
+    ``results_dir/<direction>/<label>-s<seed>``); returns the training logs."""
+    label = system_label(sampler, alpha)
+    logs = []
+    for seed in seeds:
+        config = train_config(
+            model=model, direction_name=direction_name, sampler=sampler, alpha=alpha, seed=seed,
+            output_dir=f"{models_dir}/{direction_name}/{label}-s{seed}",
+            temperature=choices["temperature"], lr=choices["lr"], steps=choices["steps"],
+            train=train, validation_fraction=validation_fraction,
+            validation_seed=validation_seed, root=root,
+        )  # fmt: skip
+        model_dir = train_once(config)
+        evaluate_run(
+            model_dir, suites, f"{results_dir}/{direction_name}/{label}-s{seed}",
+            record=run_record(direction_name, sampler, alpha, seed, model), settings=settings,
+            suite_languages=suite_languages, training_languages=direction(direction_name).languages,
+            train_articles=config.data.articles, batch_size=batch_size,
+        )  # fmt: skip
+        log = pd.read_json(Path(config.output_dir) / "train_log.jsonl", lines=True)
+        logs.append(log.assign(seed=seed))
+    return pd.concat(logs, ignore_index=True)
+
+
+def train_config(
+    *,
+    model: str,
+    direction_name: str,
+    sampler: str,
+    alpha: float,
+    seed: int,
+    output_dir: str,
+    temperature: float,
+    lr: float,
+    steps: int,
+    train: dict[str, Any],
+    validation_fraction: float,
+    validation_seed: int = 0,
+    validation_every: int | None = None,
+    root: str | None = None,
+) -> Any:
+    """The :class:`~hybridlib.training.TrainConfig` of one run of ``direction_name``: its
+    training set minus the shared and validation articles, in the direction's languages.
+    ``train`` holds the remaining trainer fields (batch size, length, top layers, ...);
+    ``validation_every`` adds the learning curve on the validation articles."""
+    from hybridlib.training import TrainConfig
+
+    chosen = direction(direction_name)
+    data = {
+        "suite": chosen.train_suite,
+        "languages": list(chosen.languages),
+        "articles": training_articles(direction_name, validation_fraction, validation_seed, root),
+        "root": root,
+    }
+    fields: dict[str, Any] = {
+        **train,
+        "model": model,
+        "output_dir": output_dir,
+        "sampler": canonical(sampler, alpha)[0],
+        "alpha": canonical(sampler, alpha)[1],
+        "seed": seed,
+        "temperature": temperature,
+        "lr": lr,
+        "steps": steps,
+        "data": data,
+    }
+    if validation_every:
+        fields["validation"] = {
+            "articles": validation_articles(direction_name, validation_fraction, validation_seed, root),
+            "every": validation_every,
+        }
+    return TrainConfig.from_dict(fields, source=f"{direction_name} {system_label(sampler, alpha)} seed {seed}")
+
+
+def train_once(config: Any, show_progress: bool | None = False) -> Path:
+    """Train ``config`` unless its model is already complete (its provenance is written after
+    the model); resumes an interrupted run. Returns the model folder."""
+    from hybridlib.training import train
+
+    output = Path(config.output_dir)
+    if (output / "provenance.json").is_file() and (output / "model").is_dir():
+        saved = json.loads((output / "config.json").read_text(encoding="utf-8"))
+        if saved == config.to_dict():
+            return output / "model"
+        import shutil  # another configuration: a stale run, started afresh
+
+        shutil.rmtree(output)
+    return train(config, resume=True, show_progress=show_progress).model_dir
+
+
+# ----------------------------------------------------------------------------- validation
+def run_validation(
+    *,
+    model: str,
+    direction_name: str,
+    systems: Sequence[tuple[str, float]],
+    temperatures: Sequence[float],
+    lrs: Sequence[float],
+    max_steps: int,
+    every: int,
+    seed: int,
+    train: dict[str, Any],
+    validation_fraction: float,
+    validation_seed: int,
+    output_dir: str,
+    root: str | None = None,
+) -> pd.DataFrame:
+    """Train every (temperature, lr, system) for ``max_steps`` with the validation curve every
+    ``every`` steps; returns the curves (one row per run and step), also written as
+    ``curves.csv``, and writes :data:`SELECTION_FILE` (:func:`choose_settings`)."""
+    frames = []
+    for temperature in temperatures:
+        for lr in lrs:
+            for sampler, alpha in systems:
+                label = f"t{temperature:g}-lr{lr:g}-{system_label(sampler, alpha)}"
+                config = train_config(
+                    model=model, direction_name=direction_name, sampler=sampler, alpha=alpha,
+                    seed=seed, output_dir=f"{output_dir}/{label}", temperature=temperature, lr=lr,
+                    steps=max_steps, train=train, validation_fraction=validation_fraction,
+                    validation_seed=validation_seed, validation_every=every, root=root,
+                )  # fmt: skip
+                train_once(config)
+                curve = pd.read_json(Path(config.output_dir) / "validation_log.jsonl", lines=True)
+                frames.append(curve.assign(temperature=temperature, lr=lr,
+                                           system=system_name(sampler, alpha)))  # fmt: skip
+    curves = pd.concat(frames, ignore_index=True)
+    from hybridlib.io import atomic_path
+
+    with atomic_path(Path(output_dir) / "curves.csv") as tmp:
+        curves.to_csv(tmp, index=False)
+    atomic_write_json(Path(output_dir) / SELECTION_FILE, choose_settings(curves))
+    return curves
+
+
+def choose_settings(curves: pd.DataFrame, criterion: str = "map_mean") -> dict[str, Any]:
+    """The (temperature, lr, steps) with the best mean over systems of ``criterion`` on the
+    validation articles (step 0, the untrained model, excluded); ties go to fewer steps, then
+    the smaller temperature and learning rate. The same choice for every sampler."""
+    trained = curves[curves["step"] > 0]
+    if trained.empty:
+        raise ValueError("the validation curves hold no step after training started")
+    mean = trained.groupby(["temperature", "lr", "step"])[criterion].mean().reset_index()
+    mean = mean.sort_values([criterion, "step", "temperature", "lr"],
+                            ascending=[False, True, True, True])  # fmt: skip
+    best = mean.iloc[0]
+    return {
+        "temperature": float(best["temperature"]),
+        "lr": float(best["lr"]),
+        "steps": int(best["step"]),
+        "criterion": criterion,
+        "value": float(best[criterion]),
+        "n_systems": int(curves["system"].nunique()),
+    }
+
+
+def read_selection(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The choice written by :func:`run_validation`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------- evaluation
+def evaluate_run(
+    model: Any,
+    suites: Sequence[str],
+    output_dir: str,
+    *,
+    record: dict[str, Any],
+    settings: Any,
+    suite_languages: dict[str, Sequence[str] | None] | None = None,
+    training_languages: Sequence[str] | None = None,
+    train_articles: Sequence[str] | None = None,
+    include_articles: dict[str, Sequence[str]] | None = None,
+    batch_size: int = 64,
+) -> dict[str, Any]:
+    """Evaluate ``model`` (a folder, a name, an ``Encoder`` or ``"bm25"``) on ``suites``, one
+    subfolder each, and write ``run.json`` last: ``record`` (who the system is) plus the
+    evaluation settings. A suite whose results are complete is not evaluated again."""
+    from hybridlib.evaluation import evaluate
+    from hybridlib.evaluation.suites import SUITES, load_model
+
+    encoder = load_model(model)
+    languages = suite_languages or {}
+    done = {}
+    for suite in suites:
+        if model == "bm25" and "mono" not in SUITES[suite].settings:
+            continue  # lexical matching across languages is meaningless
+        folder = Path(output_dir) / suite
+        provenance_file = folder / "provenance.json"
+        if provenance_file.is_file():
+            done[suite] = json.loads(provenance_file.read_text(encoding="utf-8"))["parameters"]
+            continue
+        evaluate(
+            encoder, [suite], folder, languages=languages.get(suite), settings=settings,
+            include_articles=(include_articles or {}).get(suite),
+            training_languages=training_languages, train_articles=train_articles,
+            batch_size=batch_size, log=None,
+        )  # fmt: skip
+        done[suite] = json.loads(provenance_file.read_text(encoding="utf-8"))["parameters"]
+    evaluation = {s: p.get("evaluation_settings") for s, p in done.items()}
+    cache = getattr(encoder, "hidden_cache", None)
+    full = {**record, "suites": list(done), "evaluation": evaluation,
+            "evaluation_seconds": {s: json.loads((Path(output_dir) / s / "provenance.json").read_text(
+                encoding="utf-8"))["timings_s"].get(s) for s in done},
+            "hidden_state_fill_seconds": cache.fill_seconds if cache is not None else 0.0}  # fmt: skip
+    atomic_write_json(Path(output_dir) / RUN_RECORD, full)
+    return full
+
+
+# ----------------------------------------------------------------------------- top-k check
+def article_sample(suite: str, n_articles: int, seed: int = 0, root: str | None = None) -> list[str]:
+    """``n_articles`` articles of ``suite`` drawn by ``default_rng(seed)`` (sorted)."""
+    import numpy as np
+
+    from hybridlib.reporting.protocol import suite_articles
+
+    titles = suite_articles(suite, root)
+    if not 1 <= n_articles <= len(titles):
+        raise ValueError(f"n_articles must be in [1, {len(titles)}] for {suite}, but got {n_articles}")
+    order = np.random.default_rng(seed).permutation(len(titles))
+    return sorted(titles[i] for i in order[:n_articles])
+
+
+def finetuning_comparison(
+    *,
+    model: str,
+    direction_name: str,
+    systems: Sequence[tuple[str, float]],
+    seeds: Sequence[int],
+    choices: dict[str, Any],
+    train: dict[str, Any],
+    top_layers: int,
+    precision: str,
+    whole: dict[str, Any],
+    validation_fraction: float,
+    validation_seed: int,
+    eval_articles: Sequence[str],
+    output_dir: str,
+    topk_models_dir: str | None = None,
+    batch_size: int = 64,
+    num_threads: int | None = None,
+) -> None:
+    """Train every (system, seed) twice — its top ``top_layers`` layers on cached states, and
+    the whole encoder (``whole``: extra trainer fields, e.g. frozen word embeddings) — with
+    the same data, batches, temperature, learning rate and steps, and evaluate each on
+    ``eval_articles`` of the direction's test suite: top-k models through the hidden-state
+    cache, whole models with the full forward pass. Results under
+    ``output_dir/results/<mode>/``; models under ``output_dir/models/<mode>/``, or the top-k
+    models under ``topk_models_dir/<direction>/`` (the main runs: the same configuration,
+    so they are reused rather than trained again)."""
+    from hybridlib.evaluation.suites import EvaluationSettings
+
+    test_suite = direction(direction_name).test_suite
+    modes = {
+        f"top-{top_layers}": (trainer_fields(train, top_layers, precision, num_threads), top_layers),
+        "whole": ({**trainer_fields(train, None, precision, num_threads), **whole}, None),
+    }
+    for mode, (fields, layers) in modes.items():
+        settings = EvaluationSettings(precision=precision, top_layers=layers)
+        for sampler, alpha in systems:
+            for seed in seeds:
+                label = f"{system_label(sampler, alpha)}-s{seed}"
+                models = (f"{topk_models_dir}/{direction_name}" if topk_models_dir and layers
+                          else f"{output_dir}/models/{mode}")  # fmt: skip
+                config = train_config(
+                    model=model, direction_name=direction_name, sampler=sampler, alpha=alpha,
+                    seed=seed, output_dir=f"{models}/{label}",
+                    temperature=choices["temperature"], lr=choices["lr"], steps=choices["steps"],
+                    train=fields, validation_fraction=validation_fraction,
+                    validation_seed=validation_seed,
+                )  # fmt: skip
+                model_dir = train_once(config)
+                evaluate_run(
+                    model_dir, [test_suite], f"{output_dir}/results/{mode}/{label}",
+                    record={**run_record(direction_name, sampler, alpha, seed, model), "mode": mode},
+                    settings=settings, train_articles=config.data.articles,
+                    include_articles={test_suite: list(eval_articles)}, batch_size=batch_size,
+                )  # fmt: skip

@@ -1,0 +1,89 @@
+"""The paper's claims, stated before the runs and tested as one family.
+
+Each claim says that Hybrid is at least as good as another sampler on one measure of one
+suite: a one-sided non-inferiority test with a stated margin, plus a superiority test and an
+inferiority test (:func:`hybridlib.metrics.clustered.claim_test`, two-level bootstrap over
+question clusters and seeds), all Holm-corrected together
+(:func:`hybridlib.metrics.clustered.claims_table`), each with the smallest effect it could
+have detected (80% power).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pandas as pd
+
+from hybridlib.metrics.clustered import claim_test, claims_table, clustered_bootstrap
+from hybridlib.reporting.results import LOWER_IS_BETTER, comparison_units
+
+MAP_MARGIN = 0.01  # mAP points: "at least as good" means no worse than this
+RANK_MARGIN_FRACTION = 0.05  # rank distance: no more than 5% above the other's
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Hybrid (``better``) is at least as good as ``other`` on ``setting`` ``metric`` of ``suite``."""
+
+    suite: str
+    setting: str
+    metric: str
+    better: str
+    other: str
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric not in LOWER_IS_BETTER
+
+    @property
+    def name(self) -> str:
+        measure = "rank distance" if self.metric == "rank_distance" else f"{self.setting.title()} {self.metric}"
+        relation = "<=" if not self.higher_is_better else ">="
+        return f"{self.suite}: {self.better} {relation} {self.other} on {measure}"
+
+
+def paper_claims(suite: str, hybrid: str = "Hybrid(0.50)") -> list[Claim]:
+    """The paper's claims on one LAReQA suite: Hybrid keeps X-X's Mono accuracy and X-Y's
+    Cross and Multi accuracy, and has X-Y's low language bias (rank distance)."""
+    return [
+        Claim(suite, "mono", "map", hybrid, "X-X"),
+        Claim(suite, "cross", "map", hybrid, "X-Y"),
+        Claim(suite, "multi", "map", hybrid, "X-Y"),
+        Claim(suite, "multi", "rank_distance", hybrid, "X-Y"),
+    ]
+
+
+def margin_of(claim: Claim, other_estimate: float) -> float:
+    """The non-inferiority margin: :data:`MAP_MARGIN` for rates, :data:`RANK_MARGIN_FRACTION`
+    of the other system's estimate for rank distance."""
+    if claim.metric in LOWER_IS_BETTER:
+        return RANK_MARGIN_FRACTION * abs(other_estimate)
+    return MAP_MARGIN
+
+
+def evaluate_claims(per_query: pd.DataFrame, runs: pd.DataFrame, claims: Sequence[Claim], *,
+                n_resamples: int = 2000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:  # fmt: skip
+    """Test every claim on identical units and correct them as one family; one row per
+    claim with both systems' estimates, the difference, its interval, the margin, the
+    Holm-adjusted p-values, the verdict and the minimal detectable effect."""
+    tests, estimates = [], []
+    for claim in claims:
+        systems = [claim.better, claim.other]
+        units = comparison_units(per_query, runs, claim.suite, systems, claim.setting, claim.metric)
+        draws = clustered_bootstrap(units, systems, n_resamples=n_resamples, seed=seed)
+        margin = margin_of(claim, float(draws.estimate[1]))
+        tests.append(claim_test(draws, claim.better, claim.other, margin=margin,
+                                higher_is_better=claim.higher_is_better, name=claim.name))  # fmt: skip
+        estimates.append((float(draws.estimate[0]), float(draws.estimate[1])))
+    table = claims_table(tests, alpha=alpha)
+    table.insert(3, "estimate", [e[0] for e in estimates])
+    table.insert(4, "other_estimate", [e[1] for e in estimates])
+    return table
+
+
+def verdict_counts(table: pd.DataFrame) -> str:
+    """``"2 superior, 1 non-inferior, 1 inconclusive"`` (verdicts in a fixed order)."""
+    order = ["superior", "non-inferior", "inconclusive", "inferior"]
+    counts = table["verdict"].value_counts()
+    return ", ".join(f"{int(counts[v])} {v}" for v in order if v in counts)

@@ -1,0 +1,83 @@
+"""The book's figures, each from a tidy frame (the notebooks only glue them)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def heatmap_figure(matrices: dict[str, pd.DataFrame], title: str, *, reference: str | None = None):
+    """One heatmap per system, on one colour scale (stated on the bar). With ``reference``
+    (a key of ``matrices``), the other panels show their difference from it."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    panels = dict(matrices)
+    if reference is not None:
+        base = panels[reference]
+        panels = {reference: base, **{f"{k} − {reference}": m - base for k, m in panels.items() if k != reference}}
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.4), squeeze=False)
+    absolute = [m for k, m in panels.items() if reference is None or k == reference]
+    differences = [m for k, m in panels.items() if reference is not None and k != reference]
+    lo, hi = float(np.nanmin(pd.concat(absolute).to_numpy())), float(np.nanmax(pd.concat(absolute).to_numpy()))
+    span = float(np.nanmax(np.abs(pd.concat(differences).to_numpy()))) if differences else 0.0
+    for ax, (name, matrix) in zip(axes[0], panels.items()):
+        is_difference = reference is not None and name != reference
+        sns.heatmap(
+            matrix, ax=ax, cmap="RdBu" if is_difference else "viridis",
+            vmin=-span if is_difference else lo, vmax=span if is_difference else hi,
+            annot=matrix.shape[0] <= 7, fmt=".2f", square=True,
+            cbar_kws={"label": "mAP difference" if is_difference else "mAP", "shrink": 0.7},
+        )  # fmt: skip
+        ax.set(title=name, xlabel="candidate language", ylabel="query language")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def ablation_figure(summary: pd.DataFrame, suite: str, alphas: dict[str, float]):
+    """mAP per setting (mean and 95% interval) against alpha."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for setting in ("mono", "cross", "multi"):
+        part = summary[(summary["suite"] == suite) & (summary["setting"] == setting)
+                       & (summary["metric"] == "map") & summary["system"].isin(list(alphas))].copy()  # fmt: skip
+        part["alpha"] = part["system"].map(alphas)
+        part = part.sort_values("alpha")
+        ax.plot(part["alpha"], part["mean"], marker="o", label=setting.title())
+        ax.fill_between(part["alpha"], part["ci_low"], part["ci_high"], alpha=0.2)
+    ax.set(xlabel="alpha (share of X-X batches)", ylabel=f"mAP ({suite})")
+    ax.legend(title="setting")
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(curves: pd.DataFrame, measures: Sequence[str] = ("val_loss", "map_mean"),
+                  labels: dict[str, str] | None = None):  # fmt: skip
+    """Learning curves on the validation articles: one row of panels per measure, one panel
+    per (temperature, learning rate), one line per system."""
+    import matplotlib.pyplot as plt
+
+    labels = labels or {}
+    settings = sorted(curves.groupby(["temperature", "lr"]).groups)
+    fig, axes = plt.subplots(len(measures), len(settings), figsize=(3.2 * len(settings), 2.6 * len(measures)),
+                             squeeze=False, sharex=True, sharey="row")  # fmt: skip
+    for column, (temperature, lr) in enumerate(settings):
+        part = curves[(curves["temperature"] == temperature) & (curves["lr"] == lr)]
+        for row, measure in enumerate(measures):
+            ax = axes[row][column]
+            for system, line in part.groupby("system"):
+                ax.plot(line["step"], line[measure], marker=".", label=system)
+            if row == 0:
+                ax.set_title(f"temperature {temperature:g}, lr {lr:g}", fontsize=9)
+            if column == 0:
+                ax.set_ylabel(labels.get(measure, measure))
+            if row == len(measures) - 1:
+                ax.set_xlabel("step")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

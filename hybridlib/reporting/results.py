@@ -1,0 +1,323 @@
+"""Result files -> comparisons of systems on identical units, with intervals.
+
+Every evaluated model (or baseline) writes ``run.json`` (who it is: system, sampler, alpha,
+seed, direction) and, per suite, ``per_query.csv.gz`` (one value per (query, pool) unit and
+measure) and ``provenance.json`` (the evaluation settings). :func:`load_results` reads them
+back; :func:`comparison_units` returns the units of one (suite, setting, measure) for the
+systems of a comparison after :func:`check_like_for_like` has made sure that they are
+comparable: the same evaluation settings and exactly the same scored units, or a
+:class:`ComparisonError` that names the difference. :func:`summarise` gives each system's
+mean over seeds of the paper's macro average with a 95% interval from the two-level
+(question cluster x seed) bootstrap of :mod:`hybridlib.metrics.clustered`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hybridlib.metrics.clustered import clustered_bootstrap
+
+RUN_FIELDS = ["system", "sampler", "alpha", "seed", "direction", "method"]
+# the evaluation settings that must agree between dense systems of one comparison
+SETTINGS_FIELDS = ("max_length", "precision", "top_layers", "candidate_input")
+BASELINES = ("untrained", "bm25")
+LOWER_IS_BETTER = {"rank_distance", "rank_distance_norm"}
+
+# The paper's Table 1 and Table 2 (arXiv 2408.10536), mAP Mono / Cross / Multi, rank distance.
+PAPER = pd.DataFrame(
+    [
+        ("XLM-R", "X-X", "xquad-r", 0.792, 0.674, 0.547, 410.2),
+        ("XLM-R", "X-Y", "xquad-r", 0.755, 0.700, 0.593, 295.4),
+        ("XLM-R", "Hybrid(0.50)", "xquad-r", 0.798, 0.705, 0.593, 286.6),
+        ("LaBSE", "X-X", "xquad-r", 0.808, 0.752, 0.652, 261.5),
+        ("LaBSE", "X-Y", "xquad-r", 0.801, 0.762, 0.679, 225.2),
+        ("LaBSE", "Hybrid(0.50)", "xquad-r", 0.817, 0.767, 0.682, 221.1),
+        ("XLM-R", "X-X", "mlqa-r", 0.648, 0.584, 0.473, 287.5),
+        ("XLM-R", "X-Y", "mlqa-r", 0.626, 0.620, 0.508, 226.7),
+        ("XLM-R", "Hybrid(0.50)", "mlqa-r", 0.648, 0.623, 0.512, 227.1),
+        ("LaBSE", "X-X", "mlqa-r", 0.681, 0.656, 0.550, 225.3),
+        ("LaBSE", "X-Y", "mlqa-r", 0.671, 0.677, 0.576, 198.3),
+        ("LaBSE", "Hybrid(0.50)", "mlqa-r", 0.686, 0.681, 0.579, 195.0),
+    ],
+    columns=["model", "system", "suite", "map_mono", "map_cross", "map_multi", "rank_distance"],
+)
+MAIN_MEASURES = {  # column -> (setting, metric, header)
+    "map_mono": ("mono", "map", "Mono mAP"),
+    "map_cross": ("cross", "map", "Cross mAP"),
+    "map_multi": ("multi", "map", "Multi mAP"),
+    "rank_distance": ("multi", "rank_distance", "rank distance (lower is better)"),
+}
+
+
+class ComparisonError(ValueError):
+    """Systems that are not scored on the same units or with the same evaluation settings."""
+
+
+def load_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every run under ``results_dir`` (any depth): ``(per_query, runs)``.
+
+    ``per_query``: one row per (system, seed, suite, setting, cell, query, measure) with the
+    columns of the per-query files plus :data:`RUN_FIELDS`. ``runs``: one row per (run,
+    suite) with the run record and the evaluation settings of that suite.
+    """
+    frames, runs = [], []
+    for record_file in sorted(Path(results_dir).rglob("run.json")):
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        meta = {field: record.get(field) for field in RUN_FIELDS}
+        for suite in record.get("suites", []):
+            per_query_file = record_file.parent / suite / "per_query.csv.gz"
+            if not per_query_file.is_file():
+                raise FileNotFoundError(f"{record_file} lists suite {suite!r}, but {per_query_file} is missing")
+            frame = pd.read_csv(per_query_file, dtype={"query_id": str, "cluster": str})
+            frames.append(frame.assign(**meta))
+            settings = (record.get("evaluation") or {}).get(suite) or {}
+            runs.append({**meta, "suite": suite, "run": str(record_file.parent),
+                         **{f: settings.get(f) for f in SETTINGS_FIELDS}})  # fmt: skip
+    if not frames:
+        raise FileNotFoundError(f"no evaluated run (run.json) under {results_dir}")
+    per_query = pd.concat(frames, ignore_index=True)
+    per_query["seed"] = per_query["seed"].astype(int)
+    per_query["cell"] = per_query["query_language"] + "->" + per_query["candidate_language"]
+    return per_query, pd.DataFrame(runs)
+
+
+def systems_of(runs: pd.DataFrame, suite: str, direction: str | None = None) -> list[str]:
+    """The systems evaluated on ``suite`` (trained ones of ``direction`` when given), in the
+    order baselines, X-X, X-Y, then Hybrid by alpha."""
+    part = runs[runs["suite"] == suite]
+    if direction is not None:
+        part = part[(part["direction"] == direction) | part["method"].isin(BASELINES)]
+    names = set(part["system"])
+    order = [s for s in BASELINES if s in names] + [s for s in ("X-X", "X-Y") if s in names]
+    hybrids = sorted((s for s in names if str(s).startswith("Hybrid(")), key=lambda s: float(s[7:-1]))
+    return order + hybrids
+
+
+def check_like_for_like(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str,
+                        systems: Sequence[str], setting: str, metric: str) -> None:  # fmt: skip
+    """Raise :class:`ComparisonError` unless every run of ``systems`` evaluated ``suite`` with
+    the same settings (dense systems; BM25 reads no tokens) and scored exactly the same
+    (query, pool) units of ``setting`` and ``metric``."""
+    chosen = runs[(runs["suite"] == suite) & runs["system"].isin(systems)]
+    missing = sorted(set(systems) - set(chosen["system"]))
+    if missing:
+        raise ComparisonError(f"{suite}: no run of system(s) {missing}")
+    dense = chosen[chosen["method"] != "bm25"]
+    for field in SETTINGS_FIELDS if not dense.empty else ():
+        values = dense[field].astype(str).unique()
+        if len(values) > 1:
+            by = dense.groupby(dense[field].astype(str))["system"].unique()
+            detail = "; ".join(f"{field}={value}: {sorted(s)}" for value, s in by.items())
+            raise ComparisonError(
+                f"{suite}: the systems were evaluated with different {field} ({detail}); "
+                "a comparison needs one evaluation setting for all"
+            )
+    units = per_query[(per_query["suite"] == suite) & (per_query["setting"] == setting)
+                      & (per_query["metric"] == metric) & per_query["system"].isin(systems)]  # fmt: skip
+    keys = units.groupby(["system", "seed"])[["cell", "query_id"]].apply(
+        lambda frame: frozenset(zip(frame["cell"], frame["query_id"]))
+    )
+    if keys.empty:
+        raise ComparisonError(f"{suite}: no unit of {setting} {metric} for {list(systems)}")
+    reference_key = keys.iloc[0]
+    for (system, seed), key in keys.items():
+        if key != reference_key:
+            lacking, extra = reference_key - key, key - reference_key
+            example = sorted(lacking or extra)[0]
+            raise ComparisonError(
+                f"{suite} {setting} {metric}: system {system!r} seed {seed} is scored on "
+                f"{len(key)} units, {keys.index[0][0]!r} seed {keys.index[0][1]} on "
+                f"{len(reference_key)} ({len(lacking)} missing, {len(extra)} extra, e.g. "
+                f"cell {example[0]!r} query {example[1]!r}): not the same pools or queries"
+            )
+    present = set(keys.index.get_level_values(0))
+    if present != set(systems):
+        raise ComparisonError(
+            f"{suite} {setting} {metric}: no unit for system(s) {sorted(set(systems) - present)}"
+        )
+
+
+def comparison_units(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str,
+                     systems: Sequence[str], setting: str, metric: str) -> pd.DataFrame:  # fmt: skip
+    """The units of one comparison in the shape of :func:`clustered_bootstrap`."""
+    check_like_for_like(per_query, runs, suite, systems, setting, metric)
+    units = per_query[(per_query["suite"] == suite) & (per_query["setting"] == setting)
+                      & (per_query["metric"] == metric) & per_query["system"].isin(systems)]  # fmt: skip
+    return units[["system", "seed", "cluster", "cell", "value"]]
+
+
+def summarise(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, systems: Sequence[str],
+              measures: Sequence[tuple[str, str]], *, n_resamples: int = 2000,
+              seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """Per system and (setting, metric): the mean over seeds of the macro average over cells,
+    and its interval from the two-level bootstrap. Systems without a setting (BM25 has Mono
+    only) are left out of that setting's comparison."""
+    rows = []
+    for setting, metric in measures:
+        having = [s for s in systems if ((per_query["suite"] == suite) & (per_query["system"] == s)
+                                          & (per_query["setting"] == setting)).any()]  # fmt: skip
+        if not having:
+            continue
+        draws = clustered_bootstrap(
+            comparison_units(per_query, runs, suite, having, setting, metric),
+            having, n_resamples=n_resamples, seed=seed,
+        )  # fmt: skip
+        tail = (1 - confidence) / 2
+        low, high = np.quantile(draws.draws, [tail, 1 - tail], axis=0)
+        for i, system in enumerate(draws.systems):
+            rows.append({"suite": suite, "system": system, "setting": setting, "metric": metric,
+                         "mean": float(draws.estimate[i]), "ci_low": float(low[i]),
+                         "ci_high": float(high[i]), "n_seeds": draws.n_seeds[system],
+                         "n_clusters": draws.n_clusters})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def digits(metric: str) -> int:
+    """Display digits: 3 for rates (mAP, recall), 1 for ranks."""
+    return 1 if metric.startswith("rank_distance") and metric != "rank_distance_norm" else 3
+
+
+def format_interval(mean: float, low: float, high: float, places: int) -> str:
+    """``0.512 [0.498, 0.526]``; a value without interval alone."""
+    if any(np.isnan(v) for v in (mean,)):
+        return "–"
+    if np.isnan(low) or np.isnan(high) or low == high == mean:
+        return f"{mean:.{places}f}"
+    return f"{mean:.{places}f} [{low:.{places}f}, {high:.{places}f}]"
+
+
+def main_table(summary: pd.DataFrame, suite: str, systems: Sequence[str], *,
+               paper: bool = True) -> pd.DataFrame:  # fmt: skip
+    """The paper's table for ``suite``: our systems (mean [95% interval]) and, with
+    ``paper``, the paper's XLM-R and LaBSE rows. A measure a system was not evaluated on
+    (BM25 has Mono only) shows a dash."""
+    rows = []
+    for system in systems:
+        row: dict[str, Any] = {"source": "ours", "system": system}
+        for column, (setting, metric, header) in MAIN_MEASURES.items():
+            hit = summary[(summary["suite"] == suite) & (summary["system"] == system)
+                          & (summary["setting"] == setting) & (summary["metric"] == metric)]  # fmt: skip
+            row[header] = (format_interval(*hit[["mean", "ci_low", "ci_high"]].iloc[0], digits(metric))
+                           if not hit.empty else "–")  # fmt: skip
+        rows.append(row)
+    if paper:
+        for record in PAPER[PAPER["suite"] == suite].itertuples():
+            row = {"source": f"paper {record.model}", "system": record.system}
+            for column, (setting, metric, header) in MAIN_MEASURES.items():
+                row[header] = f"{getattr(record, column):.{digits(metric)}f}"
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["source", "system"])
+
+
+def measure_table(summary: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
+    """One row per (suite, setting, metric) of ``summary``, one column per system."""
+    data = summary[summary["system"].isin(systems)].copy()
+    data["cell"] = [format_interval(m, lo, hi, digits(metric)) for m, lo, hi, metric
+                    in zip(data["mean"], data["ci_low"], data["ci_high"], data["metric"])]  # fmt: skip
+    table = data.pivot_table(index=["suite", "setting", "metric"], columns="system",
+                             values="cell", aggfunc="first").fillna("–")  # fmt: skip
+    return table[[s for s in systems if s in table.columns]]
+
+
+def language_matrix(per_query: pd.DataFrame, suite: str, system: str, metric: str = "map") -> pd.DataFrame:
+    """Query language x candidate language mean ``metric`` (Mono on the diagonal, Cross off
+    it), averaged over the system's seeds."""
+    data = per_query[(per_query["suite"] == suite) & (per_query["system"] == system)
+                     & (per_query["metric"] == metric) & per_query["setting"].isin(["mono", "cross"])]  # fmt: skip
+    cells = data.groupby(["seed", "query_language", "candidate_language"])["value"].mean().reset_index()
+    return cells.pivot_table(index="query_language", columns="candidate_language", values="value", aggfunc="mean")
+
+
+def seed_values(per_query: pd.DataFrame, suite: str, systems: Sequence[str],
+                setting: str, metric: str) -> pd.DataFrame:  # fmt: skip
+    """One row per (system, seed): the macro average over cells of ``setting`` ``metric``."""
+    data = per_query[(per_query["suite"] == suite) & (per_query["setting"] == setting)
+                     & (per_query["metric"] == metric) & per_query["system"].isin(systems)]  # fmt: skip
+    cells = data.groupby(["system", "seed", "cell"])["value"].mean()
+    return cells.groupby(["system", "seed"]).mean().rename("value").reset_index()
+
+
+def alpha_trend(per_query: pd.DataFrame, suite: str, alphas: dict[str, float], *,
+                metric: str = "map", confidence: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """Least-squares slope of ``metric`` on alpha per setting over every (system, seed) point
+    (``value = a + slope * alpha``), with its t-interval (``n - 2`` degrees of freedom), its
+    two-sided p-value and the alpha with the best mean."""
+    import scipy.stats
+
+    rows = []
+    for setting in ("mono", "cross", "multi"):
+        points = seed_values(per_query, suite, list(alphas), setting, metric)
+        x = points["system"].map(alphas).to_numpy(dtype=float)
+        y = points["value"].to_numpy(dtype=float)
+        if len(np.unique(x)) < 2 or len(x) < 3:
+            continue
+        fit = scipy.stats.linregress(x, y)
+        half = scipy.stats.t.ppf(0.5 + confidence / 2, len(x) - 2) * fit.stderr
+        means = points.assign(alpha=x).groupby("alpha")["value"].mean()
+        trend = ("rises with alpha" if fit.slope - half > 0 else
+                 "falls with alpha" if fit.slope + half < 0 else "no linear trend shown")  # fmt: skip
+        rows.append({"setting": setting.title(),
+                     "slope per unit alpha": format_interval(fit.slope, fit.slope - half, fit.slope + half, 3),
+                     "p": f"{fit.pvalue:.3g}", "points": len(x), "best alpha": float(means.idxmax()),
+                     "trend": trend})  # fmt: skip
+    if not rows:
+        return pd.DataFrame({"note": ["fewer than two alphas were trained"]})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def tatoeba_table(per_query: pd.DataFrame, runs: pd.DataFrame, systems: Sequence[str],
+                  training_languages: Sequence[str], *, metric: str = "recall@1",
+                  n_resamples: int = 2000) -> pd.DataFrame:  # fmt: skip
+    """Tatoeba ``metric`` by direction (``xx->en``: the non-English sentence is the query) and
+    by whether the non-English language was a training language: one row per group, one
+    column per system (mean [95% interval] of the macro mean over languages)."""
+    data = per_query[(per_query["suite"] == "tatoeba") & (per_query["metric"] == metric)].copy()
+    if data.empty or not systems:
+        return pd.DataFrame({"note": ["Tatoeba was not evaluated in this build"]})
+    to_english = data["candidate_language"] == "en"
+    foreign = np.where(to_english, data["query_language"], data["candidate_language"])
+    data["group_direction"] = np.where(to_english, "xx->en", "en->xx")
+    data["seen"] = np.isin(foreign, list(training_languages))
+    rows = []
+    for (way, seen), part in data.groupby(["group_direction", "seen"]):
+        summary = summarise(part, runs, "tatoeba", systems, [("cross", metric)], n_resamples=n_resamples)
+        languages = sorted(set(np.where(part["candidate_language"] == "en", part["query_language"],
+                                        part["candidate_language"])))  # fmt: skip
+        row = {"direction": way, "languages": ("seen: " if seen else "unseen: ") + " ".join(languages)}
+        for r in summary.itertuples():
+            row[r.system] = format_interval(r.mean, r.ci_low, r.ci_high, 3)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["direction", "languages"])
+
+
+EFFECTS = (  # (name, better, other, setting, metric): the differences the paper's story rests on
+    ("Hybrid - X-X, Mono mAP", "Hybrid(0.50)", "X-X", "mono", "map"),
+    ("Hybrid - X-Y, Cross mAP", "Hybrid(0.50)", "X-Y", "cross", "map"),
+    ("Hybrid - X-Y, Multi mAP", "Hybrid(0.50)", "X-Y", "multi", "map"),
+    ("X-Y - X-X, Multi mAP", "X-Y", "X-X", "multi", "map"),
+    ("X-X - X-Y, Mono mAP", "X-X", "X-Y", "mono", "map"),
+    ("X-X - X-Y, rank distance", "X-X", "X-Y", "multi", "rank_distance"),
+)
+
+
+def effect_sizes(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, *,
+                 n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """The sampler differences of :data:`EFFECTS` with their 95% intervals (two-level
+    bootstrap); one row each (``difference = better - other`` in the measure's units)."""
+    from hybridlib.metrics.clustered import claim_test
+
+    rows = []
+    for name, better, other, setting, metric in EFFECTS:
+        if not {better, other} <= set(runs["system"]):
+            continue
+        units = comparison_units(per_query, runs, suite, [better, other], setting, metric)
+        draws = clustered_bootstrap(units, [better, other], n_resamples=n_resamples, seed=seed)
+        test = claim_test(draws, better, other, margin=0.0, name=name)
+        rows.append({"effect": name, "difference": test.difference, "ci_low": test.ci_low,
+                     "ci_high": test.ci_high, "sign": "+" if test.ci_low > 0 else "-" if test.ci_high < 0 else "0"})  # fmt: skip
+    return pd.DataFrame(rows)
