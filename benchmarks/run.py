@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from benchmarks import encoding, evaluation, search, training
+from benchmarks import encoding, evaluation, search, topk, training
 from benchmarks.common import NUM_THREADS, lower_is_better, table, thread_limits
 
 DEFAULT_OUTPUT = Path("runs") / "benchmarks"
@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Callable[..., tuple[list[dict[str, Any]], dict[str, Any]]]
     "evaluation": evaluation.run,
     "encoding": encoding.run,
     "training": training.run,
+    "topk": topk.run,
 }
 
 
@@ -109,6 +110,10 @@ GOALS: list[tuple[str, str, str, float | None]] = [
     ("evaluation", "hybridlib evaluate_settings (full) vs sklearn per-query loop (extrapolated)",
      "ratio_seconds", 50.0),
     ("evaluation", "hybridlib evaluate_settings (full)", "seconds", 10.0),
+    ("topk", f"{topk.TOP} vs {topk.WHOLE}", "ratio_pairs_per_s", 4.0),
+    ("topk", f"encode via {topk.TOP} vs encode, {topk.WHOLE}", "ratio_sentences_per_s", 5.0),
+    ("topk", f"cache fill vs encode, {topk.WHOLE}", "ratio_sentences_per_s", None),
+    ("topk", f"{topk.TOP} vs {topk.WHOLE}", "ratio_peak_rss_gib", None),
 ]  # fmt: skip
 
 

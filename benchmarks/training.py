@@ -120,13 +120,14 @@ def training_batches(n_batches: int, batch_size: int = BATCH_SIZE, seed: int = 0
 
 
 # ----------------------------------------------------------------------------- the two steps
-def _config(model: str, frozen: bool, row_gradients: bool = True) -> Any:
+def _config(model: str, frozen: bool, row_gradients: bool = True, *, top_layers: int | None = None,
+            precision: str = "float32", max_length: int = MAX_LENGTH) -> Any:  # fmt: skip
     from hybridlib.training import TrainConfig
 
     return TrainConfig(
-        model=model, steps=1, batch_size=BATCH_SIZE, max_length=MAX_LENGTH,
+        model=model, steps=1, batch_size=BATCH_SIZE, max_length=max_length,
         freeze_word_embeddings=frozen, embedding_row_gradients=row_gradients,
-        num_threads=NUM_THREADS,
+        num_threads=NUM_THREADS, train_top_layers=top_layers, precision=precision,
     )  # fmt: skip
 
 
@@ -137,16 +138,21 @@ class HybridlibStep:
 
     def __init__(
         self, model: str, frozen: bool, total_steps: int = 100, row_gradients: bool = True,
-        unpadded: bool = True,
+        unpadded: bool = True, *, top_layers: int | None = None, precision: str = "float32",
+        max_length: int = MAX_LENGTH, cache_root: str | None = None,
     ) -> None:
         from transformers import get_linear_schedule_with_warmup
 
         from hybridlib.models import Encoder
         from hybridlib.training.trainer import make_loss, make_optimizer, prepare_word_embeddings
 
-        config = _config(model, frozen, row_gradients)
+        config = _config(model, frozen, row_gradients, top_layers=top_layers, precision=precision,
+                         max_length=max_length)  # fmt: skip
         self.config = config
-        self.encoder = Encoder.from_pretrained(model, max_length=config.max_length)
+        self.encoder = Encoder.from_pretrained(model, max_length=config.max_length, precision=precision)
+        if top_layers is not None:  # as the trainer: a frozen bottom served by the cache
+            self.encoder.freeze_bottom(top_layers)
+            self.encoder.use_hidden_state_cache(cache_root)
         self.row_gradients = prepare_word_embeddings(config, self.encoder)
         self.encoder.unpadded = self.encoder.unpadded and unpadded
         self.encoder.train()

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmarks import common, encoding, evaluation, search, training
+from benchmarks import common, encoding, evaluation, search, topk, training
 from benchmarks.run import run_all
 from hybridlib.data.types import Candidate, Query, RetrievalSuite
 
@@ -236,10 +236,12 @@ def test_run_all_writes_one_json_per_benchmark_and_a_tidy_table(tmp_path, tiny_f
         "encoding": {"model": str(tiny_folder), "texts": SENTENCES, "repeats": 2},
         "training": {"model": str(tiny_folder), "batches": batches, "repeats": 1, "memory": False,
                      "peak_matmul_size": 64},
+        "topk": {"model": str(tiny_folder), "top_layers": 1, "precision": "float32", "batches": batches,
+                 "texts": SENTENCES, "repeats": 1, "memory": False},
     }  # fmt: skip
     frame = run_all(True, tmp_path, options=options, log=lambda message: None)
     assert list(frame.columns) == common.TABLE_COLUMNS
-    assert set(frame["benchmark"]) == {"search", "evaluation", "encoding", "training_step"}
+    assert set(frame["benchmark"]) == {"search", "evaluation", "encoding", "training_step", "topk"}
     assert not frame.duplicated().any()
     assert frame["repeats"].dtype == np.int64 and (frame["repeats"] >= 1).all()
     assert (frame["min"] <= frame["median"]).all() and (frame["median"] <= frame["max"]).all()
@@ -247,7 +249,10 @@ def test_run_all_writes_one_json_per_benchmark_and_a_tidy_table(tmp_path, tiny_f
     assert len(ratios) > 0 and (ratios["ratio"] > 0).all()
     assert frame.loc[frame["metric"] == "max_abs_difference", "value"].iloc[0] < 1e-12
     assert frame.loc[frame["metric"] == "min_cosine", "value"].iloc[0] >= encoding.MIN_COSINE
-    for name in ("search", "evaluation", "encoding", "training"):
+    cosine = frame[(frame["benchmark"] == "topk") & (frame["metric"] == "min_cosine")]
+    assert cosine["value"].iloc[0] >= topk.MIN_COSINE  # the cached path encodes as the whole model
+    assert {f"{topk.TOP} vs {topk.WHOLE}", "cache fill vs encode, whole model"} <= set(frame["variant"])
+    for name in ("search", "evaluation", "encoding", "training", "topk"):
         record = json.loads((tmp_path / f"{name}.json").read_text())
         assert record["benchmark"] == name
         assert {"code_version", "packages", "parameters"} <= set(record["provenance"])
