@@ -94,11 +94,14 @@ def train_and_evaluate(
     batch_size: int,
     models_dir: str,
     results_dir: str,
+    extra_suites: Sequence[str] = (),
+    extra_seeds: Sequence[int] = (),
     root: str | None = None,
 ) -> pd.DataFrame:
-    """Train one system of a direction once per seed and evaluate each model on ``suites``
-    (models under ``models_dir/<direction>/<label>-s<seed>``, results under
-    ``results_dir/<direction>/<label>-s<seed>``); returns the training logs."""
+    """Train one system of a direction once per seed and evaluate each model on ``suites``,
+    and the models of ``extra_seeds`` on ``extra_suites`` too (the domain-shift suites);
+    models under ``models_dir/<direction>/<label>-s<seed>``, results under
+    ``results_dir/<direction>/<label>-s<seed>``. Returns the training logs."""
     label = system_label(sampler, alpha)
     logs = []
     for seed in seeds:
@@ -111,7 +114,8 @@ def train_and_evaluate(
         )  # fmt: skip
         model_dir = train_once(config)
         evaluate_run(
-            model_dir, suites, f"{results_dir}/{direction_name}/{label}-s{seed}",
+            model_dir, [*suites, *(extra_suites if seed in extra_seeds else [])],
+            f"{results_dir}/{direction_name}/{label}-s{seed}",
             record=run_record(direction_name, sampler, alpha, seed, model), settings=settings,
             suite_languages=suite_languages, training_languages=direction(direction_name).languages,
             train_articles=config.data.articles, batch_size=batch_size,

@@ -205,8 +205,12 @@ def embed_suite(
     batch_size: int = 64,
     cache: str | os.PathLike[str] | None = None,
     show_progress: bool | None = None,
+    fingerprint: dict[str, Any] | None = None,
 ) -> SuiteEmbeddings:
     """Encode (or load from the cache) every query (kind "query") and candidate (kind "passage").
+
+    ``fingerprint`` (:func:`model_fingerprint`) may be passed when already computed: hashing
+    the weights takes about a second for the embedded model, once per call otherwise.
 
     One cache entry per language and side (roles ``queries-<lang>``, ``candidates-<lang>``),
     encoded language by language (queries, then candidates): an interrupted run resumes
@@ -214,7 +218,7 @@ def embed_suite(
     languages already cached. The key includes the texts, so another article subset is
     another entry.
     """
-    fingerprint = model_fingerprint(encoder)
+    fingerprint = fingerprint or model_fingerprint(encoder)
     common = dict(
         suite=suite.name,
         batch_size=batch_size,

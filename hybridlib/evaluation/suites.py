@@ -173,6 +173,7 @@ def evaluate_suite(
         suite_name, languages=languages, root=root, xm3600_path=xm3600_path
     )
     parts = []
+    fingerprint = None if is_bm25 else model_fingerprint(encoder)  # once for all parts
     for full in loaded:
         suite = restrict_articles(full, include=include, exclude=exclude, train_articles=train)
         if is_bm25:
@@ -180,8 +181,9 @@ def evaluate_suite(
             scorer: Any = BM25Scorer(suite, **bm25_args)
         else:
             embedded = embed_suite(
-                encoder, suite, candidate_input=candidate_input, batch_size=batch_size, cache=cache
-            )
+                encoder, suite, candidate_input=candidate_input, batch_size=batch_size,
+                cache=cache, fingerprint=fingerprint,
+            )  # fmt: skip
             scorer = DenseScorer(embedded.queries, embedded.candidates)
         parts.append(
             evaluate_loaded(

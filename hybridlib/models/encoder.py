@@ -417,24 +417,34 @@ class Encoder(torch.nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.embed_tokens(features)
 
-    def token_lengths(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
-        """Tokens per text after prefixing and truncation: ``(n,)`` int64.
-
-        Tokenizes in chunks of 10,000 so memory stays bounded for long lists.
-        """
+    def token_ids(self, texts: Sequence[str], kind: Kind = "passage") -> list[list[int]]:
+        """Token ids per text after prefixing and truncation, unpadded (chunks of 10,000
+        texts, so memory stays bounded for long lists)."""
         prefix = self.prefix(kind)
-        lengths = np.empty(len(texts), dtype=np.int64)  # (n,)
+        ids: list[list[int]] = []
         for start in range(0, len(texts), 10_000):
-            chunk = [prefix + text for text in texts[start : start + 10_000]]
-            ids = self.tokenizer(
-                chunk,
+            ids += self.tokenizer(
+                [prefix + text for text in texts[start : start + 10_000]],
                 truncation=True,
                 max_length=self.settings.max_length,
                 return_attention_mask=False,
                 return_token_type_ids=False,
             )["input_ids"]
-            lengths[start : start + len(chunk)] = [len(row) for row in ids]
-        return lengths
+        return ids
+
+    def token_lengths(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """Tokens per text after prefixing and truncation: ``(n,)`` int64."""
+        return np.array([len(row) for row in self.token_ids(texts, kind)], dtype=np.int64)
+
+    def pad(self, rows: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
+        """Token id rows padded to the longest: ``input_ids`` and ``attention_mask`` ``(n, seq)``."""
+        width = max(len(row) for row in rows)
+        input_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            input_ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+            mask[i, : len(row)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
 
     def encode(
         self,
@@ -463,10 +473,14 @@ class Encoder(torch.nn.Module):
         out = np.empty((n, self.dim), dtype=np.float32)  # (n, dim)
         if n == 0:
             return out
+        ids: list[list[int]] | None = None
         if self.hidden_cache is not None:  # the bottom once per text, then the top only
-            self.hidden_cache.fill(texts, kind, batch_size=batch_size, show_progress=show_progress)
+            ids = self.token_ids(texts, kind)  # tokenized once for the fill, order and batches
+            self.hidden_cache.fill_ids(ids, kind, batch_size=batch_size, show_progress=show_progress)
         if sort_by_length:
-            order = np.argsort(-self.token_lengths(texts, kind), kind="stable")  # (n,)
+            lengths = (np.array([len(row) for row in ids], dtype=np.int64) if ids is not None
+                       else self.token_lengths(texts, kind))  # fmt: skip
+            order = np.argsort(-lengths, kind="stable")  # (n,)
         else:
             order = np.arange(n)
         n_batches = math.ceil(n / batch_size)
@@ -484,7 +498,10 @@ class Encoder(torch.nn.Module):
                     disable=not show_progress,
                 ):
                     index = order[start : start + batch_size]  # (b,)
-                    features = self.tokenize([texts[i] for i in index], kind)
+                    if ids is not None:
+                        features = self.pad([ids[i] for i in index])
+                    else:
+                        features = self.tokenize([texts[i] for i in index], kind)
                     emb = self.embed_tokens(features)  # (b, dim)
                     out[index] = emb.float().cpu().numpy()
         finally:
@@ -619,7 +636,7 @@ class Encoder(torch.nn.Module):
             raise ValueError(f"{record_file}: not a valid top-layers record ({error})") from None
         with open(folder / SETTINGS_FILE, encoding="utf-8") as handle:
             settings = EncoderSettings.from_json(json.load(handle), folder / SETTINGS_FILE)
-        encoder = cls.from_pretrained(base)
+        encoder = _base_encoder(base)
         encoder.settings = dataclasses.replace(settings, **overrides)
         encoder.freeze_bottom(int(top_layers))
         found = encoder.bottom_sha256()
@@ -674,6 +691,25 @@ class Encoder(torch.nn.Module):
                 f"the built-in multilingual-e5-small, Encoder.from_pretrained('embedded')."
             ) from None
         return cls(transformer, tokenizer, settings)
+
+
+_BASES: dict[str, Encoder] = {}  # the base of top-layer folders, loaded once per process
+
+
+def _base_encoder(base: str) -> Encoder:
+    """A fresh copy of the base model ``base`` (loaded once per process: the grid's models of
+    one execution share it; their bottom hash is checked after every copy)."""
+    import copy
+
+    key = base
+    if base == "embedded":
+        from hybridlib.models.embedded import build_embedded_model
+
+        key = str(build_embedded_model())
+    if key not in _BASES:
+        _BASES.clear()  # hold one base at a time
+        _BASES[key] = Encoder.from_pretrained(base)
+    return copy.deepcopy(_BASES[key])
 
 
 def _load_transformer(source: str, local_files_only: bool) -> tuple[torch.nn.Module, Any]:

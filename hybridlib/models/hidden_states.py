@@ -246,49 +246,44 @@ class HiddenStateCache:
     ) -> int:
         """Compute and store the states of every text not yet cached; returns how many.
 
-        Texts are tokenized as :meth:`Encoder.tokenize` does (prefix, truncation), sorted by
-        length so batches pad little, and written in shards of ``shard_size`` inputs.
+        Texts are tokenized as :meth:`Encoder.tokenize` does (prefix, truncation); see
+        :meth:`fill_ids`.
         """
-        encoder = self.encoder
-        texts = list(dict.fromkeys(texts))
-        todo: list[tuple[int, bytes, list[int]]] = []  # (length, key, ids)
+        ids = self.encoder.token_ids(list(dict.fromkeys(texts)), kind)
+        return self.fill_ids(ids, kind, batch_size=batch_size, show_progress=show_progress)
+
+    def fill_ids(
+        self,
+        ids: Sequence[Sequence[int]],
+        kind: str = "passage",
+        *,
+        batch_size: int = 64,
+        show_progress: bool | None = None,
+    ) -> int:
+        """Compute and store the states of every token-id row not yet cached (sorted by
+        length so batches pad little, written in shards of ``shard_size`` inputs); returns
+        how many. ``kind`` only labels the progress bar."""
+        todo: list[tuple[int, bytes, Sequence[int]]] = []  # (length, key, ids)
         seen: set[bytes] = set()
-        prefix = encoder.prefix(kind)  # validates kind
-        for start in range(0, len(texts), 10_000):
-            ids = encoder.tokenizer(
-                [prefix + t for t in texts[start : start + 10_000]],
-                truncation=True,
-                max_length=encoder.settings.max_length,
-                return_attention_mask=False,
-                return_token_type_ids=False,
-            )["input_ids"]
-            for row in ids:
-                key = hashlib.blake2b(
-                    np.asarray(row, dtype="<i8").tobytes(), digest_size=KEY_BYTES
-                ).digest()
-                if key not in self._index and key not in seen:
-                    seen.add(key)
-                    todo.append((len(row), key, row))
+        for row in ids:
+            key = hashlib.blake2b(np.asarray(row, dtype="<i8").tobytes(), digest_size=KEY_BYTES).digest()
+            if key not in self._index and key not in seen:
+                seen.add(key)
+                todo.append((len(row), key, row))
         if not todo:
             return 0
         started = time.perf_counter()
         todo.sort(key=lambda item: -item[0])
-        pad = encoder.tokenizer.pad_token_id
         show = len(todo) > 4 * batch_size if show_progress is None else show_progress
         with tqdm(total=len(todo), desc=f"caching {kind} states", unit="text", disable=not show) as bar:
             for shard_start in range(0, len(todo), self.shard_size):
                 chunk = todo[shard_start : shard_start + self.shard_size]
                 parts = []
                 for start in range(0, len(chunk), batch_size):
-                    rows = [ids for _, _, ids in chunk[start : start + batch_size]]
-                    width = max(len(r) for r in rows)
-                    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-                    mask = torch.zeros((len(rows), width), dtype=torch.long)
-                    for i, r in enumerate(rows):
-                        input_ids[i, : len(r)] = torch.tensor(r)
-                        mask[i, : len(r)] = 1
-                    hidden = encoder.bottom_states({"input_ids": input_ids, "attention_mask": mask})
-                    parts.append(hidden[mask.bool()].float().cpu().numpy())  # (T_batch, h)
+                    rows = [row for _, _, row in chunk[start : start + batch_size]]
+                    features = self.encoder.pad(rows)
+                    hidden = self.encoder.bottom_states(features)
+                    parts.append(hidden[features["attention_mask"].bool()].float().cpu().numpy())  # (T_batch, h)
                     bar.update(len(rows))
                 self._write_shard(chunk, np.concatenate(parts))
         self.filled += len(todo)

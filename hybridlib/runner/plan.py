@@ -110,9 +110,8 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
             main = {canonical_key for canonical_key in _main_keys(grid)}
             for sampler, alpha, seeds in grid_systems(grid, name):
                 label = system_label(sampler, alpha)
-                suites = [chosen.test_suite]
-                if name == grid.domain_shift_direction and (sampler, alpha) in main:
-                    suites += list(grid.domain_shift_suites)
+                extra = (list(grid.domain_shift_suites)
+                         if name == grid.domain_shift_direction and (sampler, alpha) in main else [])  # fmt: skip
                 models = str(base / "models")
                 artifacts = tuple(
                     f"{folder}/{name}/{label}-s{seed}"
@@ -127,7 +126,9 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
                         "direction": name, "sampler": sampler, "alpha": alpha,
                         "seeds": list(seeds), "train": dict(grid.train),
                         "selection_file": f"{validation_dir}/{SELECTION_FILE}",
-                        "suites": suites, "models_dir": models, "results_dir": results_dir,
+                        "suites": [chosen.test_suite], "extra_suites": extra,
+                        "extra_seeds": [s for s in seeds if s in grid.domain_shift_seeds],
+                        "models_dir": models, "results_dir": results_dir,
                     },
                     offered={**common, **shared},
                     depends_on=(validate.name,),

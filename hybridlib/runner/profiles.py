@@ -63,7 +63,8 @@ class ExperimentGrid:
     ``x-x`` and ``x-y`` are Hybrid(alpha=1) and Hybrid(alpha=0); the ablation's alphas 1 and 0
     therefore reuse those runs. The ablation runs in ``ablation_directions`` (default: the
     first direction) with ``ablation_seeds`` (default: ``seeds``). The domain-shift suites are
-    evaluated by the main systems of ``domain_shift_direction`` (and the baselines).
+    evaluated by the main systems of ``domain_shift_direction`` (and the baselines), with the
+    seeds in ``domain_shift_seeds`` (default: every seed).
     ``validation_directions`` (default: every direction) have validation runs of their own;
     the others use the choice of the first of them. ``topk`` (parameters of the top-k check,
     a chapter) compares top-k with whole-model
@@ -83,6 +84,7 @@ class ExperimentGrid:
     evaluate: dict[str, Any]
     domain_shift_suites: tuple[str, ...]
     domain_shift_direction: str
+    domain_shift_seeds: tuple[int, ...] = ()
     validation_directions: tuple[str, ...] = ()
     topk: dict[str, Any] | None = None
     evaluate_notebook: str = EVALUATE_NOTEBOOK
@@ -182,6 +184,8 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
         evaluate=_literal_parameters(source, name, "experiment.evaluate", raw.get("evaluate")),
         domain_shift_suites=domain_shift_suites,
         domain_shift_direction=domain_shift_direction,
+        domain_shift_seeds=_int_list(source, name, "experiment.domain_shift_seeds",
+                                     raw.get("domain_shift_seeds", list(seeds))),  # fmt: skip
         validation_directions=_choices(
             source, name, "experiment.validation_directions",
             raw.get("validation_directions", list(directions)), directions,

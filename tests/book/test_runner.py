@@ -231,8 +231,10 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     assert names.index("runs/evaluate/untrained") < min(i for i, n in enumerate(names) if n.startswith("runs/validate"))
     runs = {e.name: e for e in executions}
     main = runs[f"runs/{first}/hybrid-a0.50"].parameters
-    assert main["suites"] == ["mlqa-r", *grid.domain_shift_suites]
-    assert runs[f"runs/{first}/hybrid-a0.25"].parameters["suites"] == ["mlqa-r"]
+    assert main["suites"] == ["mlqa-r"] and main["extra_suites"] == list(grid.domain_shift_suites)
+    assert main["extra_seeds"] == list(grid.domain_shift_seeds) and len(main["seeds"]) > len(main["extra_seeds"])
+    ablation = runs[f"runs/{first}/hybrid-a0.25"].parameters
+    assert ablation["suites"] == ["mlqa-r"] and ablation["extra_suites"] == []
     assert runs[f"runs/{second}/x-x"].parameters["suites"] == ["xquad-r"]
     assert main["selection_file"].endswith(f"validation/{first}/selection.json")
     assert executions[-1].name == "efficiency"  # last: it reads the time of every other
