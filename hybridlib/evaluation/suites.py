@@ -173,13 +173,14 @@ def evaluate_suite(
         suite_name, languages=languages, root=root, xm3600_path=xm3600_path
     )
     parts = []
-    fingerprint = None if is_bm25 else model_fingerprint(encoder)  # once for all parts
+    fingerprint = None  # computed once for all parts, after the leakage check
     for full in loaded:
         suite = restrict_articles(full, include=include, exclude=exclude, train_articles=train)
         if is_bm25:
             bm25_args = {k: v for k, v in (("k1", bm25_k1), ("b", bm25_b)) if v is not None}
             scorer: Any = BM25Scorer(suite, **bm25_args)
         else:
+            fingerprint = fingerprint or model_fingerprint(encoder)
             embedded = embed_suite(
                 encoder, suite, candidate_input=candidate_input, batch_size=batch_size,
                 cache=cache, fingerprint=fingerprint,
