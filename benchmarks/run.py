@@ -137,7 +137,8 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
         found = match.iloc[0]
         met, target = "", ""
         if goal is not None:
-            lower = lower_is_better(metric)
+            # a ratio is oriented so that above 1 is better, whatever it divides (common.py)
+            lower = lower_is_better(metric) and not metric.startswith("ratio_")
             met = "yes" if (found["median"] <= goal if lower else found["median"] >= goal) else "no"
             target = f"{'<=' if lower else '>='} {goal:g}"
         ours, _, reference = variant.partition(" vs ")

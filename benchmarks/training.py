@@ -193,19 +193,19 @@ class HybridlibStep:
 def model_folder(model: str, workdir: str | Path | None = None) -> Path:
     """A weights folder for ``model`` that both libraries can load.
 
-    ``"embedded"`` is the cached build; ``"tiny"`` is saved into ``workdir`` (default: a new
-    temporary folder); anything else is taken as a folder already.
+    ``"embedded"`` is the cached build; ``"tiny"`` is saved into ``workdir`` (default: the
+    hybridlib cache, once: no temporary folder is left behind); anything else is taken as a
+    folder already.
     """
     if model == "embedded":
         from hybridlib.models import build_embedded_model
 
         return Path(build_embedded_model())
     if model == "tiny":
-        import tempfile
-
+        from hybridlib.io import cache_root
         from hybridlib.models import Encoder
 
-        base = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hybridlib-bench-"))
+        base = Path(workdir) if workdir is not None else cache_root() / "models"
         folder = base / "tiny"
         if not folder.is_dir():
             Encoder.from_pretrained("tiny").save_pretrained(folder)

@@ -37,9 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit(143)`` in the main thread, so ``finally`` blocks run and
+    no temporary file of an atomic write is left behind (SIGKILL cannot be caught: the next
+    run of the same step removes those)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _exit_on_sigterm()
     return int(args.func(args) or 0)
 
 

@@ -281,10 +281,13 @@ def evaluate_run(
     from hybridlib.evaluation import evaluate
     from hybridlib.evaluation.suites import SUITES, load_model
 
+    from hybridlib.io import remove_stale_temporaries
+
     encoder = load_model(model)
     languages = suite_languages or {}
     done = {}
     for suite in suites:
+        remove_stale_temporaries(Path(output_dir) / suite)  # left by a killed evaluation
         if model == "bm25" and "mono" not in SUITES[suite].settings:
             continue  # lexical matching across languages is meaningless
         folder = Path(output_dir) / suite

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
@@ -53,8 +54,37 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
         if target.is_dir() and destination.is_dir():
             shutil.rmtree(destination)
         os.replace(target, destination)
+    except (OSError, RuntimeError) as error:
+        shutil.rmtree(tmp, ignore_errors=True)  # free the space first, then say why
+        if _disk_full(error, destination.parent):
+            raise OSError(errno.ENOSPC, "No space left on device (the disk is full)", str(destination)) from error
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _disk_full(error: BaseException, folder: Path) -> bool:
+    """Whether a failed write ran out of disk (libraries' C++ streams say only "iostream error")."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+    """Remove what :func:`atomic_path` left in ``folder`` when its process was killed (the
+    hidden ``.<name>.<random>.tmp`` folders; only those of ``name`` when given). Call it when
+    the same step runs again; returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = f".{name}.*.tmp" if name is not None else ".*.tmp"
+    removed = [path for path in folder.glob(pattern) if path.is_dir()]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
 
 
 def atomic_write_bytes(destination: str | os.PathLike[str], data: bytes) -> Path:
@@ -149,3 +179,25 @@ def provenance(
         "platform": platform.platform(),
         "data_sha256": {label: sha256_file(path) for label, path in (data_files or {}).items()},
     }
+
+
+def load_yaml(text: str, source: str = "<yaml>") -> Any:
+    """``yaml.safe_load``, except that a key given twice in one mapping is an error (YAML
+    would keep the last silently): ``ValueError`` naming the source, the key and its lines."""
+    import yaml
+
+    class _UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ValueError(f"{source}: key {key!r} is given twice (lines {seen[key]} and {line})")
+            seen[key] = line
+        return loader.construct_mapping(node, deep=deep)
+
+    _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass

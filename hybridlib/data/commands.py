@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 print(table.round(2).to_string(index=False))
             return 0
         folders = [f.rstrip("/") for f in args.folders] or None
+        sources.check_folders(folders)
         if args.action == "fetch":
             wanted = [
                 rel
@@ -102,6 +103,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{relative}: {problem}")
         print("all files match SHA256SUMS" if not problems else f"{len(problems)} problems")
         return 1 if problems else 0
-    except DataError as error:
+    except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -28,6 +28,8 @@ from hybridlib.io import atomic_path, sha256_file
 ENV_DATA_DIR = "HYBRIDLIB_DATA_DIR"
 ENV_OFFLINE = "HYBRIDLIB_OFFLINE"  # "1": never try to download
 ENV_BASE_URL = "HYBRIDLIB_DATA_BASE_URL"  # another raw file server (a mirror)
+ENV_VERIFY = "HYBRIDLIB_VERIFY_DATA"  # "0": loaders skip the SHA-256 check (synthetic test roots)
+_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
 GITHUB_RAW = "https://raw.githubusercontent.com"
 
 
@@ -165,7 +167,46 @@ def require(
         base_url = base_url or os.environ.get(ENV_BASE_URL) or GITHUB_RAW
         for rel in tqdm(missing, desc="downloading data", unit="file", disable=len(missing) < 2):
             download(rel, root, base_url=base_url, missing=missing)
+    if os.environ.get(ENV_VERIFY, "1") not in {"0", "false", "no"}:
+        for rel in relative_paths:
+            check_pinned(root, rel)
     return [root / rel for rel in relative_paths]
+
+
+def check_pinned(root: Path, relative: str) -> None:
+    """Raise :class:`DataError` if a pinned file's SHA-256 is not the pinned one (a file
+    changed in place is never read silently). Hashed once per process per file version."""
+    expected = expected_sha256().get(relative)
+    if expected is None:
+        return
+    path = root / relative
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = sha256_file(path)
+    if _VERIFIED[key] != expected:
+        raise DataError(
+            path, "sha256", _VERIFIED[key],
+            f"differs from the pinned {expected} (hybridlib/data/SHA256SUMS): the file was "
+            f"changed or is another version; restore it (`hybridlib data fetch`) or set "
+            f"{ENV_VERIFY}=0 to read it anyway",
+        )  # fmt: skip
+
+
+def known_folders() -> list[str]:
+    """The data folders with pinned files (``xquad-r``, ``beir/scifact``, ...)."""
+    return sorted(SOURCES)
+
+
+def check_folders(folders: Iterable[str] | None) -> None:
+    """Raise ``ValueError`` naming a folder that holds no pinned data set (with a suggestion)."""
+    import difflib
+
+    for folder in folders or ():
+        if folder not in SOURCES:
+            close = difflib.get_close_matches(folder, known_folders(), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown data folder {folder!r}{hint} (known: {', '.join(known_folders())})")
 
 
 def url_of(relative: str, base_url: str = GITHUB_RAW) -> str:
@@ -244,6 +285,7 @@ def verify(
     differs; an empty dict means all is well.
     """
     root = resolve_root(root)
+    check_folders([f.rstrip("/") for f in folders] if folders else None)
     wanted = tuple(f.rstrip("/") + "/" for f in folders) if folders else None
     problems = {}
     for relative, expected in sorted(expected_sha256().items()):

@@ -13,7 +13,8 @@ A cache entry is two files under ``cache_dir()/<suite>/``::
 The key is a hash of the model fingerprint (name, SHA-256 of its weights, encoder
 settings), the suite name, the role, the kind and the SHA-256 of the texts; a changed model or
 changed texts therefore miss the cache (nothing stale is ever read). Both files are written
-atomically with :mod:`hybridlib.io`; an entry whose JSON or shape does not match is recomputed.
+atomically with :mod:`hybridlib.io`, the record last with the array file's SHA-256; an entry
+whose record, hash or shape does not match is set aside and recomputed, never used.
 
 Candidate input (``candidate_input``): the paper does not say whether candidates are encoded
 alone or with their paragraph. The default, ``"sentence"``, encodes each candidate alone, as
@@ -33,7 +34,7 @@ from typing import Any, Literal, Protocol, Sequence
 import numpy as np
 
 from hybridlib.data.types import Candidate, RetrievalSuite
-from hybridlib.io import atomic_path, atomic_write_json, cache_root
+from hybridlib.io import atomic_path, atomic_write_json, cache_root, sha256_file
 
 CandidateInput = Literal["sentence", "sentence+context"]
 CANDIDATE_INPUTS: tuple[str, ...] = ("sentence", "sentence+context")
@@ -163,24 +164,44 @@ def encode_cached(
     with atomic_path(npy) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, embeddings)
-    atomic_write_json(meta, {**record, "shape": list(embeddings.shape)})
+    # the record is written last and holds the array file's hash: an entry is complete and
+    # intact only when both agree
+    atomic_write_json(meta, {**record, "shape": list(embeddings.shape), "sha256": sha256_file(npy)})
     return embeddings
 
 
 def _load_entry(npy: Path, meta: Path, record: dict[str, Any]) -> np.ndarray | None:
-    """The cached array if both files exist and agree with ``record``; else None."""
+    """The cached array if both files exist, agree with ``record`` and the array file has the
+    SHA-256 its record says; else None (a corrupt entry is set aside, ``*.corrupt``, and
+    recomputed by the caller)."""
     if not (npy.is_file() and meta.is_file()):
         return None
     try:
         stored = json.loads(meta.read_text(encoding="utf-8"))
-        array = np.load(npy)
     except (OSError, ValueError):
-        return None
+        return _set_aside(npy, meta, "its record is unreadable")
     if any(stored.get(k) != v for k, v in record.items()):
         return None
+    if stored.get("sha256") != sha256_file(npy):
+        return _set_aside(npy, meta, "its SHA-256 differs from the record")
+    try:
+        array = np.load(npy)
+    except (OSError, ValueError) as error:
+        return _set_aside(npy, meta, f"unreadable ({error})")
     if list(array.shape) != stored.get("shape") or array.shape[0] != record["n_texts"]:
-        return None
+        return _set_aside(npy, meta, f"shape {list(array.shape)} differs from the record")
     return array.astype(np.float32, copy=False)
+
+
+def _set_aside(npy: Path, meta: Path, reason: str) -> None:
+    """Move a corrupt cache entry out of the way (``*.corrupt``), say so, return None."""
+    import logging
+
+    for path in (npy, meta):
+        if path.exists():
+            path.replace(path.with_name(path.name + ".corrupt"))
+    logging.getLogger(__name__).warning("embedding cache entry %s set aside and recomputed: %s", npy, reason)
+    return None
 
 
 def _safe(name: str) -> str:

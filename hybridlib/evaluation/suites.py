@@ -301,7 +301,9 @@ class EvaluationSettings:
                 )
             if encoder.top_layers is None:
                 encoder.freeze_bottom(self.top_layers)
-            encoder.use_hidden_state_cache()
+            cache = encoder.hidden_cache  # kept while it fits (opening one verifies every shard)
+            if cache is None or cache.record["precision"] != self.precision:
+                encoder.use_hidden_state_cache()
         return {
             "max_length": encoder.settings.max_length,
             "precision": self.precision,

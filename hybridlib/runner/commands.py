@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from hybridlib.runner.book import BookError, build_book, select
-from hybridlib.runner.execute import NotebookFailure, ParameterError, run_executions
+from hybridlib.runner.execute import NotebookFailure, ParameterError, check_plan, run_executions
 from hybridlib.runner.plan import Execution, plan_profile
 from hybridlib.runner.profiles import ProfileError, load_profile
 
@@ -40,12 +40,19 @@ def _apply(executions: list[Execution], only: str | None, overrides: dict) -> li
             if e.name in targets else e for e in executions]
 
 
+def _trainer_fields() -> list[str]:
+    from hybridlib.training.config import TrainConfig
+
+    return [field.name for field in dataclasses.fields(TrainConfig)]
+
+
 def run_book(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     started = time.perf_counter()
     try:
         profile = load_profile(root / args.profiles, args.profile)
         executions = plan_profile(profile)
+        check_plan(executions, root, profile, train_fields=_trainer_fields())  # all problems at once
         if args.only:
             executions = _apply(select(executions, args.only), args.only, _overrides(args.param))
         elif args.param:

@@ -8,8 +8,10 @@ Each execution's cache key is the SHA-256 of
 - the keys of the executions it depends on (a rerun upstream reruns what is downstream).
 
 The store holds ``{name}.ipynb`` (the executed notebook) and ``{name}.json`` (its stamp, written
-last, so a stamp means a finished execution). A rerun whose key matches a stamp, and whose
-artifacts exist, is skipped. A failure stops the run with ``NotebookFailure`` naming the
+last, so a stamp means a finished execution; it is removed before an execution starts, so an
+interrupted one leaves none). The stamp lists every file of the execution's declared
+artifacts with its size and SHA-256; a rerun whose key matches a stamp, and whose artifacts
+are all present and unchanged, is skipped. A failure stops the run with ``NotebookFailure`` naming the
 notebook and the cell; the failed notebook is kept as ``{name}.failed.ipynb``.
 """
 
@@ -28,7 +30,7 @@ import nbformat
 import papermill
 from tqdm.auto import tqdm
 
-from hybridlib.io import atomic_path, atomic_write_json, package_versions
+from hybridlib.io import atomic_path, atomic_write_json, package_versions, remove_stale_temporaries
 from hybridlib.runner.plan import Execution
 
 KERNEL = "python3"
@@ -182,6 +184,49 @@ def resolve_parameters(execution: Execution, root: Path) -> dict[str, Any]:
     return {**offered, **execution.parameters}
 
 
+def check_plan(executions: list[Execution], root: Path, profile: Any = None,
+               train_fields: Iterable[str] | None = None) -> None:  # fmt: skip
+    """Check a whole plan before anything runs, and report every problem at once.
+
+    Each notebook must exist and declare every parameter given to it explicitly; every key of
+    the profile's ``common`` must be declared by at least one of its notebooks (else it would
+    be dropped without a word); the keys of ``experiment.train`` must be among ``train_fields``
+    (the trainer's fields, given by the caller so the runner never imports the trainer). Raises
+    :class:`ParameterError` listing all problems, each with a suggestion where one is close.
+    """
+    import difflib
+
+    problems: list[str] = []
+    declared_anywhere: set[str] = set()
+    for execution in executions:
+        template = root / execution.notebook
+        if not template.is_file():
+            problems.append(f"execution {execution.name!r}: notebook {execution.notebook} not found")
+            continue
+        declared = declared_parameters(template)
+        declared_anywhere |= declared
+        for name in sorted(set(execution.parameters) - declared):
+            close = difflib.get_close_matches(name, sorted(declared), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(f"notebook {execution.notebook} (execution {execution.name!r}) does not "
+                            f"declare parameter {name!r}{hint}")  # fmt: skip
+    if profile is not None:
+        for name in sorted(set(profile.common) - declared_anywhere):
+            close = difflib.get_close_matches(name, sorted(declared_anywhere), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(f"profile {profile.name!r}, common: no notebook declares {name!r}{hint}")
+        if profile.experiment is not None and train_fields is not None:
+            fields = set(train_fields)
+            for name in sorted(set(profile.experiment.train) - fields):
+                close = difflib.get_close_matches(name, sorted(fields), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(f"profile {profile.name!r}, experiment.train: {name!r} is not a "
+                                f"trainer field{hint}")  # fmt: skip
+    if problems:
+        raise ParameterError(f"{len(problems)} problem(s) in the plan, nothing was run:\n  - "
+                             + "\n  - ".join(dict.fromkeys(problems)))  # fmt: skip
+
+
 def cache_key(execution: Execution, root: Path, parameters: dict[str, Any],
               upstream_keys: list[str]) -> str:
     sources = notebook_sources(root / execution.notebook)
@@ -200,7 +245,51 @@ def cache_key(execution: Execution, root: Path, parameters: dict[str, Any],
 # running
 
 
-def _is_cached(stamp: Path, output: Path, key: str, execution: Execution, root: Path) -> dict | None:
+HASHED_ARTIFACT_BYTES = 64 * 2**20  # larger artifact files are checked by size only
+
+
+def artifact_manifest(root: Path, artifacts: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Every file under the declared artifacts: ``{relative path: {"size", "sha256"}}`` (the
+    hash for files up to :data:`HASHED_ARTIFACT_BYTES`). A missing artifact is an error."""
+    from hybridlib.io import sha256_file
+
+    manifest: dict[str, dict[str, Any]] = {}
+    for artifact in artifacts:
+        path = root / artifact
+        if not path.exists():
+            raise FileNotFoundError(f"the execution did not leave its declared artifact {artifact}")
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            size = file.stat().st_size
+            entry: dict[str, Any] = {"size": size}
+            if size <= HASHED_ARTIFACT_BYTES:
+                entry["sha256"] = sha256_file(file)
+            manifest[file.relative_to(root).as_posix()] = entry
+    return manifest
+
+
+def _stale_reason(record: dict[str, Any], root: Path, execution: Execution) -> str | None:
+    """Why a finished execution's artifacts can no longer be trusted (None: they verify)."""
+    try:
+        found = artifact_manifest(root, execution.artifacts)
+    except FileNotFoundError as error:
+        return str(error)
+    expected = record.get("artifacts")
+    if expected is None:
+        return "its stamp records no artifacts"
+    for name in sorted(set(expected) | set(found)):
+        if name not in found:
+            return f"{name} is missing"
+        if name not in expected:
+            return f"{name} was not written by it"
+        if found[name] != expected[name]:
+            return f"{name} differs from what it wrote ({found[name]} != {expected[name]})"
+    return None
+
+
+def _is_cached(stamp: Path, output: Path, key: str, execution: Execution, root: Path,
+               log: Callable[[str], None] | None = None) -> dict | None:  # fmt: skip
+    """The stamp of a finished execution with this key whose artifacts all verify, else None."""
     if not (stamp.is_file() and output.is_file()):
         return None
     try:
@@ -209,7 +298,10 @@ def _is_cached(stamp: Path, output: Path, key: str, execution: Execution, root: 
         return None
     if record.get("key") != key:
         return None
-    if not all((root / a).exists() for a in execution.artifacts):
+    reason = _stale_reason(record, root, execution)
+    if reason is not None:
+        if log is not None:
+            log(f"{execution.name}: run again, {reason}")
         return None
     return record
 
@@ -253,6 +345,14 @@ def execute_one(execution: Execution, root: Path, output: Path, parameters: dict
     return time.perf_counter() - started
 
 
+def _remove(path: Path) -> None:
+    """Remove a file or a folder tree, if present."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def run_executions(
     executions: list[Execution],
     root: str | Path,
@@ -280,7 +380,7 @@ def run_executions(
         key = cache_key(execution, root, parameters, [keys[d] for d in execution.depends_on])
         output = store / f"{execution.name}.ipynb"
         stamp = store / f"{execution.name}.json"
-        cached = None if force else _is_cached(stamp, output, key, execution, root)
+        cached = None if force else _is_cached(stamp, output, key, execution, root, log=bar.write)
         if cached is not None:
             seconds, status = float(cached.get("seconds", 0.0)), "cached"
         else:
@@ -288,14 +388,18 @@ def run_executions(
             # are kept only where the notebook resumes from them.
             if stamp.is_file() or not execution.resumable:
                 for artifact in execution.artifacts:
-                    shutil.rmtree(root / artifact, ignore_errors=True)
+                    _remove(root / artifact)
+            # no stamp while it runs: an interrupted execution is never taken for a finished one
+            stamp.unlink(missing_ok=True)
+            remove_stale_temporaries(output.parent, output.name)  # a killed run's half notebook
             seconds, status = execute_one(execution, root, output, parameters), "executed"
             atomic_write_json(
                 stamp,
                 {"key": key, "name": execution.name, "notebook": execution.notebook,
                  "parameters": parameters, "seconds": seconds,
                  "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                 "packages": package_versions()},
+                 "packages": package_versions(),
+                 "artifacts": artifact_manifest(root, execution.artifacts)},
             )
         keys[execution.name] = key
         records.append(ExecutionRecord(execution.name, execution.notebook, status, key,

@@ -233,10 +233,14 @@ def load_profiles(path: str | Path) -> dict[str, Profile]:
     path = Path(path)
     if not path.is_file():
         raise ProfileError(f"{path}: profile file not found")
+    from hybridlib.io import load_yaml
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"), str(path))
     except yaml.YAMLError as error:
         raise ProfileError(f"{path}: not valid YAML: {error}") from error
+    except ValueError as error:  # a key given twice
+        raise ProfileError(str(error)) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("profiles"), dict) or not raw["profiles"]:
         raise ProfileError(f"{path}: expected a top-level mapping 'profiles' with at least one profile")
     unknown = sorted(k for k in raw if k != "profiles" and not str(k).startswith("x-"))

@@ -41,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
         result = train(
             config, resume=args.resume, show_progress=False if args.no_progress else None
         )
-    except (ConfigError, DataError) as error:
+    except (ConfigError, DataError, ValueError) as error:  # the sampler's errors are ValueErrors
         print(f"hybridlib train: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a missing model folder, a full disk: the path and the cause
+        print(f"hybridlib train: {error.strerror or error}"
+              + (f": {error.filename}" if error.filename else ""), file=sys.stderr)  # fmt: skip
         return 2
     print(f"trained {result.steps} steps (final loss {result.final_loss:.4f})")
     print(f"model: {result.model_dir}")

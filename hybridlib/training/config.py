@@ -236,16 +236,20 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> TrainConfig:
-        """Read a YAML file with ``yaml.safe_load`` and validate it."""
+        """Read a YAML file (safe loader; a key given twice is an error) and validate it."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"{path}: cannot read the config ({error.strerror})") from None
+        from hybridlib.io import load_yaml
+
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text, str(path))
         except yaml.YAMLError as error:
             raise ConfigError(f"{path}: not valid YAML ({error})") from None
+        except ValueError as error:  # a key given twice
+            raise ConfigError(str(error)) from None
         if not isinstance(data, dict):
             raise ConfigError(
                 f"{path}: the config must be a mapping of keys, but got {type(data).__name__}"

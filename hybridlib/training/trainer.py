@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import random
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -79,9 +80,23 @@ def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
         every = lareqa_training_pairs(data.suite, languages=data.languages, root=data.root)
         folds = article_folds({p.article for p in every}, n_folds=data.n_folds, seed=data.fold_seed)
         articles = folds[data.fold]
-    return lareqa_training_pairs(
-        data.suite, languages=data.languages, articles=articles, root=data.root
-    )
+    elif articles is not None:
+        import difflib
+
+        known = sorted({p.article for p in lareqa_training_pairs(data.suite, languages=data.languages, root=data.root)})
+        unknown = [a for a in articles if a not in set(known)]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"data.articles: {len(unknown)} article(s) not in {data.suite} in the chosen "
+                f"languages, e.g. {unknown[0]!r}{hint}"
+            )
+    pairs = lareqa_training_pairs(data.suite, languages=data.languages, articles=articles, root=data.root)
+    if not pairs:
+        raise ConfigError(f"data: no training pair in {data.suite} for languages {data.languages} "
+                          f"and the chosen articles")  # fmt: skip
+    return pairs
 
 
 def read_pairs_file(path: str | os.PathLike[str]) -> list[TrainingPair]:
@@ -138,6 +153,11 @@ def _setup_distributed(device_setting: str) -> tuple[int, int, torch.device, boo
         device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(device_setting)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(
+                f"device {device_setting!r}: this torch ({torch.__version__}) sees no CUDA device; "
+                "use 'cpu' or 'auto'"
+            )
     created = world > 1 and not dist.is_initialized()
     if created:
         if device.type == "cuda":
@@ -173,9 +193,11 @@ def _seed_everything(seed: int) -> None:
 
 
 def _rng_state() -> dict[str, Any]:
+    """The RNG states as tensors and plain data (loadable with ``weights_only=True``)."""
+    kind, keys, position, has_gauss, cached = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached)],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -185,7 +207,8 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -196,9 +219,47 @@ def checkpoint_paths(output_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted((Path(output_dir) / CHECKPOINT_DIR).glob("step-*.pt"))
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint that does not verify (no record, another size or SHA-256, unreadable)."""
+
+
+def _checkpoint_record(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
 def _load_checkpoint(path: Path) -> dict[str, Any]:
-    # our own file (python/numpy RNG states are not plain tensors): full unpickling
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """A checkpoint that matches the size and SHA-256 recorded after it was written, read as
+    tensors and plain data only (``weights_only=True``); else :class:`CheckpointError`."""
+    from hybridlib.io import sha256_file
+
+    record_file = _checkpoint_record(path)
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise CheckpointError(f"{record_file.name} is missing or unreadable (a write cut short)") from None
+    size = path.stat().st_size
+    if size != record.get("size"):
+        raise CheckpointError(f"{size} bytes, but its record says {record.get('size')}")
+    if sha256_file(path) != record.get("sha256"):
+        raise CheckpointError("its SHA-256 differs from its record (the file changed after it was written)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # an unpickling error of any kind: the file is unusable
+        raise CheckpointError(f"unreadable ({type(error).__name__}: {error})") from None
+
+
+def newest_valid_checkpoint(output_dir: str | os.PathLike[str]) -> tuple[Path | None, dict[str, Any] | None, list[str]]:
+    """The newest checkpoint that verifies, its state, and why each newer one was skipped.
+    A checkpoint that fails is set aside (renamed ``*.corrupt``), never loaded again."""
+    skipped = []
+    for path in reversed(checkpoint_paths(output_dir)):
+        try:
+            return path, _load_checkpoint(path), skipped
+        except CheckpointError as error:
+            skipped.append(f"{path.name}: {error}")
+            path.replace(path.with_name(path.name + ".corrupt"))
+            _checkpoint_record(path).unlink(missing_ok=True)
+    return None, None, skipped
 
 
 def _truncate_log(path: Path, step: int) -> None:
@@ -301,13 +362,22 @@ def train(
     output_dir = Path(config.output_dir)
     log_file = output_dir / (LOG_FILE if rank == 0 else f"train_log.rank{rank}.jsonl")
 
+    from hybridlib.io import remove_stale_temporaries
+
+    for folder in (output_dir, output_dir / CHECKPOINT_DIR):  # left by a killed run of this step
+        remove_stale_temporaries(folder)
     existing = checkpoint_paths(output_dir)
     if not resume and (existing or (output_dir / MODEL_DIR).exists()):
         raise ConfigError(
             f"output_dir {str(output_dir)!r} already holds a run ({len(existing)} checkpoints); "
             "resume it with --resume or choose another output_dir"
         )
-    checkpoint = _load_checkpoint(existing[-1]) if resume and existing else None
+    checkpoint, skipped = None, []
+    if resume and existing:
+        latest, checkpoint, skipped = newest_valid_checkpoint(output_dir)
+        for reason in skipped:
+            print(f"hybridlib train: skipped checkpoint {reason}", file=sys.stderr)
+        existing = [latest] if latest is not None else []
     if checkpoint is not None:
         different = _config_differences(checkpoint["config"], config.to_dict())
         if different:
@@ -507,6 +577,7 @@ def train(
             "total_steps": total_steps,
             "final_loss": loss_value,
             "resumed_from_step": resumed_from,
+            "skipped_checkpoints": skipped,
             "n_training_pairs": len(training_pairs),
             "training_pairs_sha256": pairs_sha256(training_pairs),
             "model_name": encoder.name,
@@ -580,7 +651,13 @@ def _save_checkpoint(
         path = output_dir / CHECKPOINT_DIR / f"step-{step:08d}.pt"
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
+        from hybridlib.io import sha256_file
+
+        # written last: a checkpoint without its record is one whose writing was cut short
+        atomic_write_json(_checkpoint_record(path), {"step": step, "size": path.stat().st_size,
+                                                     "sha256": sha256_file(path)})  # fmt: skip
         for old in checkpoint_paths(output_dir)[: -config.keep_checkpoints]:
             old.unlink()
+            _checkpoint_record(old).unlink(missing_ok=True)
     if world > 1:
         dist.barrier()

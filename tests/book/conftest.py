@@ -42,6 +42,8 @@ FIGURE_NOTEBOOK = [
     """),
     ("code", """
         assert not fail, "asked to fail"
+        import time
+        time.sleep(sleep)  # a slow execution, to be interrupted by a test
     """),
     ("markdown", """
         # Points
@@ -104,6 +106,6 @@ def small_book(tmp_path: Path) -> Path:
     (tmp_path / "_toc.yml").write_text(TOC)
     (tmp_path / "book" / "intro.md").write_text(INTRO)
     (tmp_path / "profiles.yaml").write_text(PROFILES)
-    nb = make_notebook(FIGURE_NOTEBOOK, "n_points = 3\nslope = 2.0\nfail = False")
+    nb = make_notebook(FIGURE_NOTEBOOK, "n_points = 3\nslope = 2.0\nfail = False\nsleep = 0.0")
     nbformat.write(nb, tmp_path / "notebooks" / "points.ipynb")
     return tmp_path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -288,9 +289,13 @@ def test_toc_pages_expand_globs(small_book: Path) -> None:
 def test_stale_outputs_are_removed_before_a_rerun_unless_resumable(small_book: Path) -> None:
     store = small_book / "runs" / "store"
     nb = "notebooks/points.ipynb"
+    notebook = nbformat.read(small_book / nb, as_version=4)  # it leaves its artifacts
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "from pathlib import Path\nfor flag in (False, True): Path(f'runs/out-{flag}').mkdir(parents=True, exist_ok=True)"))
+    nbformat.write(notebook, small_book / nb)
     for resumable, survives in ((False, False), (True, True)):
         artifact = small_book / "runs" / f"out-{resumable}"
-        artifact.mkdir(parents=True)
+        artifact.mkdir(parents=True, exist_ok=True)
         (artifact / "partial.txt").write_text("left by an interrupted run")
         execution = Execution(f"e-{resumable}", nb, {"n_points": 2},
                               artifacts=(f"runs/out-{resumable}",), resumable=resumable)
@@ -333,3 +338,98 @@ def test_run_notebook_writes_outputs_to_adhoc_never_over_the_books_results() -> 
     assert moved == {"models_dir": "runs/adhoc/models", "results_dir": "runs/adhoc/results",
                      "selection_file": "runs/cpu/validation/x/selection.json", "steps": 3,
                      "output_dir": "elsewhere/out"}  # fmt: skip
+
+
+def test_an_interrupted_rerun_is_never_taken_for_a_finished_one(small_book: Path) -> None:
+    """Issue 14, case 1: a forced rerun stopped with Ctrl-C (SIGINT) left the old stamp, and
+    the next run reported the execution cached."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from hybridlib.cli import main
+
+    assert main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build"]) == 0
+    stamp = small_book / "runs" / "tiny" / "notebooks" / "points.json"
+    assert stamp.is_file()
+    command = [sys.executable, "-m", "hybridlib.cli", "book", "--root", str(small_book), "--profile",
+               "tiny", "--only", "points", "--force", "-p", "sleep", "60"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while stamp.exists() and time.monotonic() < deadline:  # the rerun has started
+        time.sleep(0.2)
+    time.sleep(3)  # inside the notebook's sleep
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    assert not stamp.exists()
+    records = run_executions(_executions(small_book), small_book, small_book / "runs" / "tiny" / "notebooks",
+                             progress=False)
+    assert [r.status for r in records] == ["executed"]
+
+
+def test_a_changed_or_missing_artifact_reruns_the_execution(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    nb = "notebooks/points.ipynb"
+    code = "from pathlib import Path; Path('runs/out').mkdir(parents=True, exist_ok=True); Path('runs/out/a.txt').write_text('x' * n_points)"
+    notebook = nbformat.read(small_book / nb, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(code))
+    nbformat.write(notebook, small_book / nb)
+    execution = [Execution("e", nb, {"n_points": 2}, artifacts=("runs/out",))]
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["executed"]
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["cached"]
+    (small_book / "runs/out/a.txt").write_text("yy")  # same size, other content
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["executed"]
+    (small_book / "runs/out/a.txt").unlink()
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["executed"]
+    stamp = json.loads((store / "e.json").read_text())
+    assert stamp["artifacts"]["runs/out/a.txt"]["size"] == 2
+
+
+def test_an_execution_that_leaves_no_declared_artifact_fails_loudly(small_book: Path) -> None:
+    execution = [Execution("e", "notebooks/points.ipynb", {"n_points": 2}, artifacts=("runs/never",))]
+    with pytest.raises(FileNotFoundError, match="did not leave its declared artifact runs/never"):
+        run_executions(execution, small_book, small_book / "runs" / "store", progress=False)
+    assert not (small_book / "runs" / "store" / "e.json").exists()  # not counted as done
+
+
+def test_a_profile_is_checked_whole_before_anything_runs(small_book: Path, capsys) -> None:
+    """Issue 14, case 4: `common: {modle: ...}` was dropped without a word; a misspelt
+    `experiment.train` key or a wrong notebook path was reported only at execution 2 or 16."""
+    from hybridlib.cli import main
+
+    (small_book / "profiles.yaml").write_text("""\
+profiles:
+  tiny:
+    common: {slop: 2.0}
+    notebooks:
+      - notebook: notebooks/points.ipynb
+        parameters: {n_point: 4}
+      - notebook: notebooks/missing.ipynb
+""")
+    assert main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build"]) == 1
+    err = capsys.readouterr().err
+    assert "3 problem(s) in the plan, nothing was run" in err
+    assert "does not declare parameter 'n_point'; did you mean 'n_points'?" in err
+    assert "notebook notebooks/missing.ipynb not found" in err
+    assert "common: no notebook declares 'slop'; did you mean 'slope'?" in err
+    assert not (small_book / "runs").exists()  # nothing ran
+
+
+def test_trainer_fields_of_the_experiment_are_checked(small_book: Path) -> None:
+    from hybridlib.runner.execute import check_plan
+
+    profile = load_profile(REPO / "profiles.yaml", "smoke")
+    profile = dataclasses.replace(profile, experiment=dataclasses.replace(
+        profile.experiment, train={**profile.experiment.train, "batchsize": 8}))
+    with pytest.raises(ParameterError, match="experiment.train: 'batchsize' is not a trainer field; did you mean 'batch_size'"):
+        check_plan(plan_profile(profile), REPO, profile, train_fields=["batch_size", "steps"])
+    check_plan(plan_profile(load_profile(REPO / "profiles.yaml", "cpu")), REPO,
+               load_profile(REPO / "profiles.yaml", "cpu"),
+               train_fields=[f.name for f in dataclasses.fields(__import__("hybridlib.training", fromlist=["TrainConfig"]).TrainConfig)])
+
+
+def test_a_key_given_twice_in_a_profile_is_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n  p:\n    notebooks: []\n")
+    with pytest.raises(ProfileError, match=r"key 'p' is given twice \(lines 2 and 4\)"):
+        load_profile(path, "p")

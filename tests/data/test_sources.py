@@ -173,3 +173,29 @@ def test_verify_reports_missing_and_changed_files(real_data_dir: Path, tmp_path:
     assert problems["xquad-r/en.json"].startswith(
         f"sha256 {sha256_file(folder / 'en.json')} != pinned"
     )
+
+
+def test_a_changed_data_file_is_refused_by_the_loader(real_data_dir, tmp_path, monkeypatch):
+    """Issue 14, case 5: loaders never checked hashes, so a changed file was read silently."""
+    import shutil
+
+    from hybridlib.data import DataError, load_tatoeba
+
+    root = tmp_path / "data"
+    shutil.copytree(real_data_dir / "tatoeba", root / "tatoeba")
+    load_tatoeba("de", root=root)  # the pinned files: read
+    english = root / "tatoeba" / "tatoeba.deu-eng.eng"
+    english.write_bytes(english.read_bytes().replace(b"I ", b"i ", 1))
+    with pytest.raises(DataError, match=r"tatoeba.deu-eng.eng.*sha256.*differs from the pinned"):
+        load_tatoeba("de", root=root)
+    monkeypatch.setenv("HYBRIDLIB_VERIFY_DATA", "0")  # the user's explicit choice
+    load_tatoeba("de", root=root)
+
+
+@pytest.mark.parametrize("action", ["verify", "fetch"])
+def test_a_misspelt_data_folder_is_an_error_not_a_pass(action, capsys):
+    """Issue 14, case 5: `data verify xquadr` passed, having checked nothing."""
+    from hybridlib.cli import main
+
+    assert main(["data", action, "xquadr"]) == 2
+    assert "unknown data folder 'xquadr'; did you mean 'xquad-r'?" in capsys.readouterr().err

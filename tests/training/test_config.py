@@ -152,3 +152,42 @@ def test_command_reports_bad_pairs_file(tmp_path, capsys):
         "has unknown fields ['lang'] / lacks fields ['language', 'parallel_key', 'article']" in err
     )
     assert not (tmp_path / "out" / "model").exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"model": "/nonexistent/model"}, "encoder folder not found: /nonexistent/model"),
+        ({"data": {"suite": "xquad-r", "languages": ["en"], "articles": ["Super_Bowl_51"]}},
+         "data.articles: 1 article\\(s\\) not in xquad-r .* 'Super_Bowl_51' \\(did you mean 'Super_Bowl_50'\\?\\)"),
+        ({"data": {"suite": "xquad-r", "languages": ["de", "en"], "articles": []}}, "data: no training pair in xquad-r"),
+        ({"batch_size": 5000}, "batch_size"),
+        ({"sampler": "x-y", "data": {"suite": "xquad-r", "languages": ["en"]}}, "at least two|two languages|languages"),
+        ({"device": "cuda"}, "sees no CUDA device"),
+    ],
+)
+def test_train_turns_ordinary_mistakes_into_one_message_and_exit_2(tmp_path, real_data_dir, capsys, fields, message):
+    """Issue 14, case 6: these ended in raw tracebacks."""
+    import re
+
+    import yaml
+
+    from hybridlib.cli import main
+
+    config = {"model": "tiny", "output_dir": str(tmp_path / "out"), "steps": 1, "batch_size": 8,
+              "data": {"suite": "xquad-r", "languages": ["de", "en"], "articles": ["Super_Bowl_50"],
+                       "root": str(real_data_dir)}, **fields}  # fmt: skip
+    config["data"] = {**config["data"], "root": str(real_data_dir)}
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hybridlib train: ") and "Traceback" not in err
+    assert re.search(message, err), err
+
+
+def test_a_key_given_twice_in_a_config_is_an_error(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("steps: 4\nlr: 1.0e-4\nsteps: 8\n")
+    with pytest.raises(ConfigError, match=r"key 'steps' is given twice \(lines 1 and 3\)"):
+        TrainConfig.from_yaml(path)

@@ -152,13 +152,17 @@ def test_killed_run_resumes_to_bit_identical_weights(tmp_path, pairs_file, write
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 120
-    while not checkpoint_paths(out) and process.poll() is None and time.monotonic() < deadline:
+
+    def complete() -> list[Path]:  # checkpoints whose record (written last) exists
+        return [p for p in checkpoint_paths(out) if p.with_name(p.name + ".json").exists()]
+
+    while not complete() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert process.poll() is None, process.communicate()[0].decode()[-2000:]  # still mid-run
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (out / "model").exists()
-    killed_at = int(checkpoint_paths(out)[-1].stem.split("-")[1])
+    killed_at = int(complete()[-1].stem.split("-")[1])
     assert killed_at < 16
 
     finished = subprocess.run(
@@ -291,3 +295,45 @@ def test_validation_curve_is_written_on_held_out_articles(tmp_path, real_data_di
         assert record["map_mean"] == pytest.approx((record["map_mono"] + record["map_cross"] + record["map_multi"]) / 3)
     with pytest.raises(ConfigError, match="validation.articles must be held out of training"):
         train(config(tmp_path, "leaky", steps=2, data={**data, "articles": held}, validation={"articles": held}))
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "no record"])
+def test_resume_skips_a_corrupt_checkpoint_and_falls_back_to_the_previous_one(tmp_path, pairs, damage, capfd):
+    """Issue 14, case 2: 16 bytes flipped in the latest checkpoint resumed into NaN weights
+    (exit 0); a truncated or empty one raised a raw RuntimeError / EOFError."""
+    import shutil
+
+    fields = dict(steps=6, checkpoint_every=2, keep_checkpoints=2)
+    reference = train(config(tmp_path, "reference", **fields), pairs=pairs)
+    interrupted = tmp_path / "interrupted"
+    train(config(tmp_path, "interrupted", **fields), pairs=pairs)
+    shutil.rmtree(interrupted / "model")  # as if killed after the step-4 checkpoint
+    (interrupted / "provenance.json").unlink()
+    assert [p.name for p in checkpoint_paths(interrupted)] == ["step-00000002.pt", "step-00000004.pt"]
+    latest = interrupted / "checkpoints" / "step-00000004.pt"
+    data = bytearray(latest.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2 : len(data) // 2 + 16] = bytes(255 - b for b in data[len(data) // 2 : len(data) // 2 + 16])
+    elif damage == "truncate":
+        data = data[: len(data) // 3]
+    elif damage == "empty":
+        data = bytearray()
+    latest.write_bytes(bytes(data))
+    if damage == "no record":
+        latest.with_name(latest.name + ".json").unlink()
+    result = train(config(tmp_path, "interrupted", **fields), pairs=pairs, resume=True)
+    assert result.resumed_from == 2  # the newest checkpoint that verifies
+    assert "skipped checkpoint step-00000004.pt" in capfd.readouterr().err
+    assert (interrupted / "checkpoints" / "step-00000004.pt.corrupt").exists()  # set aside
+    ours, theirs = weights(result.model_dir), weights(reference.model_dir)
+    assert all(torch.isfinite(t).all() for t in ours.values())
+    assert all(torch.equal(ours[name], theirs[name]) for name in theirs)  # bit-identical
+    skipped = json.loads((interrupted / "provenance.json").read_text())["parameters"]["skipped_checkpoints"]
+    assert len(skipped) == 1 and skipped[0].startswith("step-00000004.pt: ")
+
+
+def test_checkpoints_hold_tensors_and_plain_data_only(tmp_path, pairs):
+    train(config(tmp_path, "plain", steps=4, checkpoint_every=2), pairs=pairs)
+    (path,) = checkpoint_paths(tmp_path / "plain")
+    state = torch.load(path, weights_only=True)  # refuses arbitrary pickled objects
+    assert state["step"] == 2 and isinstance(state["rng"][0]["numpy"][1], torch.Tensor)
