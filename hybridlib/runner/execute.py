@@ -28,12 +28,27 @@ from typing import Any, Callable, Iterable
 
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 from tqdm.auto import tqdm
+from traitlets import default
 
 from hybridlib.io import atomic_path, atomic_write_json, package_versions, remove_stale_temporaries
 from hybridlib.runner.plan import Execution
 
 KERNEL = "python3"
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """Kernels reached over local IPC sockets instead of TCP ports.
+
+    The sockets are files in the user's Jupyter runtime folder, so no other user or host can
+    reach the kernel, and ipykernel has no "running over TCP without encryption" warning to
+    print for every notebook of a build.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../hybridlib
 # top-level packages of the project whose sources key the cache (``benchmarks`` sits beside
 # ``hybridlib`` in a checkout; an installed hybridlib has none, and nothing is tracked there)
@@ -330,6 +345,7 @@ def execute_one(execution: Execution, root: Path, output: Path, parameters: dict
                 cwd=str(root),
                 progress_bar=False,
                 log_output=False,
+                kernel_manager_class=LocalKernelManager,
             )
         except papermill.PapermillExecutionError as error:
             failed = output.with_name(output.stem + ".failed.ipynb")
@@ -401,6 +417,7 @@ def run_executions(
                  "packages": package_versions(),
                  "artifacts": artifact_manifest(root, execution.artifacts)},
             )
+            bar.write(f"{execution.name}: executed in {seconds:.0f} s")
         keys[execution.name] = key
         records.append(ExecutionRecord(execution.name, execution.notebook, status, key,
                                        parameters, seconds, f"{execution.name}.ipynb"))

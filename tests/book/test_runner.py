@@ -329,6 +329,19 @@ def test_book_command_runs_a_profile_and_reports_a_failing_cell(small_book: Path
     assert "no profile 'nope'" in capsys.readouterr().err
 
 
+def test_the_build_log_names_each_execution_with_its_time_and_no_kernel_warning(
+    small_book: Path, capfd
+) -> None:
+    """The kernels run over local IPC sockets: ipykernel printed "Kernel is running over TCP
+    without encryption" (to the kernel's own stderr, hence capfd) once per notebook."""
+    from hybridlib.cli import main
+
+    assert main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build", "--force"]) == 0
+    out, err = capfd.readouterr()
+    assert re.search(r"^points: executed in \d+ s$", out, flags=re.M), out
+    assert "without encryption" not in out + err and "IPKernelApp" not in out + err
+
+
 def test_run_notebook_writes_outputs_to_adhoc_never_over_the_books_results() -> None:
     from hybridlib.runner.commands import _adhoc_outputs
 
