@@ -61,6 +61,7 @@ class CachedInfoNCELoss(InfoNCELoss):
         mini_batch_size: int = 32,
         temperature: float = DEFAULT_TEMPERATURE,
         symmetric: bool = False,
+        margin: float = 0.0,
         share_hard_negatives: bool = True,
         mask_false_negatives: bool = True,
     ) -> None:
@@ -68,6 +69,7 @@ class CachedInfoNCELoss(InfoNCELoss):
             encoder,
             temperature=temperature,
             symmetric=symmetric,
+            margin=margin,
             share_hard_negatives=share_hard_negatives,
             mask_false_negatives=mask_false_negatives,
         )

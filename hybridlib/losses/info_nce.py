@@ -2,8 +2,13 @@
 
 For a batch of ``B`` (query, positive passage) pairs with embeddings ``q_i``, ``p_i``::
 
-    s_ij = scale * cos(q_i, p_j),   scale = 1 / temperature
+    s_ij = scale * (cos(q_i, p_j) - margin * [i == j]),   scale = 1 / temperature
     loss = mean_i [ -log( exp(s_ii) / sum_j exp(s_ij) ) ]      (cross-entropy, labels i)
+
+``margin = 0`` (the default) is plain InfoNCE; ``margin > 0`` is the additive margin softmax
+of Yang et al. (2019) used by LaBSE (Feng et al., ACL 2022): the positive must beat every
+negative by ``margin`` in cosine. ``symmetric=True`` adds the passage-to-query direction
+(LaBSE's bidirectional ranking loss), with the same margin.
 
 The sum over ``j`` runs over every passage of the batch (the in-batch negatives), over the
 hard negatives when given, and, in a multi-process run, over the passages of every rank.
@@ -35,6 +40,7 @@ def info_nce(
     *,
     temperature: float = DEFAULT_TEMPERATURE,
     symmetric: bool = False,
+    margin: float = 0.0,
     hard_negative_emb: torch.Tensor | None = None,
     parallel_keys: Sequence[str] | None = None,
     passage_keys: Sequence[str] | None = None,
@@ -51,6 +57,8 @@ def info_nce(
             [-1, 1] makes the softmax too flat to train well).
         symmetric: also add the passage-to-query term (each passage against all queries)
             and return the average of the two directions.
+        margin: additive margin subtracted from each positive's cosine before scaling
+            (``>= 0``; 0 is plain InfoNCE).
         hard_negative_emb: ``(B, d)`` or ``(B, k, d)``: ``k`` hard negatives per query,
             appended as extra columns.
         parallel_keys: ``B`` keys; an in-batch passage (or query, in the symmetric term)
@@ -76,6 +84,8 @@ def info_nce(
     _check_inputs(
         query_emb, passage_emb, temperature, hard_negative_emb, parallel_keys, passage_keys
     )
+    if not 0 <= margin < float("inf"):
+        raise ValueError(f"margin must be a finite number >= 0, but got {margin}")
     scale = 1.0 / temperature
     batch = query_emb.shape[0]
     q = F.normalize(_at_least_float32(query_emb), dim=-1)  # (B, d)
@@ -97,6 +107,9 @@ def info_nce(
 
     p_all = gather(p)  # (W * B, d)
     scores = scale * (q @ p_all.T)  # (B, W * B)
+    rows = torch.arange(batch, device=q.device)  # (B,)
+    if margin:
+        scores = scores.index_put((rows, labels), scores[rows, labels] - scale * margin)
     if mask is not None:
         scores = scores.masked_fill(mask, float("-inf"))
 
@@ -117,6 +130,8 @@ def info_nce(
 
     q_all = gather(q)  # (W * B, d)
     scores_pq = scale * (p @ q_all.T)  # (B, W * B)
+    if margin:
+        scores_pq = scores_pq.index_put((rows, labels), scores_pq[rows, labels] - scale * margin)
     if mask is not None:
         scores_pq = scores_pq.masked_fill(mask, float("-inf"))
     return (loss + F.cross_entropy(scores_pq, labels)) / 2
@@ -206,15 +221,19 @@ class InfoNCELoss(torch.nn.Module):
         *,
         temperature: float = DEFAULT_TEMPERATURE,
         symmetric: bool = False,
+        margin: float = 0.0,
         share_hard_negatives: bool = True,
         mask_false_negatives: bool = True,
     ) -> None:
         super().__init__()
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, but got {temperature}")
+        if not 0 <= margin < float("inf"):
+            raise ValueError(f"margin must be a finite number >= 0, but got {margin}")
         self.encoder = encoder
         self.temperature = temperature
         self.symmetric = symmetric
+        self.margin = margin
         self.share_hard_negatives = share_hard_negatives
         self.mask_false_negatives = mask_false_negatives
 
@@ -231,6 +250,7 @@ class InfoNCELoss(torch.nn.Module):
             passage_emb,
             temperature=self.temperature,
             symmetric=self.symmetric,
+            margin=self.margin,
             hard_negative_emb=hard_negative_emb,
             parallel_keys=batch.get("parallel_keys") if self.mask_false_negatives else None,
             passage_keys=batch.get("passage_keys") if self.mask_false_negatives else None,

@@ -126,7 +126,8 @@ class TrainConfig:
     forward pass under bf16 autocast (fp32 weights, optimizer and loss). ``lr_schedule``:
     ``"linear"`` decays to 0 at the last step; ``"constant"`` holds the peak after warm-up, so
     a run stopped at step ``s`` equals a run of ``s`` steps (early stopping on the validation
-    curve). ``warmup_steps`` (when given) replaces ``warmup_ratio``. ``kind_schedule`` /
+    curve). ``symmetric`` and ``margin``: LaBSE's bidirectional loss and additive margin
+    (:func:`~hybridlib.losses.info_nce`). ``warmup_steps`` (when given) replaces ``warmup_ratio``. ``kind_schedule`` /
     ``kind_block``: see :class:`~hybridlib.samplers.HybridBatchSampler` (``kind_block`` None:
     the run's steps, at most an epoch, so the run realises alpha exactly).
     """
@@ -149,6 +150,7 @@ class TrainConfig:
     lr_schedule: Literal["linear", "constant"] = "linear"
     temperature: float = 0.05
     symmetric: bool = False
+    margin: float = 0.0
     mask_false_negatives: bool = True
     freeze_word_embeddings: bool = False
     embedding_row_gradients: bool = True
@@ -212,6 +214,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be > 0, but got {value}")
+        if not (math.isfinite(self.margin) and self.margin >= 0):
+            raise ConfigError(f"margin must be >= 0, but got {self.margin}")
         if not self.weight_decay >= 0:
             raise ConfigError(f"weight_decay must be >= 0, but got {self.weight_decay}")
         if not 0.0 <= self.warmup_ratio < 1.0:

@@ -314,6 +314,7 @@ def make_loss(config: TrainConfig, encoder: torch.nn.Module) -> InfoNCELoss:
     options = {
         "temperature": config.temperature,
         "symmetric": config.symmetric,
+        "margin": config.margin,
         "mask_false_negatives": config.mask_false_negatives,
     }
     if config.grad_cache_chunk_size is not None:

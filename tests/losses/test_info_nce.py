@@ -58,6 +58,22 @@ def test_symmetric_adds_passage_to_query_direction():
     )
 
 
+def test_additive_margin_by_hand_in_both_directions():
+    """LaBSE's additive margin: the positive's cosine minus 0.25 before the scale of 2."""
+    # query->passage: row 0 scores (2 - 0.5, 1.2), row 1 (0, 1.6 - 0.5)
+    row0 = -1.5 + math.log(math.exp(1.5) + math.exp(1.2))
+    row1 = -1.1 + math.log(math.exp(0.0) + math.exp(1.1))
+    assert info_nce(t(Q), t(P), temperature=0.5, margin=0.25).item() == pytest.approx(
+        (row0 + row1) / 2, abs=1e-12
+    )
+    # passage->query: p0 vs (q0, q1) = (2 - 0.5, 0); p1 vs (q0, q1) = (1.2, 1.6 - 0.5)
+    p_row0 = -1.5 + math.log(math.exp(1.5) + math.exp(0.0))
+    p_row1 = -1.1 + math.log(math.exp(1.2) + math.exp(1.1))
+    both = info_nce(t(Q), t(P), temperature=0.5, margin=0.25, symmetric=True).item()
+    assert both == pytest.approx(((row0 + row1) / 2 + (p_row0 + p_row1) / 2) / 2, abs=1e-12)
+    assert info_nce(t(Q), t(P), temperature=0.5, margin=0.0).item() == pytest.approx(0.2775011, abs=1e-6)
+
+
 def test_shared_parallel_key_masks_the_other_pair_never_the_positive():
     # with one key both rows keep only their positive: loss exactly 0
     loss = info_nce(t(Q), t(P), temperature=0.5, parallel_keys=["k", "k"])
@@ -229,7 +245,7 @@ def test_hard_negatives_own_and_shared_by_hand():
     )
 
 
-def oracle(q, p, h, keys, temperature, symmetric, share, passage_keys=None):
+def oracle(q, p, h, keys, temperature, symmetric, share, passage_keys=None, margin=0.0):
     """Loop-by-loop InfoNCE in numpy (independent of the implementation)."""
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
     p = p / np.linalg.norm(p, axis=1, keepdims=True)
@@ -238,7 +254,8 @@ def oracle(q, p, h, keys, temperature, symmetric, share, passage_keys=None):
         h = h / np.linalg.norm(h, axis=2, keepdims=True)
 
     def ce(anchor, cands, positive):
-        logits = [float(anchor @ c) / temperature for c in cands]
+        logits = [(float(anchor @ c) - (margin if n == positive else 0.0)) / temperature
+                  for n, c in enumerate(cands)]  # fmt: skip
         m = max(logits)
         return -(logits[positive] - (m + math.log(sum(math.exp(x - m) for x in logits))))
 
@@ -277,9 +294,10 @@ def oracle(q, p, h, keys, temperature, symmetric, share, passage_keys=None):
     use_keys=st.booleans(),
     temperature=st.sampled_from([0.05, 0.3, 1.0, 2.5]),
     n_texts=st.none() | st.integers(1, 6),
+    margin=st.sampled_from([0.0, 0.1, 0.35]),
 )
 def test_matches_loop_oracle(
-    seed, batch, dim, k, n_keys, symmetric, share, use_keys, temperature, n_texts
+    seed, batch, dim, k, n_keys, symmetric, share, use_keys, temperature, n_texts, margin
 ):
     rng = np.random.default_rng(seed)
     q = rng.normal(size=(batch, dim)) + 0.01
@@ -296,9 +314,10 @@ def test_matches_loop_oracle(
         parallel_keys=keys,
         passage_keys=texts,
         share_hard_negatives=share,
+        margin=margin,
     )
     assert got.item() == pytest.approx(
-        oracle(q, p, h, keys, temperature, symmetric, share, texts), rel=1e-9, abs=1e-9
+        oracle(q, p, h, keys, temperature, symmetric, share, texts, margin), rel=1e-9, abs=1e-9
     )
 
 
@@ -330,6 +349,8 @@ def test_half_precision_is_computed_in_float32():
             r"passage_emb must have the shape of query_emb \(2, 2\), but got \(3, 2\)",
         ),
         ({"temperature": 0.0}, "temperature must be > 0, but got 0.0"),
+        ({"margin": -0.1}, "margin must be a finite number >= 0, but got -0.1"),
+        ({"margin": float("nan")}, "margin must be a finite number >= 0, but got nan"),
         ({"parallel_keys": ["a"]}, r"parallel_keys must have one key per pair \(2\), but got 1"),
         (
             {"passage_keys": ["a", "b", "c"]},

@@ -78,6 +78,7 @@ def test_unknown_key_in_the_data_section(tmp_path):
         ({"alpha": 1.5}, r"alpha must be in \[0, 1\], but got 1.5"),
         ({"lr": "fast"}, "lr must be a number, but got 'fast'"),
         ({"temperature": 0}, "temperature must be > 0, but got 0.0"),
+        ({"margin": -0.2}, "margin must be >= 0, but got -0.2"),
         ({"warmup_ratio": 1.0}, r"warmup_ratio must be in \[0, 1\), but got 1.0"),
         ({"sampler": "mixed"}, "sampler: unknown batch sampling strategy 'mixed'"),
         (

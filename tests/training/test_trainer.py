@@ -351,3 +351,12 @@ def test_bf16_autocast_keeps_fp32_weights_and_nearly_the_fp32_losses(tmp_path, p
     saved = weights(mixed.model_dir)
     assert {tensor.dtype for tensor in saved.values()} == {torch.float32}
     assert all(torch.isfinite(tensor).all() for tensor in saved.values())
+
+
+def test_margin_reaches_the_loss_of_the_first_step(tmp_path, pairs):
+    """Same seed, same first batch: an additive margin can only raise its loss."""
+    plain = train(config(tmp_path, "plain", steps=1), pairs=pairs)
+    margin = train(config(tmp_path, "margin", steps=1, margin=0.3, symmetric=True), pairs=pairs)
+    symmetric = train(config(tmp_path, "symmetric", steps=1, symmetric=True), pairs=pairs)
+    first = [read_log(run.log_file)[0]["loss"] for run in (plain, symmetric, margin)]
+    assert first[0] != first[1] < first[2], first
