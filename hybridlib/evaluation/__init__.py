@@ -6,9 +6,16 @@
 - :mod:`~hybridlib.evaluation.suites`: the suites, ``evaluate_suite`` and ``evaluate``.
 - :mod:`~hybridlib.evaluation.bm25`: the BM25 baseline on XLM-R pieces.
 - :mod:`~hybridlib.evaluation.leakage`: refuse evaluation on training articles.
+- :mod:`~hybridlib.evaluation.debias`: training-free removal of language identity
+  (centering, LIR, LSAR), fitted on training texts.
 """
 
 from hybridlib.evaluation.bm25 import BM25Scorer, bm25_scores, xlmr_pieces
+from hybridlib.evaluation.debias import (
+    LanguageCentering,
+    LanguageInformationRemoval,
+    LowRankSubspaceRemoval,
+)
 from hybridlib.evaluation.embeddings import (
     SuiteEmbeddings,
     cache_dir,
@@ -39,6 +46,9 @@ __all__ = [
     "BM25Scorer",
     "DenseScorer",
     "LAREQA_MEASURES",
+    "LanguageCentering",
+    "LanguageInformationRemoval",
+    "LowRankSubspaceRemoval",
     "LeakageError",
     "RESULT_COLUMNS",
     "SETTINGS",
