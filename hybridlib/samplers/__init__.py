@@ -15,6 +15,7 @@ from hybridlib.samplers.hybrid import (
     XYBatchSampler,
 )
 from hybridlib.samplers.parallel_pairs import ParallelPairs, passage_content_key
+from hybridlib.samplers.per_pair import PerPairMixingSampler
 from hybridlib.samplers.strategies import (
     BatchSamplingStrategy,
     make_batch_sampler,
@@ -26,6 +27,7 @@ __all__ = [
     "BatchSamplingStrategy",
     "HybridBatchSampler",
     "ParallelPairs",
+    "PerPairMixingSampler",
     "PlannedBatch",
     "XXBatchSampler",
     "XYBatchSampler",

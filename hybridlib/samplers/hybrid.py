@@ -39,6 +39,7 @@ class BatchKind(StrEnum):
 
     X_X = "x-x"  # monolingual: query and passage of every pair in the batch's one language
     X_Y = "x-y"  # cross-lingual: every query and its passage in two different languages
+    MIXED = "mixed"  # both kinds of pair in one batch (PerPairMixingSampler)
 
 
 @dataclass(frozen=True)
@@ -466,6 +467,7 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
             "size_temperature": self.size_temperature,
             "kind_schedule": self.kind_schedule,
             "kind_block": self.kind_block,
+            "mixing": "whole-batch",  # PerPairMixingSampler: "per-pair"
         }
 
     def state_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from torch.utils.data import Sampler
 from hybridlib.data.types import TrainingPair
 from hybridlib.samplers.hybrid import HybridBatchSampler, XXBatchSampler, XYBatchSampler
 from hybridlib.samplers.parallel_pairs import ParallelPairs
+from hybridlib.samplers.per_pair import PerPairMixingSampler
 
 __all__ = ["BatchSamplingStrategy", "make_batch_sampler"]
 
@@ -21,6 +22,7 @@ class BatchSamplingStrategy(StrEnum):
     X_X = "x-x"  # every batch monolingual (alpha = 1)
     X_Y = "x-y"  # every batch cross-lingual (alpha = 0)
     HYBRID = "hybrid"  # a share alpha of X-X batches, X-Y otherwise
+    PER_PAIR = "per-pair"  # a share alpha of monolingual pairs inside every batch
 
 
 # The paper's own words for the two pure strategies.
@@ -33,6 +35,7 @@ _CLASSES: dict[BatchSamplingStrategy, type[HybridBatchSampler]] = {
     BatchSamplingStrategy.X_X: XXBatchSampler,
     BatchSamplingStrategy.X_Y: XYBatchSampler,
     BatchSamplingStrategy.HYBRID: HybridBatchSampler,
+    BatchSamplingStrategy.PER_PAIR: PerPairMixingSampler,
 }
 _PURE_ALPHA = {BatchSamplingStrategy.X_X: 1.0, BatchSamplingStrategy.X_Y: 0.0}
 

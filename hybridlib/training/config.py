@@ -105,8 +105,9 @@ class TrainConfig:
 
     Length of the run: ``steps`` optimizer steps, or ``epochs`` passes over the sampler's
     epoch (``steps = epochs * steps_per_epoch // grad_accumulation_steps``); give one.
-    ``alpha`` is P(X-X batch) of the hybrid sampler (default 0.5, the paper's best); for
-    ``x-x`` / ``x-y`` it is 1 / 0 and may be left out.
+    ``alpha`` is P(X-X batch) of the hybrid sampler (default 0.5, the paper's best), or the
+    share of monolingual pairs in every batch of ``per-pair``; for ``x-x`` / ``x-y`` it is
+    1 / 0 and may be left out.
     ``data`` may be left out when the pairs are passed to :func:`~hybridlib.training.train`.
     ``batch_size`` is pairs per rank per micro-batch. ``grad_cache_chunk_size`` switches to
     :class:`~hybridlib.losses.CachedInfoNCELoss` (exact gradients, memory of a chunk);

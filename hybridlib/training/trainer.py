@@ -409,7 +409,7 @@ def train(
         size_temperature=config.size_temperature,
         kind_schedule=config.kind_schedule,
         kind_block=(config.kind_block or _run_block(config, dataset, world))
-        if config.kind_schedule == "exact" else None,
+        if config.kind_schedule == "exact" and config.sampler != "per-pair" else None,
     )
     # in-process loading (the sampler's position is then exact); its own generator, because
     # every iter(DataLoader) draws a seed from the given (default: global) RNG, and a

@@ -74,7 +74,7 @@ def test_unknown_name_and_contradicting_alpha(pairs) -> None:
     with pytest.raises(
         ValueError,
         match=r"unknown batch sampling strategy 'mixed'; expected one "
-        r"of \['x-x', 'x-y', 'hybrid', 'language-specific', 'language-agnostic'\]",
+        r"of \['x-x', 'x-y', 'hybrid', 'per-pair', 'language-specific', 'language-agnostic'\]",
     ):
         make_batch_sampler("mixed", pairs, batch_size=4)
     with pytest.raises(ValueError, match=r"strategy 'x-x' means alpha = 1\.0, but got alpha=0\.5"):

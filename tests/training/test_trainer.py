@@ -360,3 +360,10 @@ def test_margin_reaches_the_loss_of_the_first_step(tmp_path, pairs):
     symmetric = train(config(tmp_path, "symmetric", steps=1, symmetric=True), pairs=pairs)
     first = [read_log(run.log_file)[0]["loss"] for run in (plain, symmetric, margin)]
     assert first[0] != first[1] < first[2], first
+
+
+def test_per_pair_mixing_trains_with_mixed_batches(tmp_path, pairs):
+    result = train(config(tmp_path, "per-pair", steps=3, sampler="per-pair", alpha=0.25), pairs=pairs)
+    log = read_log(result.log_file)
+    assert [record["batch_kind"] for record in log] == [["mixed"]] * 3
+    assert all(len(record["languages"][0]) >= 2 for record in log)  # every batch has X-Y pairs
