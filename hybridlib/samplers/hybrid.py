@@ -86,6 +86,34 @@ def _exact_kinds(rng: np.random.Generator, steps: int, alpha: float, block: int)
     return is_xx
 
 
+def _alpha_ramp(alpha: float, alpha_end: float, steps: int, block: int) -> np.ndarray:
+    """``(steps,)`` the share of X-X at each step: linear from ``alpha`` at a block's first
+    step to ``alpha_end`` at its last (a block of one step: ``alpha``)."""
+    block_of = np.arange(steps) // block
+    position = np.arange(steps) - block_of * block  # (steps,)
+    sizes = np.bincount(block_of)[block_of]  # (steps,) length of each step's block
+    fraction = np.where(sizes > 1, position / np.maximum(sizes - 1, 1), 0.0)
+    return alpha + (alpha_end - alpha) * fraction
+
+
+def _scheduled_exact_kinds(ramp: np.ndarray, block: int) -> np.ndarray:
+    """``(steps,)`` bool: X-X where the rounded running sum of ``ramp`` steps up.
+
+    Within a block, step ``s`` is X-X iff ``floor(C_s + 0.5) > floor(C_{s-1} + 0.5)`` with
+    ``C_s = ramp_0 + ... + ramp_s`` (``C_{-1} = 0``): the block holds exactly
+    ``floor(C_last + 0.5)`` X-X steps, placed where the schedule asks for them (e.g. a ramp
+    1 -> 0 over 4 steps, ``ramp = (1, 2/3, 1/3, 0)``: X-X, X-X, X-Y, X-Y).
+    """
+    steps = ramp.size
+    block_of = np.arange(steps) // block
+    out = np.empty(steps, dtype=bool)
+    for b in range(int(block_of[-1]) + 1 if steps else 0):
+        part = ramp[block_of == b]
+        rounded = np.floor(np.cumsum(part) + 0.5)
+        out[block_of == b] = np.diff(np.concatenate([[0.0], rounded])) > 0
+    return out
+
+
 def _without_replacement(
     rng: np.random.Generator, n_items: int, n_batches: int, batch: int
 ) -> np.ndarray:
@@ -130,6 +158,13 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
     - ``"coin"``: each step is X-X with probability ``alpha``, independently, so the
       realised share varies from seed to seed (binomial: over 20 steps at ``alpha=0.5``,
       from 8 to 12 X-X steps with probability 0.74). ``kind_block`` must be ``None``.
+
+    **Scheduled alpha.** With ``alpha_end`` the share moves linearly over each block (the
+    whole epoch for ``"coin"``) from ``alpha`` at its first step to ``alpha_end`` at its
+    last: ``alpha=1, alpha_end=0`` is X-X first, then X-Y; the reverse is X-Y first. Under
+    ``"exact"`` the X-X steps are where the rounded running sum of the ramp steps up
+    (:func:`_scheduled_exact_kinds`; ``round(b * (alpha + alpha_end) / 2)`` in a block of
+    ``b`` steps), under ``"coin"`` step ``s`` is X-X with probability ``alpha_s``.
 
     ``alpha=1`` and ``alpha=0`` give only X-X or only X-Y batches under both schedules.
     The batches of each kind:
@@ -200,6 +235,7 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         languages: Sequence[str] | None = None,
         kind_schedule: str = "exact",
         kind_block: int | None = None,
+        alpha_end: float | None = None,
     ) -> None:
         super().__init__()
         self.batch_size = _check_int("batch_size", batch_size, 1)
@@ -215,6 +251,13 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         if not 0.0 <= float(alpha) <= 1.0:  # also rejects nan
             raise ValueError(f"alpha must be in [0, 1], but got {alpha}")
         self.alpha = float(alpha)
+        if alpha_end is not None:
+            if isinstance(alpha_end, bool) or not isinstance(alpha_end, (int, float, np.floating)):
+                raise TypeError(f"alpha_end must be a number in [0, 1], but got {alpha_end!r}")
+            if not 0.0 <= float(alpha_end) <= 1.0:
+                raise ValueError(f"alpha_end must be in [0, 1], but got {alpha_end}")
+            alpha_end = float(alpha_end)
+        self.alpha_end: float | None = alpha_end
         self.drop_last = bool(drop_last)
         if language_weighting not in LANGUAGE_WEIGHTINGS:
             raise ValueError(
@@ -334,14 +377,16 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
     def _check_capacity(self) -> None:
         n = self.global_batch_size
         what = "batch_size" if self.num_replicas == 1 else "batch_size * num_replicas"
-        if self.alpha > 0:
+        highest = self.alpha if self.alpha_end is None else max(self.alpha, self.alpha_end)
+        lowest = self.alpha if self.alpha_end is None else min(self.alpha, self.alpha_end)
+        if highest > 0:
             for lang, n_keys in zip(self.languages, self._language_n_keys.tolist(), strict=True):
                 if n_keys < n:
                     raise ValueError(
                         f"language {lang!r} has {n_keys} parallel keys, fewer than "
-                        f"{what} = {n} that an X-X batch needs (alpha = {self.alpha} > 0)"
+                        f"{what} = {n} that an X-X batch needs (alpha = {highest} > 0)"
                     )
-        if self.alpha < 1:
+        if lowest < 1:
             for lang, n_keys, n_xy_keys in zip(
                 self.languages,
                 self._language_n_keys.tolist(),
@@ -352,13 +397,13 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
                     raise ValueError(
                         f"language {lang!r} has no parallel partner for X-Y batches: none of "
                         f"its {n_keys} parallel keys occurs in another of the languages "
-                        f"{list(self.languages)} (alpha = {self.alpha} < 1)"
+                        f"{list(self.languages)} (alpha = {lowest} < 1)"
                     )
             n_xy = self._xy_key_start.size
             if n_xy < n:
                 raise ValueError(
                     f"{n_xy} parallel keys occur in two or more languages, fewer than "
-                    f"{what} = {n} that an X-Y batch needs (alpha = {self.alpha} < 1)"
+                    f"{what} = {n} that an X-Y batch needs (alpha = {lowest} < 1)"
                 )
 
     # ---------------------------------------------------------------------------- planning
@@ -378,11 +423,15 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         _check_int("epoch", epoch, 0)
         rng = np.random.default_rng([self.seed, epoch])
         steps, n = self.steps_per_epoch, self.global_batch_size
-        if self.kind_schedule == "coin":
+        block = max(steps if self.kind_block is None else self.kind_block, 1)
+        if self.alpha_end is not None:
+            ramp = _alpha_ramp(self.alpha, self.alpha_end, steps, block)  # (steps,)
+            draws = rng.random(steps)
+            is_xx = draws < ramp if self.kind_schedule == "coin" else _scheduled_exact_kinds(ramp, block)
+        elif self.kind_schedule == "coin":
             is_xx = rng.random(steps) < self.alpha  # (steps,)
         else:
-            block = steps if self.kind_block is None else self.kind_block
-            is_xx = _exact_kinds(rng, steps, self.alpha, max(block, 1))  # (steps,)
+            is_xx = _exact_kinds(rng, steps, self.alpha, block)  # (steps,)
         xx_steps, xy_steps = np.flatnonzero(is_xx), np.flatnonzero(~is_xx)
         language = np.full(steps, -1, dtype=np.int64)
         language[xx_steps] = rng.choice(self.n_languages, size=xx_steps.size, p=self._probs)
@@ -468,6 +517,7 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
             "kind_schedule": self.kind_schedule,
             "kind_block": self.kind_block,
             "mixing": "whole-batch",  # PerPairMixingSampler: "per-pair"
+            "alpha_end": self.alpha_end,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -505,7 +555,8 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
             f"{type(self).__name__}(batch_size={self.batch_size}, alpha={self.alpha}, "
             f"seed={self.seed}, num_replicas={self.num_replicas}, rank={self.rank}, "
             f"languages={list(self.languages)}, kind_schedule={self.kind_schedule!r}, "
-            f"kind_block={self.kind_block}, steps_per_epoch={self.steps_per_epoch})"
+            f"kind_block={self.kind_block}, alpha_end={self.alpha_end}, "
+            f"steps_per_epoch={self.steps_per_epoch})"
         )
 
 
@@ -515,7 +566,7 @@ class XXBatchSampler(HybridBatchSampler):
     def __init__(
         self, pairs: ParallelPairs | Sequence[TrainingPair], batch_size: int, **kwargs: Any
     ) -> None:
-        if "alpha" in kwargs:
+        if "alpha" in kwargs or kwargs.get("alpha_end") is not None:
             raise TypeError(
                 "XXBatchSampler has alpha = 1; use HybridBatchSampler for another alpha"
             )
@@ -528,7 +579,7 @@ class XYBatchSampler(HybridBatchSampler):
     def __init__(
         self, pairs: ParallelPairs | Sequence[TrainingPair], batch_size: int, **kwargs: Any
     ) -> None:
-        if "alpha" in kwargs:
+        if "alpha" in kwargs or kwargs.get("alpha_end") is not None:
             raise TypeError(
                 "XYBatchSampler has alpha = 0; use HybridBatchSampler for another alpha"
             )

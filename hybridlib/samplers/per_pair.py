@@ -58,6 +58,9 @@ class PerPairMixingSampler(HybridBatchSampler):
         kind_block: int | None = None,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("alpha_end") is not None:
+            raise ValueError("PerPairMixingSampler has one share alpha for every batch; "
+                             "alpha_end (a scheduled alpha) applies to HybridBatchSampler")  # fmt: skip
         if kind_block is not None:
             raise ValueError(
                 f"kind_block applies to whole-batch kinds only; PerPairMixingSampler mixes "

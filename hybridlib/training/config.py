@@ -130,7 +130,9 @@ class TrainConfig:
     curve). ``symmetric`` and ``margin``: LaBSE's bidirectional loss and additive margin
     (:func:`~hybridlib.losses.info_nce`). ``warmup_steps`` (when given) replaces ``warmup_ratio``. ``kind_schedule`` /
     ``kind_block``: see :class:`~hybridlib.samplers.HybridBatchSampler` (``kind_block`` None:
-    the run's steps, at most an epoch, so the run realises alpha exactly).
+    the run's steps, at most an epoch, so the run realises alpha exactly). ``alpha_end``
+    (sampler ``hybrid`` only): alpha moves linearly from ``alpha`` to ``alpha_end`` over the
+    run (X-X first then X-Y: ``alpha: 1, alpha_end: 0``).
     """
 
     data: DataConfig | None = None
@@ -171,6 +173,7 @@ class TrainConfig:
     precision: Literal["float32", "bfloat16"] = "float32"
     kind_schedule: Literal["exact", "coin"] = "exact"
     kind_block: int | None = None
+    alpha_end: float | None = None
     validation: ValidationConfig | None = None
 
     def __post_init__(self) -> None:
@@ -211,6 +214,13 @@ class TrainConfig:
                 f"sampler {self.sampler!r} means alpha = {pure_alpha}, but got alpha={self.alpha}; "
                 "use sampler 'hybrid' for another alpha"
             )
+        if self.alpha_end is not None:
+            if self.sampler != "hybrid":
+                raise ConfigError(
+                    f"alpha_end (a scheduled alpha) applies to sampler 'hybrid', but got sampler {self.sampler!r}"
+                )
+            if not 0.0 <= self.alpha_end <= 1.0:
+                raise ConfigError(f"alpha_end must be in [0, 1], but got {self.alpha_end}")
         for name in ("lr", "temperature", "size_temperature"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):

@@ -410,6 +410,7 @@ def train(
         kind_schedule=config.kind_schedule,
         kind_block=(config.kind_block or _run_block(config, dataset, world))
         if config.kind_schedule == "exact" and config.sampler != "per-pair" else None,
+        **({} if config.alpha_end is None else {"alpha_end": config.alpha_end}),
     )
     # in-process loading (the sampler's position is then exact); its own generator, because
     # every iter(DataLoader) draws a seed from the given (default: global) RNG, and a

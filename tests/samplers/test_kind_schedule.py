@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 from collections import Counter
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -303,3 +304,67 @@ def test_make_batch_sampler_passes_the_schedule_on(build_pairs) -> None:
         {"batch_size": 3},  # defaults are not forced on a callable that may not know them
         {"kind_schedule": "exact", "kind_block": 4, "batch_size": 3},
     ]
+
+
+# ------------------------------------------------------------------- scheduled alpha
+def test_scheduled_alpha_by_hand(sampler_of) -> None:
+    # blocks of 4, ramp (1, 2/3, 1/3, 0): running sums 1, 5/3, 2, 2 round to 1, 2, 2, 2
+    assert kinds(sampler_of(alpha=1.0, alpha_end=0.0, kind_block=4).plan(0)) == "XX.." * 5
+    assert kinds(sampler_of(alpha=0.0, alpha_end=1.0, kind_block=4).plan(0)) == "..XX" * 5
+    # one block of 20 steps from 1 to 0, in exact rational arithmetic: a dithered hand-over
+    text = kinds(sampler_of(alpha=1.0, alpha_end=0.0).plan(0))
+    assert text == exact_ramp_kinds(Fraction(1), Fraction(0), 20) == "XXXX.XXX.X.X...X...."
+    assert text.count("X") == 10
+
+
+def exact_ramp_kinds(start: Fraction, end: Fraction, b: int) -> str:
+    """The documented rule in exact arithmetic: X-X where floor(C_s + 1/2) steps up."""
+    out, before = "", 0
+    total = Fraction(0)
+    for s in range(b):
+        total += start + (end - start) * Fraction(s, b - 1)
+        now = math.floor(total + Fraction(1, 2))
+        out += "X" if now > before else "."
+        before = now
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(alpha=st.floats(0, 1), alpha_end=st.floats(0, 1), kind_block=st.integers(1, 20))
+def test_scheduled_exact_kinds_follow_the_ramp_to_half_a_step(sampler_of, alpha, alpha_end, kind_block) -> None:
+    """At every step of a block, the X-X steps so far differ from the ramp's running sum by
+    at most one half: the schedule is followed locally, and the block's total is exact."""
+    text = kinds(sampler_of(alpha=alpha, alpha_end=alpha_end, kind_block=kind_block).plan(0))
+    for block in blocks(text, kind_block):
+        b = len(block)
+        ramp = [alpha + (alpha_end - alpha) * (s / (b - 1) if b > 1 else 0.0) for s in range(b)]
+        for s in range(b):
+            assert abs(block[: s + 1].count("X") - sum(ramp[: s + 1])) <= 0.5 + 1e-9, (block, ramp)
+
+
+def test_scheduled_coin_moves_from_x_x_to_x_y(build_pairs) -> None:
+    pairs = build_pairs(600, LANGUAGES)  # 600 steps an epoch at batch 3
+    plan = HybridBatchSampler(pairs, batch_size=3, alpha=0.9, alpha_end=0.1, kind_schedule="coin").plan(0)
+    text = kinds(plan)
+    first, last = text[:150].count("X") / 150, text[-150:].count("X") / 150
+    assert first > 0.7 and last < 0.3, (first, last)  # expected about 0.8 and 0.2
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda p: HybridBatchSampler(p, batch_size=3, alpha_end=1.5), ValueError, r"alpha_end must be in \[0, 1\], but got 1.5"),
+        (lambda p: XXBatchSampler(p, batch_size=3, alpha_end=0.0), TypeError, "XXBatchSampler has alpha = 1"),
+        (lambda p: make_batch_sampler("per-pair", p, batch_size=3, alpha_end=0.0), ValueError,
+         "alpha_end \\(a scheduled alpha\\) applies to HybridBatchSampler"),
+    ],
+)
+def test_scheduled_alpha_arguments(build_pairs, make, error, message) -> None:
+    with pytest.raises(error, match=message):
+        make(build_pairs(20, LANGUAGES))
+
+
+def test_state_of_another_schedule_is_refused(sampler_of) -> None:
+    state = sampler_of(alpha=1.0, alpha_end=0.0).state_dict()
+    with pytest.raises(ValueError, match="saved with alpha_end=0.0, but this sampler has alpha_end=None"):
+        sampler_of(alpha=1.0).load_state_dict(state)

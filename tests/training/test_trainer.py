@@ -367,3 +367,9 @@ def test_per_pair_mixing_trains_with_mixed_batches(tmp_path, pairs):
     log = read_log(result.log_file)
     assert [record["batch_kind"] for record in log] == [["mixed"]] * 3
     assert all(len(record["languages"][0]) >= 2 for record in log)  # every batch has X-Y pairs
+
+
+def test_scheduled_alpha_runs_x_x_first_then_x_y(tmp_path, pairs):
+    result = train(config(tmp_path, "ramp", steps=4, sampler="hybrid", alpha=1.0, alpha_end=0.0), pairs=pairs)
+    kinds = [record["batch_kind"][0] for record in read_log(result.log_file)]
+    assert kinds == ["x-x", "x-x", "x-y", "x-y"]  # the ramp (1, 2/3, 1/3, 0) over the run
