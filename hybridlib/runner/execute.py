@@ -251,6 +251,7 @@ def cache_key(execution: Execution, root: Path, parameters: dict[str, Any],
         "code": code_version(s for kind, s, _ in sources if kind == "code"),
         "upstream": upstream_keys,
         "kernel": KERNEL,
+        "environment": package_versions(),  # a torch or numpy upgrade reruns the notebook
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
@@ -283,6 +284,14 @@ def artifact_manifest(root: Path, artifacts: Iterable[str]) -> dict[str, dict[st
     return manifest
 
 
+def _changed_packages(before: dict[str, str] | None, now: dict[str, str]) -> str:
+    """``"torch 2.12.0 -> 2.13.0, ..."`` for the packages whose versions differ ('' if none)."""
+    if not before:
+        return ""
+    names = sorted(name for name in set(before) | set(now) if before.get(name) != now.get(name))
+    return ", ".join(f"{name} {before.get(name, '-')} -> {now.get(name, '-')}" for name in names)
+
+
 def _stale_reason(record: dict[str, Any], root: Path, execution: Execution) -> str | None:
     """Why a finished execution's artifacts can no longer be trusted (None: they verify)."""
     try:
@@ -312,6 +321,9 @@ def _is_cached(stamp: Path, output: Path, key: str, execution: Execution, root: 
     except (OSError, json.JSONDecodeError):
         return None
     if record.get("key") != key:
+        changed = _changed_packages(record.get("packages"), package_versions())
+        if changed and log is not None:
+            log(f"{execution.name}: run again, package versions changed ({changed})")
         return None
     reason = _stale_reason(record, root, execution)
     if reason is not None:

@@ -115,6 +115,19 @@ def test_changed_parameter_reruns_only_what_depends_on_it(small_book: Path) -> N
     assert statuses == {"a": "executed", "b": "cached", "c": "executed"}
 
 
+def test_changed_package_versions_rerun_and_say_which(small_book: Path, monkeypatch, capsys) -> None:
+    """The cache key holds the environment: a torch upgrade no longer reuses executed notebooks."""
+    import hybridlib.runner.execute as execute
+
+    store = small_book / "runs" / "store"
+    assert [r.status for r in run_executions(_executions(small_book), small_book, store, progress=False)] == ["executed"]
+    real = execute.package_versions()
+    monkeypatch.setattr(execute, "package_versions", lambda: {**real, "torch": "99.0.0"})
+    again = run_executions(_executions(small_book), small_book, store, progress=True)
+    assert [r.status for r in again] == ["executed"]
+    assert f"points: run again, package versions changed (torch {real['torch']} -> 99.0.0)" in capsys.readouterr().out
+
+
 def test_changed_notebook_code_reruns_it(small_book: Path) -> None:
     store = small_book / "runs" / "store"
     run_executions(_executions(small_book), small_book, store, progress=False)
