@@ -421,7 +421,12 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         if self._cache is not None and self._cache[0] == epoch:
             return self._cache[1]  # type: ignore[return-value]
         _check_int("epoch", epoch, 0)
-        rng = np.random.default_rng([self.seed, epoch])
+        plan = self._make_plan(np.random.default_rng([self.seed, epoch]))
+        self._cache = (epoch, plan)
+        return plan
+
+    def _make_plan(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The plan of one epoch from its generator (see :meth:`_global_plan`)."""
         steps, n = self.steps_per_epoch, self.global_batch_size
         block = max(steps if self.kind_block is None else self.kind_block, 1)
         if self.alpha_end is not None:
@@ -460,22 +465,26 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
             queries[xy_steps] = self._pick_pairs(rng, q_units).reshape(xy_steps.size, n)
             passages[xy_steps] = self._pick_pairs(rng, p_units).reshape(xy_steps.size, n)
 
-        plan = (is_xx, language, queries, passages)
-        self._cache = (epoch, plan)
-        return plan
+        return is_xx, language, queries, passages
 
     def _batch(self, plan: tuple[np.ndarray, ...], step: int) -> PlannedBatch:
         is_xx, language, queries, passages = plan
-        lo, hi = self.rank * self.batch_size, (self.rank + 1) * self.batch_size
-        q, p = queries[step, lo:hi], passages[step, lo:hi]
+        q, p = self._rank_rows(queries, passages, step)
         if is_xx[step]:
             kind, languages = BatchKind.X_X, (self.languages[language[step]],)
         else:
-            codes = np.unique(
-                np.concatenate([self.pairs.language_codes[q], self.pairs.language_codes[p]])
-            )
-            kind, languages = BatchKind.X_Y, tuple(self.pairs.languages[c] for c in codes)
+            kind, languages = BatchKind.X_Y, self._languages_of(q, p)
         return PlannedBatch(kind, languages, list(zip(q.tolist(), p.tolist(), strict=True)))
+
+    def _rank_rows(self, queries: np.ndarray, passages: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """This rank's slice ``(batch_size,)`` of a global step's query and passage indices."""
+        lo, hi = self.rank * self.batch_size, (self.rank + 1) * self.batch_size
+        return queries[step, lo:hi], passages[step, lo:hi]
+
+    def _languages_of(self, queries: np.ndarray, passages: np.ndarray) -> tuple[str, ...]:
+        """The sorted languages of the given pairs' queries and passages together."""
+        codes = np.unique(np.concatenate([self.pairs.language_codes[queries], self.pairs.language_codes[passages]]))
+        return tuple(self.pairs.languages[c] for c in codes)
 
     def plan(self, epoch: int | None = None) -> list[PlannedBatch]:
         """This rank's batches of ``epoch`` (default: the current one), from the first."""

@@ -80,12 +80,9 @@ class PerPairMixingSampler(HybridBatchSampler):
                 "that a per-pair mixed batch needs"
             )
 
-    def _global_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _make_plan(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``is_mono`` ``(steps, N)`` bool, an unused ``(steps,)`` -1, and ``queries``,
         ``passages`` ``(steps, N)`` pair indices; ``N = batch_size * num_replicas``."""
-        if self._cache is not None and self._cache[0] == epoch:
-            return self._cache[1]  # type: ignore[return-value]
-        rng = np.random.default_rng([self.seed, epoch])
         steps, n = self.steps_per_epoch, self.global_batch_size
         if self.kind_schedule == "coin":
             is_mono = rng.random((steps, n)) < self.alpha
@@ -101,17 +98,12 @@ class PerPairMixingSampler(HybridBatchSampler):
         queries = self._pick_pairs(rng, self._key_units[start + a]).reshape(steps, n)
         cross = self._pick_pairs(rng, self._key_units[start + b]).reshape(steps, n)
         passages = np.where(is_mono, queries, cross)
-        plan = (is_mono, np.full(steps, -1, dtype=np.int64), queries, passages)
-        self._cache = (epoch, plan)
-        return plan
+        return is_mono, np.full(steps, -1, dtype=np.int64), queries, passages
 
     def _batch(self, plan: tuple[np.ndarray, ...], step: int) -> PlannedBatch:
-        _, _, queries, passages = plan
-        lo, hi = self.rank * self.batch_size, (self.rank + 1) * self.batch_size
-        q, p = queries[step, lo:hi], passages[step, lo:hi]
-        codes = np.unique(np.concatenate([self.pairs.language_codes[q], self.pairs.language_codes[p]]))
-        languages = tuple(self.pairs.languages[c] for c in codes)
-        return PlannedBatch(BatchKind.MIXED, languages, list(zip(q.tolist(), p.tolist(), strict=True)))
+        q, p = self._rank_rows(plan[2], plan[3], step)
+        pairs = list(zip(q.tolist(), p.tolist(), strict=True))
+        return PlannedBatch(BatchKind.MIXED, self._languages_of(q, p), pairs)
 
     def monolingual_share(self, epoch: int | None = None) -> float:
         """The realised share of monolingual items over this rank's batches of ``epoch``."""
