@@ -214,6 +214,11 @@ class TrainConfig:
                 f"sampler {self.sampler!r} means alpha = {pure_alpha}, but got alpha={self.alpha}; "
                 "use sampler 'hybrid' for another alpha"
             )
+        if self.sampler == "per-pair" and self.kind_block is not None:
+            raise ConfigError(
+                f"kind_block applies to whole-batch kinds; sampler 'per-pair' mixes inside each "
+                f"batch, but got kind_block={self.kind_block}"
+            )
         if self.alpha_end is not None:
             if self.sampler != "hybrid":
                 raise ConfigError(

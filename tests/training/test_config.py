@@ -80,6 +80,7 @@ def test_unknown_key_in_the_data_section(tmp_path):
         ({"temperature": 0}, "temperature must be > 0, but got 0.0"),
         ({"margin": -0.2}, "margin must be >= 0, but got -0.2"),
         ({"sampler": "x-y", "alpha_end": 1.0}, r"alpha_end \(a scheduled alpha\) applies to sampler 'hybrid', but got sampler 'x-y'"),
+        ({"sampler": "per-pair", "kind_block": 4}, "kind_block applies to whole-batch kinds; sampler 'per-pair'"),
         ({"alpha_end": 2.0}, r"alpha_end must be in \[0, 1\], but got 2.0"),
         ({"warmup_ratio": 1.0}, r"warmup_ratio must be in \[0, 1\), but got 1.0"),
         ({"sampler": "mixed"}, "sampler: unknown batch sampling strategy 'mixed'"),
