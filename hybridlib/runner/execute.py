@@ -48,7 +48,10 @@ class LocalKernelManager(AsyncKernelManager):
 
     @default("transport")
     def _default_transport(self) -> str:
-        return "ipc"
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        # a socket path (runtime folder + "/kernel-<uuid>-ipc-N") must fit in 107 bytes
+        return "ipc" if len(jupyter_runtime_dir()) <= 48 else "tcp"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../hybridlib
 # top-level packages of the project whose sources key the cache (``benchmarks`` sits beside
 # ``hybridlib`` in a checkout; an installed hybridlib has none, and nothing is tracked there)
