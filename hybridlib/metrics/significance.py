@@ -25,7 +25,30 @@ _SUPERSCRIPTS = dict(zip("abcdefghijklmnoprstuvwxyz", "ᵃᵇᶜᵈᵉᶠᵍʰ�
 
 
 def _paired(a, b, what: str = "a and b") -> tuple[np.ndarray, np.ndarray]:
-    """Per-query arrays of two systems with the unscored (NaN) queries dropped."""
+    """Per-query arrays of two systems with the unscored (NaN) queries dropped.
+
+    ``a`` and ``b`` are arrays in one query order, or both ``pandas.Series`` indexed by query
+    id, which are aligned by id (the same set of ids is required, each once).
+    """
+    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
+        if not (isinstance(a, pd.Series) and isinstance(b, pd.Series)):
+            raise TypeError(
+                f"{what}: give both as pandas Series indexed by query id, or both as arrays "
+                "in one query order, not one of each"
+            )
+        for series, name in ((a, what.split(" and ")[0]), (b, what.split(" and ")[-1])):
+            if series.index.has_duplicates:
+                repeated = series.index[series.index.duplicated()][0]
+                raise ValueError(f"{what}: {name} has query id {repeated!r} more than once")
+        only_a = a.index.difference(b.index)
+        only_b = b.index.difference(a.index)
+        if len(only_a) or len(only_b):
+            example = only_a[0] if len(only_a) else only_b[0]
+            raise ValueError(
+                f"{what} are scored on different queries: {len(only_a)} only in the first, "
+                f"{len(only_b)} only in the second (e.g. query id {example!r})"
+            )
+        b = b.reindex(a.index)
     a = np.asarray(a, dtype=np.float64).ravel()
     b = np.asarray(b, dtype=np.float64).ravel()
     if a.shape != b.shape:
@@ -289,6 +312,9 @@ def compare(
     lower_is_better: Collection[str] = ("rank_distance", "rank_distance_norm"),
 ) -> Comparison:
     """Compare systems on per-query values: ``{system: {measure: (n_queries,) array}}``.
+
+    The values are arrays in one query order for every system, or ``pandas.Series``
+    indexed by query id, aligned by id (a system scored on other queries is an error).
 
     Tests every pair of systems (or, with ``baseline``, every system against it) on each
     measure with ``test`` (paired randomization test, or ``scipy.stats.ttest_rel``), then
