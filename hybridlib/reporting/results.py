@@ -306,13 +306,15 @@ EFFECTS = (  # (name, better, other, setting, metric): the differences the paper
 
 
 def effect_sizes(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, *,
-                 n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:  # fmt: skip
-    """The sampler differences of :data:`EFFECTS` with their 95% intervals (two-level
-    bootstrap); one row each (``difference = better - other`` in the measure's units)."""
+                 n_resamples: int = 2000, seed: int = 0,
+                 effects: Sequence[tuple[str, str, str, str, str]] = EFFECTS) -> pd.DataFrame:  # fmt: skip
+    """The differences ``effects`` (default: the sampler differences of :data:`EFFECTS`) with
+    their 95% intervals (two-level bootstrap); one row each (``difference = better - other``
+    in the measure's units). Each is ``(name, better, other, setting, metric)``."""
     from hybridlib.metrics.clustered import claim_test
 
     rows = []
-    for name, better, other, setting, metric in EFFECTS:
+    for name, better, other, setting, metric in effects:
         if not {better, other} <= set(runs["system"]):
             continue
         units = comparison_units(per_query, runs, suite, [better, other], setting, metric)
