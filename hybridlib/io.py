@@ -20,7 +20,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 TRACKED_PACKAGES = (
     "hybridlib",
@@ -179,6 +179,15 @@ def provenance(
         "platform": platform.platform(),
         "data_sha256": {label: sha256_file(path) for label, path in (data_files or {}).items()},
     }
+
+
+def did_you_mean(name: str, choices: Iterable[str], template: str = "; did you mean {!r}?") -> str:
+    """``template`` filled with the choice closest to ``name`` (``difflib``, cutoff 0.6), or
+    "" when none is close: the hint appended to an error about an unknown name."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), sorted(choices), n=1, cutoff=0.6)
+    return template.format(close[0]) if close else ""
 
 
 def load_yaml(text: str, source: str = "<yaml>") -> Any:

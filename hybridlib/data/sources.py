@@ -200,13 +200,12 @@ def known_folders() -> list[str]:
 
 def check_folders(folders: Iterable[str] | None) -> None:
     """Raise ``ValueError`` naming a folder that holds no pinned data set (with a suggestion)."""
-    import difflib
+    from hybridlib.io import did_you_mean
 
     for folder in folders or ():
         if folder not in SOURCES:
-            close = difflib.get_close_matches(folder, known_folders(), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown data folder {folder!r}{hint} (known: {', '.join(known_folders())})")
+            raise ValueError(f"unknown data folder {folder!r}{did_you_mean(folder, SOURCES)} "
+                             f"(known: {', '.join(known_folders())})")  # fmt: skip
 
 
 def url_of(relative: str, base_url: str = GITHUB_RAW) -> str:

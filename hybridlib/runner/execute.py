@@ -212,7 +212,7 @@ def check_plan(executions: list[Execution], root: Path, profile: Any = None,
     (the trainer's fields, given by the caller so the runner never imports the trainer). Raises
     :class:`ParameterError` listing all problems, each with a suggestion where one is close.
     """
-    import difflib
+    from hybridlib.io import did_you_mean
 
     problems: list[str] = []
     declared_anywhere: set[str] = set()
@@ -224,22 +224,17 @@ def check_plan(executions: list[Execution], root: Path, profile: Any = None,
         declared = declared_parameters(template)
         declared_anywhere |= declared
         for name in sorted(set(execution.parameters) - declared):
-            close = difflib.get_close_matches(name, sorted(declared), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(f"notebook {execution.notebook} (execution {execution.name!r}) does not "
-                            f"declare parameter {name!r}{hint}")  # fmt: skip
+                            f"declare parameter {name!r}{did_you_mean(name, declared)}")  # fmt: skip
     if profile is not None:
         for name in sorted(set(profile.common) - declared_anywhere):
-            close = difflib.get_close_matches(name, sorted(declared_anywhere), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(f"profile {profile.name!r}, common: no notebook declares {name!r}{hint}")
+            problems.append(f"profile {profile.name!r}, common: no notebook declares {name!r}"
+                            f"{did_you_mean(name, declared_anywhere)}")  # fmt: skip
         if profile.experiment is not None and train_fields is not None:
             fields = set(train_fields)
             for name in sorted(set(profile.experiment.train) - fields):
-                close = difflib.get_close_matches(name, sorted(fields), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
                 problems.append(f"profile {profile.name!r}, experiment.train: {name!r} is not a "
-                                f"trainer field{hint}")  # fmt: skip
+                                f"trainer field{did_you_mean(name, fields)}")  # fmt: skip
     if problems:
         raise ParameterError(f"{len(problems)} problem(s) in the plan, nothing was run:\n  - "
                              + "\n  - ".join(dict.fromkeys(problems)))  # fmt: skip

@@ -16,7 +16,6 @@ closest valid one; wrong types and values are errors that name the field and the
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import types
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
+from hybridlib.io import did_you_mean
 
 LAREQA_SUITES = ("xquad-r", "mlqa-r")
 
@@ -293,8 +294,8 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
         if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
-            hint = f"; did you mean {prefix}{close[0]!r}?" if close else ""
+            close = did_you_mean(str(key), fields, "{}")  # the closest key, or ""
+            hint = f"; did you mean {prefix}{close!r}?" if close else ""
             raise ConfigError(
                 f"unknown key {prefix}{key!r}{hint} (valid keys: {', '.join(sorted(fields))})"
             )

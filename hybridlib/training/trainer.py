@@ -81,13 +81,12 @@ def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
         folds = article_folds({p.article for p in every}, n_folds=data.n_folds, seed=data.fold_seed)
         articles = folds[data.fold]
     elif articles is not None:
-        import difflib
+        from hybridlib.io import did_you_mean
 
-        known = sorted({p.article for p in lareqa_training_pairs(data.suite, languages=data.languages, root=data.root)})
-        unknown = [a for a in articles if a not in set(known)]
+        known = {p.article for p in lareqa_training_pairs(data.suite, languages=data.languages, root=data.root)}
+        unknown = [a for a in articles if a not in known]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(unknown[0], known, " (did you mean {!r}?)")
             raise ConfigError(
                 f"data.articles: {len(unknown)} article(s) not in {data.suite} in the chosen "
                 f"languages, e.g. {unknown[0]!r}{hint}"
