@@ -7,6 +7,9 @@
   sampler, one seed), its learning curves and :func:`choose_settings` on them.
 - :func:`evaluate_run`: one model (or baseline) on the suites of the protocol, with the run
   record that reporting reads (``run.json``, written last).
+- :func:`debias_runs`: training-free removal of language identity (centering, LIR, LSAR)
+  fitted on training-side texts, its ranks chosen on the validation articles
+  (:func:`choose_debias_ranks`), applied to the untrained encoder and to trained models.
 
 Every result is written atomically; a finished model or suite is not recomputed, so an
 interrupted execution resumes where it stopped.
@@ -14,6 +17,7 @@ interrupted execution resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -23,9 +27,9 @@ import pandas as pd
 
 from hybridlib.io import atomic_write_json
 from hybridlib.reporting.protocol import direction, training_articles, validation_articles
-from hybridlib.systems import SELECTION_FILE, canonical, system_label, system_name
+from hybridlib.systems import SELECTION_FILE, canonical, debiased_name, system_label, system_name
 
-__all__ = ["SELECTION_FILE", "canonical", "system_label", "system_name"]  # re-exported
+__all__ = ["SELECTION_FILE", "canonical", "debiased_name", "system_label", "system_name"]  # re-exported
 
 RUN_RECORD = "run.json"
 
@@ -39,12 +43,17 @@ def baseline_record(method: str, model: str) -> dict[str, Any]:
             "model": "bm25" if method == "bm25" else model}  # fmt: skip
 
 
-def run_record(direction_name: str, sampler: str, alpha: float, seed: int, model: str) -> dict[str, Any]:
-    """The run record of one trained model."""
-    sampler, alpha = canonical(sampler, alpha)
+def run_record(
+    direction_name: str, sampler: str, alpha: float, seed: int, model: str, alpha_end: float | None = None
+) -> dict[str, Any]:
+    """The run record of one trained model (``alpha_end``: a scheduled alpha's last value)."""
+    label, name = system_label(sampler, alpha, alpha_end), system_name(sampler, alpha, alpha_end)
+    if alpha_end is None or alpha_end == alpha:
+        sampler, alpha = canonical(sampler, alpha)
     chosen = direction(direction_name)
-    return {"run_name": f"{system_label(sampler, alpha)}-s{seed}", "method": "trained",
-            "system": system_name(sampler, alpha), "sampler": sampler, "alpha": alpha,
+    return {"run_name": f"{label}-s{seed}", "method": "trained",
+            "system": name, "sampler": sampler, "alpha": alpha,
+            "alpha_end": alpha_end if alpha_end is not None and alpha_end != alpha else None,
             "seed": seed, "direction": direction_name, "model": model,
             "train_suite": chosen.train_suite, "training_languages": list(chosen.languages)}  # fmt: skip
 
@@ -96,13 +105,14 @@ def train_and_evaluate(
     results_dir: str,
     extra_suites: Sequence[str] = (),
     extra_seeds: Sequence[int] = (),
+    alpha_end: float | None = None,
     root: str | None = None,
 ) -> pd.DataFrame:
     """Train one system of a direction once per seed and evaluate each model on ``suites``,
     and the models of ``extra_seeds`` on ``extra_suites`` too (the domain-shift suites);
     models under ``models_dir/<direction>/<label>-s<seed>``, results under
     ``results_dir/<direction>/<label>-s<seed>``. Returns the training logs."""
-    label = system_label(sampler, alpha)
+    label = system_label(sampler, alpha, alpha_end)
     logs = []
     for seed in seeds:
         config = train_config(
@@ -110,13 +120,13 @@ def train_and_evaluate(
             output_dir=f"{models_dir}/{direction_name}/{label}-s{seed}",
             temperature=choices["temperature"], lr=choices["lr"], steps=choices["steps"],
             train=train, validation_fraction=validation_fraction,
-            validation_seed=validation_seed, root=root,
+            validation_seed=validation_seed, alpha_end=alpha_end, root=root,
         )  # fmt: skip
         model_dir = train_once(config)
         evaluate_run(
             model_dir, [*suites, *(extra_suites if seed in extra_seeds else [])],
             f"{results_dir}/{direction_name}/{label}-s{seed}",
-            record=run_record(direction_name, sampler, alpha, seed, model), settings=settings,
+            record=run_record(direction_name, sampler, alpha, seed, model, alpha_end), settings=settings,
             suite_languages=suite_languages, training_languages=direction(direction_name).languages,
             train_articles=config.data.articles, batch_size=batch_size,
         )  # fmt: skip
@@ -140,12 +150,14 @@ def train_config(
     validation_fraction: float,
     validation_seed: int = 0,
     validation_every: int | None = None,
+    alpha_end: float | None = None,
     root: str | None = None,
 ) -> Any:
     """The :class:`~hybridlib.training.TrainConfig` of one run of ``direction_name``: its
     training set minus the shared and validation articles, in the direction's languages.
     ``train`` holds the remaining trainer fields (batch size, length, top layers, ...);
-    ``validation_every`` adds the learning curve on the validation articles."""
+    ``validation_every`` adds the learning curve on the validation articles; ``alpha_end``
+    schedules Hybrid's alpha (from ``alpha`` to ``alpha_end`` over the run)."""
     from hybridlib.training import TrainConfig
 
     chosen = direction(direction_name)
@@ -167,12 +179,15 @@ def train_config(
         "steps": steps,
         "data": data,
     }
+    label = system_label(sampler, alpha, alpha_end)
+    if alpha_end is not None and alpha_end != alpha:
+        fields["sampler"], fields["alpha"], fields["alpha_end"] = sampler, float(alpha), float(alpha_end)
     if validation_every:
         fields["validation"] = {
             "articles": validation_articles(direction_name, validation_fraction, validation_seed, root),
             "every": validation_every,
         }
-    return TrainConfig.from_dict(fields, source=f"{direction_name} {system_label(sampler, alpha)} seed {seed}")
+    return TrainConfig.from_dict(fields, source=f"{direction_name} {label} seed {seed}")
 
 
 def train_once(config: Any, show_progress: bool | None = False) -> Path:
@@ -274,10 +289,12 @@ def evaluate_run(
     train_articles: Sequence[str] | None = None,
     include_articles: dict[str, Sequence[str]] | None = None,
     batch_size: int = 64,
+    postprocess: Any = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` (a folder, a name, an ``Encoder`` or ``"bm25"``) on ``suites``, one
     subfolder each, and write ``run.json`` last: ``record`` (who the system is) plus the
-    evaluation settings. A suite whose results are complete is not evaluated again."""
+    evaluation settings. A suite whose results are complete is not evaluated again.
+    ``postprocess``: a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing`."""
     from hybridlib.evaluation import evaluate
     from hybridlib.evaluation.suites import SUITES, load_model
 
@@ -299,7 +316,7 @@ def evaluate_run(
             encoder, [suite], folder, languages=languages.get(suite), settings=settings,
             include_articles=(include_articles or {}).get(suite),
             training_languages=training_languages, train_articles=train_articles,
-            batch_size=batch_size, log=None,
+            batch_size=batch_size, postprocess=postprocess, log=None,
         )  # fmt: skip
         done[suite] = json.loads(provenance_file.read_text(encoding="utf-8"))["parameters"]
     evaluation = {s: p.get("evaluation_settings") for s, p in done.items()}
@@ -381,3 +398,174 @@ def finetuning_comparison(
                     settings=settings, train_articles=config.data.articles,
                     include_articles={test_suite: list(eval_articles)}, batch_size=batch_size,
                 )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- debiasing
+DEBIAS_SELECTION_FILE = "debias_selection.json"
+DEBIAS_VALIDATION_FILE = "debias_validation.csv"
+
+
+def _sample_by_language(items: Sequence[Any], per_language: int, seed: int) -> list[Any]:
+    """Up to ``per_language`` items of each language, drawn by ``default_rng(seed)``, in input order."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    keep: list[int] = []
+    for language in sorted({item.language for item in items}):
+        rows = [i for i, item in enumerate(items) if item.language == language]
+        chosen = rng.permutation(len(rows))[:per_language]
+        keep.extend(rows[i] for i in chosen)
+    return [items[i] for i in sorted(keep)]
+
+
+def fit_texts(
+    direction_name: str, *, languages: Sequence[str] | None, per_language: int,
+    validation_fraction: float, validation_seed: int = 0, seed: int = 0, root: str | None = None,
+) -> Any:  # fmt: skip
+    """The training side a post-processing is fitted on: questions and sentences of the
+    direction's training articles (never a validation, shared or evaluated article) in
+    ``languages`` (default: every language of the training set), up to ``per_language`` of
+    each side and language. A :class:`~hybridlib.data.types.RetrievalSuite` (its qrels unused)."""
+    from hybridlib.data import load_lareqa
+
+    chosen = direction(direction_name)
+    articles = training_articles(direction_name, validation_fraction, validation_seed, root)
+    suite = load_lareqa(chosen.train_suite, languages=languages, root=root).subset(articles=articles)
+    return dataclasses.replace(
+        suite, queries=_sample_by_language(suite.queries, per_language, seed),
+        candidates=_sample_by_language(suite.candidates, per_language, seed),
+    )  # fmt: skip
+
+
+def _embed_sides(encoder: Any, suite: Any, batch_size: int) -> tuple[Any, list[str], Any, list[str]]:
+    """``(queries (n_q, d), their languages, candidates (n_c, d), their languages)``, cached."""
+    from hybridlib.evaluation.embeddings import embed_suite
+
+    embedded = embed_suite(encoder, suite, batch_size=batch_size)
+    return (embedded.queries, [q.language for q in suite.queries],
+            embedded.candidates, [c.language for c in suite.candidates])  # fmt: skip
+
+
+def choose_debias_ranks(
+    encoder: Any, *, direction_name: str, ranks: dict[str, Sequence[int]], fit_suite: Any,
+    validation_fraction: float, validation_seed: int = 0, languages: Sequence[str] | None = None,
+    batch_size: int = 64, root: str | None = None,
+) -> tuple[dict[str, int | None], pd.DataFrame]:  # fmt: skip
+    """The rank of each method (``{"lir": [1, 2, 4], ...}``; centering has none) with the best
+    mean of Mono, Cross and Multi mAP on the direction's validation articles (held out of
+    training and of the fit), for ``encoder``; ties go to the smaller rank. Returns the
+    choice and the table of every candidate's scores."""
+    from hybridlib.data import load_lareqa
+    from hybridlib.evaluation import DenseScorer, evaluate_settings
+    from hybridlib.evaluation.debias import fit_debiasing
+
+    chosen = direction(direction_name)
+    held_out = validation_articles(direction_name, validation_fraction, validation_seed, root)
+    suite = load_lareqa(chosen.train_suite, languages=languages, root=root).subset(articles=held_out)
+    fit = _embed_sides(encoder, fit_suite, batch_size)
+    queries, query_languages, candidates, candidate_languages = _embed_sides(encoder, suite, batch_size)
+    rows = []
+    for method, method_ranks in [("none", [None]), *ranks.items()]:
+        for rank in method_ranks:
+            q, c = queries, candidates
+            if method != "none":
+                fitted = fit_debiasing(method, *fit, rank=rank)
+                q, c = fitted.apply(queries, query_languages, candidates, candidate_languages)
+            result = evaluate_settings(suite, DenseScorer(q, c), settings=("mono", "cross", "multi"),
+                                       measures=("map",), suite_name=suite.name).results  # fmt: skip
+            overall = result[(result["query_language"] == "all") & (result["metric"] == "map")]
+            maps = {f"map_{r.setting}": float(r.value) for r in overall.itertuples()}
+            rows.append({"method": method, "rank": rank, **maps,
+                         "map_mean": sum(maps.values()) / len(maps)})  # fmt: skip
+    table = pd.DataFrame(rows)
+    choice: dict[str, int | None] = {}
+    for method in ranks:
+        part = table[table["method"] == method].sort_values(["map_mean", "rank"], ascending=[False, True])
+        choice[method] = int(part.iloc[0]["rank"])
+    return choice, table
+
+
+def debias_runs(
+    *,
+    model: str,
+    direction_name: str,
+    systems: Sequence[tuple[str, float]],
+    seeds: Sequence[int],
+    methods: Sequence[str],
+    ranks: dict[str, Sequence[int]],
+    per_language: int,
+    fit_languages: Sequence[str] | None,
+    validation_fraction: float,
+    validation_seed: int,
+    suites: Sequence[str],
+    suite_languages: dict[str, Sequence[str] | None] | None,
+    settings: Any,
+    models_dir: str,
+    results_dir: str,
+    extra_suites: Sequence[str] = (),
+    extra_methods: Sequence[str] = (),
+    batch_size: int = 64,
+    root: str | None = None,
+) -> dict[str, Any]:
+    """Every ``methods`` (``centering``, ``lir``, ``lsar``) applied to the untrained encoder
+    and to the trained models of ``systems`` (``seeds``; trained by the runs) and evaluated
+    on ``suites`` (and, for ``extra_methods``, on ``extra_suites``): fitted on
+    :func:`fit_texts` of each model's own embeddings, ranks chosen once by
+    :func:`choose_debias_ranks` on the untrained encoder. Results under
+    ``results_dir/<direction>/<label>+<method>-s<seed>``; the choice in
+    ``results_dir/<direction>/`` (:data:`DEBIAS_SELECTION_FILE`, :data:`DEBIAS_VALIDATION_FILE`)."""
+    from hybridlib.evaluation.debias import fit_debiasing
+    from hybridlib.evaluation.suites import load_model
+    from hybridlib.io import atomic_path
+
+    folder = Path(results_dir) / direction_name
+    fit_suite = fit_texts(direction_name, languages=fit_languages, per_language=per_language,
+                          validation_fraction=validation_fraction, validation_seed=validation_seed,
+                          root=root)  # fmt: skip
+    untrained = load_model(model)
+    settings.apply(untrained)
+    selection_file = folder / DEBIAS_SELECTION_FILE
+    if selection_file.is_file():
+        chosen_ranks = json.loads(selection_file.read_text(encoding="utf-8"))["ranks"]
+    else:
+        chosen_ranks, table = choose_debias_ranks(
+            untrained, direction_name=direction_name, ranks={m: ranks[m] for m in methods if m != "centering"},
+            fit_suite=fit_suite, validation_fraction=validation_fraction, validation_seed=validation_seed,
+            languages=fit_languages, batch_size=batch_size, root=root,
+        )  # fmt: skip
+        with atomic_path(folder / DEBIAS_VALIDATION_FILE) as tmp:
+            table.to_csv(tmp, index=False)
+        atomic_write_json(selection_file, {"ranks": chosen_ranks, "criterion": "map_mean",
+                                           "model": model, "direction": direction_name})  # fmt: skip
+    chosen = direction(direction_name)
+    articles = training_articles(direction_name, validation_fraction, validation_seed, root)
+    fit_record = {"fit_suite": chosen.train_suite, "fit_articles": len(articles),
+                  "fit_languages": sorted({q.language for q in fit_suite.queries}),
+                  "fit_questions": len(fit_suite.queries), "fit_sentences": len(fit_suite.candidates),
+                  "per_language": per_language}  # fmt: skip
+    models: list[tuple[str, dict[str, Any], Any]] = [("untrained", baseline_record("untrained", model), untrained)]
+    for sampler, alpha in systems:
+        label = system_label(sampler, alpha)
+        for seed in seeds:
+            path = Path(models_dir) / direction_name / f"{label}-s{seed}" / "model"
+            models.append((f"{label}-s{seed}", run_record(direction_name, sampler, alpha, seed, model), path))
+    for name, record, source in models:
+        encoder = load_model(str(source)) if isinstance(source, Path) else source
+        settings.apply(encoder)
+        fit = _embed_sides(encoder, fit_suite, batch_size)
+        for method in methods:
+            fitted = fit_debiasing(method, *fit, rank=chosen_ranks.get(method), record=fit_record)
+            stem = name if name != "untrained" else "untrained-s0"
+            label, _, seed_part = stem.rpartition("-s")
+            evaluate_run(
+                encoder, [*suites, *(extra_suites if method in extra_methods else [])],
+                f"{folder}/{label}+{method}-s{seed_part}",
+                record={**record, "run_name": f"{label}+{method}-s{seed_part}",
+                        "method": f"{record['method']}+{method}",
+                        "system": debiased_name(record["system"], method), "debias": method,
+                        "debias_rank": chosen_ranks.get(method), "direction": direction_name},
+                settings=settings, suite_languages=suite_languages,
+                training_languages=chosen.languages, train_articles=articles,
+                batch_size=batch_size, postprocess=fitted,
+            )  # fmt: skip
+    return {"ranks": chosen_ranks, **fit_record}

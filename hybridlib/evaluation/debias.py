@@ -17,16 +17,25 @@ language codes; never the evaluated suite) and then applied to any embeddings:
 Each ``transform`` returns float32 rows re-normalised to unit length (``normalize=True``,
 the default), so cosine retrieval applies unchanged. Shapes: ``embeddings`` ``(n, d)``,
 ``languages`` ``n`` codes.
+
+:class:`SuiteDebiasing` holds one fitted post-processing per side of a retrieval suite
+(queries fitted on training questions, candidates on training sentences: an encoder with
+prefixes embeds the two kinds apart); ``hybridlib.evaluation.evaluate(..., postprocess=...)``
+applies it to the embeddings before scoring.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "METHODS",
+    "SuiteDebiasing",
+    "fit_debiasing",
     "LanguageCentering",
     "LanguageInformationRemoval",
     "LowRankSubspaceRemoval",
@@ -155,3 +164,66 @@ class LowRankSubspaceRemoval:
         """``languages`` is not needed (the projection is the same for every text)."""
         array = _check(embeddings, languages, "LowRankSubspaceRemoval.transform")
         return _finish(array - (array @ self.basis) @ self.basis.T, normalize)
+
+
+METHODS = ("centering", "lir", "lsar")
+
+
+def _fit(method: str, embeddings: np.ndarray, languages: Sequence[str], rank: int | None) -> Any:
+    if method == "centering":
+        if rank is not None:
+            raise ValueError("fit_debiasing: centering takes no rank (give rank=None)")
+        return LanguageCentering.fit(embeddings, languages)
+    if method not in METHODS:
+        raise ValueError(f"fit_debiasing: method must be one of {list(METHODS)}, but got {method!r}")
+    if rank is None:
+        raise ValueError(f"fit_debiasing: method {method!r} needs a rank")
+    cls = LanguageInformationRemoval if method == "lir" else LowRankSubspaceRemoval
+    return cls.fit(embeddings, languages, rank=rank)
+
+
+@dataclass(frozen=True)
+class SuiteDebiasing:
+    """One fitted post-processing per side: ``queries`` and ``candidates`` transforms of
+    ``method`` (rank ``rank``); ``record`` says what they were fitted on (for provenance)."""
+
+    method: str
+    rank: int | None
+    queries: Any
+    candidates: Any
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def apply(
+        self,
+        queries: np.ndarray,
+        query_languages: Sequence[str],
+        candidates: np.ndarray,
+        candidate_languages: Sequence[str],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides transformed: ``(n_queries, d)`` and ``(n_candidates, d)``, unit rows."""
+        return (
+            self.queries.transform(queries, list(query_languages)),
+            self.candidates.transform(candidates, list(candidate_languages)),
+        )
+
+
+def fit_debiasing(
+    method: str,
+    query_embeddings: np.ndarray,
+    query_languages: Sequence[str],
+    candidate_embeddings: np.ndarray,
+    candidate_languages: Sequence[str],
+    *,
+    rank: int | None = None,
+    record: dict[str, Any] | None = None,
+) -> SuiteDebiasing:
+    """Fit ``method`` (``centering``, ``lir`` or ``lsar``; ``rank`` for the last two) on
+    training-side embeddings of each side: questions ``(n_q, d)`` and sentences ``(n_c, d)``
+    with their language codes."""
+    return SuiteDebiasing(
+        method=method,
+        rank=rank,
+        queries=_fit(method, query_embeddings, query_languages, rank),
+        candidates=_fit(method, candidate_embeddings, candidate_languages, rank),
+        record={"method": method, "rank": rank, **(record or {})},
+    )

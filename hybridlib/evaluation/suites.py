@@ -149,12 +149,15 @@ def evaluate_suite(
     bm25_k1: float | None = None,
     bm25_b: float | None = None,
     suites: Sequence[RetrievalSuite] | None = None,
+    postprocess: Any = None,
 ) -> SettingsResult:
     """Evaluate ``encoder`` (an ``Encoder`` or ``"bm25"``) on one named suite.
 
     The article restriction and the leakage check come first; embeddings are then computed
     (or read from the cache) for the restricted suite only, so a fold costs what it holds.
     ``suites`` may pass already-loaded suites instead of loading ``suite_name``.
+    ``postprocess`` (a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing`) transforms
+    the (cached, raw) embeddings of each side before scoring.
     """
     if suite_name not in SUITES:
         raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
@@ -164,6 +167,8 @@ def evaluate_suite(
     train = list(train_articles) if train_articles is not None else None
     is_bm25 = isinstance(encoder, str) and encoder == BM25_MODEL
     chosen = tuple(settings) if settings is not None else _settings_for(spec, is_bm25)
+    if is_bm25 and postprocess is not None:
+        raise ValueError("a post-processing of embeddings does not apply to BM25")
     if is_bm25 and "mono" not in spec.settings:
         raise ValueError(
             f"BM25 runs the Mono setting only, and suite {suite_name!r} has none "
@@ -185,7 +190,13 @@ def evaluate_suite(
                 encoder, suite, candidate_input=candidate_input, batch_size=batch_size,
                 cache=cache, fingerprint=fingerprint,
             )  # fmt: skip
-            scorer = DenseScorer(embedded.queries, embedded.candidates)
+            queries, candidates = embedded.queries, embedded.candidates
+            if postprocess is not None:
+                queries, candidates = postprocess.apply(
+                    queries, [q.language for q in suite.queries],
+                    candidates, [c.language for c in suite.candidates],
+                )  # fmt: skip
+            scorer = DenseScorer(queries, candidates)
         parts.append(
             evaluate_loaded(
                 suite, spec, scorer, suite_name=suite_name, settings=chosen,
@@ -330,6 +341,7 @@ def evaluate(
     bm25_k1: float | None = None,
     bm25_b: float | None = None,
     settings: EvaluationSettings | None = None,
+    postprocess: Any = None,
     log: Callable[[str], None] | None = print,
 ) -> SettingsResult:
     """Evaluate ``model`` on ``suites``; write results, per-query values and provenance.
@@ -342,6 +354,9 @@ def evaluate(
                              #       query_id, metric, value
         matrix-<suite>-map.csv   # language x language mAP (Mono diagonal, Cross off it)
         provenance.json      # model fingerprint, parameters, timings, packages, code version
+
+    ``postprocess``: a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing` applied
+    to every suite's embeddings before scoring (its record goes into the provenance).
     """
     encoder = load_model(model)
     is_bm25 = isinstance(encoder, str)
@@ -370,7 +385,7 @@ def evaluate(
             encoder, name, suites=loaded, languages=languages, include_articles=include,
             exclude_articles=exclude, train_articles=train, training_languages=train_langs,
             candidate_input=candidate_input, batch_size=batch_size, cache=cache, root=root,
-            xm3600_path=xm3600_path, bm25_k1=bm25_k1, bm25_b=bm25_b,
+            xm3600_path=xm3600_path, bm25_k1=bm25_k1, bm25_b=bm25_b, postprocess=postprocess,
         )  # fmt: skip
         timings[name] = round(time.perf_counter() - start, 3)
         if log is not None:
@@ -412,6 +427,7 @@ def evaluate(
                 else None
             ),
             "evaluation_settings": evaluation_record,
+            "postprocess": postprocess.record if postprocess is not None else None,
             "hidden_state_cache": (
                 encoder.hidden_cache.info()
                 if getattr(encoder, "hidden_cache", None) is not None else None

@@ -7,8 +7,8 @@
 - :mod:`~hybridlib.reporting.figures`: heatmaps, the ablation, learning curves.
 """
 
-from hybridlib.reporting.claims import Claim, evaluate_claims, paper_claims, verdict_counts
-from hybridlib.reporting.figures import ablation_figure, curves_figure, heatmap_figure
+from hybridlib.reporting.claims import Claim, evaluate_claims, mixing_claims, paper_claims, verdict_counts
+from hybridlib.reporting.figures import ablation_figure, curves_figure, heatmap_figure, tradeoff_figure
 from hybridlib.reporting.protocol import (
     DIRECTIONS,
     direction,
@@ -25,10 +25,12 @@ from hybridlib.reporting.results import (
     comparison_units,
     effect_sizes,
     format_interval,
+    hybrid_alphas,
     language_matrix,
     load_results,
     main_table,
     measure_table,
+    mixing_systems,
     summarise,
     seed_values,
     systems_of,
@@ -37,7 +39,7 @@ from hybridlib.reporting.results import (
 
 __all__ = [
     "DIRECTIONS", "PAPER", "Claim", "ComparisonError", "ablation_figure", "alpha_trend", "check_like_for_like",
-    "comparison_units", "curves_figure", "direction", "effect_sizes", "evaluate_claims", "format_interval",
+    "comparison_units", "curves_figure", "tradeoff_figure", "direction", "effect_sizes", "evaluate_claims", "mixing_claims", "mixing_systems", "format_interval", "hybrid_alphas",
     "heatmap_figure", "language_matrix", "load_results", "main_table", "measure_table",
     "paper_claims", "seed_values", "shared_articles", "suite_articles", "summarise", "systems_of",
     "tatoeba_table", "training_articles", "validation_articles", "verdict_counts",

@@ -87,3 +87,34 @@ def verdict_counts(table: pd.DataFrame) -> str:
     order = ["superior", "non-inferior", "inconclusive", "inferior"]
     counts = table["verdict"].value_counts()
     return ", ".join(f"{int(counts[v])} {v}" for v in order if v in counts)
+
+
+LAREQA_MEASURES = (("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance"))
+
+
+def mixing_claims(suite: str, systems: Sequence[str], hybrid: str = "Hybrid(0.50)") -> dict[str, list[Claim]]:
+    """The questions of the other ways to mix languages, stated before the runs, as three
+    families of claims on one LAReQA suite (each tested and corrected on its own):
+
+    - ``trained``: per-pair or scheduled mixing is at least as good as ``hybrid`` on each of
+      Mono, Cross, Multi mAP and rank distance (does it do what Hybrid does?);
+    - ``training-free``: the untrained encoder post-processed reaches ``hybrid``'s Multi mAP and
+      rank distance, and keeps the untrained encoder's Mono mAP;
+    - ``combined``: ``hybrid`` post-processed is at least as good as ``hybrid`` alone (Multi mAP,
+      rank distance, Mono mAP) and as the post-processed untrained encoder (Multi mAP).
+    """
+    trained = [s for s in systems if s.startswith(("Per-pair(", "Schedule("))]
+    free = [s for s in systems if s.startswith("untrained+")]
+    combined = [s for s in systems if s.startswith(f"{hybrid}+")]
+    families = {
+        "trained": [Claim(suite, setting, metric, s, hybrid) for s in trained for setting, metric in LAREQA_MEASURES],
+        "training-free": [c for s in free for c in (
+            Claim(suite, "multi", "map", s, hybrid), Claim(suite, "multi", "rank_distance", s, hybrid),
+            Claim(suite, "mono", "map", s, "untrained"))],
+        "combined": [c for s in combined for c in (
+            Claim(suite, "multi", "map", s, hybrid), Claim(suite, "multi", "rank_distance", s, hybrid),
+            Claim(suite, "mono", "map", s, hybrid),
+            *([Claim(suite, "multi", "map", s, "untrained" + s[len(hybrid):])]
+              if "untrained" + s[len(hybrid):] in systems else []))],
+    }  # fmt: skip
+    return {name: claims for name, claims in families.items() if claims}

@@ -81,3 +81,32 @@ def curves_figure(curves: pd.DataFrame, measures: Sequence[str] = ("val_loss", "
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def tradeoff_figure(summary: pd.DataFrame, suite: str, systems: Sequence[str]):
+    """Two panels per system (mean and 95% interval): Multi mAP against rank distance (lower
+    is better: the language bias), and Mono mAP against Multi mAP (what the bias removal costs
+    in one language)."""
+    import matplotlib.pyplot as plt
+
+    def point(system: str, setting: str, metric: str) -> tuple[float, float, float]:
+        hit = summary[(summary["suite"] == suite) & (summary["system"] == system)
+                      & (summary["setting"] == setting) & (summary["metric"] == metric)]  # fmt: skip
+        return tuple(hit[["mean", "ci_low", "ci_high"]].iloc[0]) if not hit.empty else (np.nan,) * 3
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    markers = "osD^v<>phX*P"
+    panels = ((("multi", "rank_distance"), ("multi", "map")), (("multi", "map"), ("mono", "map")))
+    for ax, (x_measure, y_measure) in zip(axes, panels):
+        for i, system in enumerate(systems):
+            x, x_lo, x_hi = point(system, *x_measure)
+            y, y_lo, y_hi = point(system, *y_measure)
+            if np.isnan(x) or np.isnan(y):
+                continue
+            ax.errorbar(x, y, xerr=[[x - x_lo], [x_hi - x]], yerr=[[y - y_lo], [y_hi - y]],
+                        marker=markers[i % len(markers)], capsize=2, linestyle="none", label=system)  # fmt: skip
+        x_label = "rank distance (lower is better)" if x_measure[1] == "rank_distance" else "Multi mAP"
+        ax.set(xlabel=x_label, ylabel=f"{y_measure[0].title()} mAP", title=suite)
+    axes[1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig

@@ -22,7 +22,7 @@ import pandas as pd
 
 from hybridlib.metrics.clustered import clustered_bootstrap
 
-RUN_FIELDS = ["system", "sampler", "alpha", "seed", "direction", "method"]
+RUN_FIELDS = ["system", "sampler", "alpha", "alpha_end", "seed", "direction", "method"]
 # the evaluation settings that must agree between dense systems of one comparison
 SETTINGS_FIELDS = ("max_length", "precision", "top_layers", "candidate_input")
 BASELINES = ("untrained", "bm25")
@@ -94,8 +94,29 @@ def systems_of(runs: pd.DataFrame, suite: str, direction: str | None = None) -> 
         part = part[(part["direction"] == direction) | part["method"].isin(BASELINES)]
     names = set(part["system"])
     order = [s for s in BASELINES if s in names] + [s for s in ("X-X", "X-Y") if s in names]
-    hybrids = sorted((s for s in names if str(s).startswith("Hybrid(")), key=lambda s: float(s[7:-1]))
+    alphas = hybrid_alphas(part)
+    hybrids = sorted((s for s in alphas if s not in ("X-X", "X-Y")), key=alphas.get)
     return order + hybrids
+
+
+def hybrid_alphas(runs: pd.DataFrame) -> dict[str, float]:
+    """``{system: alpha}`` of Hybrid's family as the run records say (X-X is alpha 1, X-Y
+    alpha 0): trained runs with a fixed alpha and no post-processing."""
+    part = runs[(runs["method"] == "trained") & runs["sampler"].isin(["x-x", "x-y", "hybrid"])]
+    if "alpha_end" in part:
+        part = part[part["alpha_end"].isna()]
+    return {str(s): float(a) for s, a in zip(part["system"], part["alpha"])}
+
+
+def mixing_systems(runs: pd.DataFrame, suite: str, direction: str, hybrid: str = "Hybrid(0.50)") -> list[str]:
+    """The systems of the other ways to mix languages evaluated on ``suite`` in ``direction``,
+    in the order: the untrained encoder, X-X, X-Y, ``hybrid``; per-pair and scheduled mixing;
+    the untrained encoder post-processed; ``hybrid`` post-processed (each group by name)."""
+    part = runs[(runs["suite"] == suite) & ((runs["direction"] == direction) | runs["method"].isin(BASELINES))]
+    names = set(part["system"])
+    head = [s for s in ("untrained", "X-X", "X-Y", hybrid) if s in names]
+    groups = (("Per-pair(", "Schedule("), ("untrained+",), (f"{hybrid}+",))
+    return head + [s for prefixes in groups for s in sorted(n for n in names if str(n).startswith(prefixes))]
 
 
 def check_like_for_like(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str,

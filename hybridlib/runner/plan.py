@@ -3,7 +3,9 @@
 Order: the ``notebooks`` entries that do not wait for the experiment; the baselines'
 evaluations (the untrained encoder's fills the hidden-state cache); per direction its
 validation runs, then one execution per system (sampler and alpha) that trains and evaluates
-every seed; then the ``after_experiment`` notebooks, which depend on every run.
+every seed; the top-k check; the other ways to mix languages (their trained systems, then the
+training-free post-processings); then the ``after_experiment`` notebooks, which depend on
+every run.
 
 Paths given to notebooks are relative to the project root (notebooks run with it as their
 working directory), so executed notebooks show no machine-specific paths.
@@ -148,6 +150,8 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
                 page=True,
                 resumable=True,  # finished models and suites are kept
             ))  # fmt: skip
+        if grid.mixing is not None:
+            grid_runs.extend(_mixing_runs(grid, base, common, shared, grid_runs))
     executions = before + grid_runs
     for spec in profile.notebooks:
         if spec.after_experiment:  # depends on everything before it
@@ -163,3 +167,73 @@ def _main_keys(grid: ExperimentGrid) -> list[tuple[str, float]]:
     from hybridlib.systems import canonical
 
     return [canonical(sampler, grid.alpha) for sampler in grid.samplers]
+
+
+def _mixing_runs(
+    grid: ExperimentGrid, base: PurePosixPath, common: dict[str, Any], shared: dict[str, Any],
+    earlier: list[Execution],
+) -> list[Execution]:  # fmt: skip
+    """The executions of ``grid.mixing``: one runs-notebook execution per trained system, then
+    one debias-notebook execution (after the runs of the systems it post-processes)."""
+    from hybridlib.systems import SELECTION_FILE, system_label
+    from hybridlib.reporting.protocol import direction as protocol_direction
+
+    mixing = grid.mixing
+    assert mixing is not None
+    name = mixing.direction
+    validated = name if name in grid.validation_directions else grid.validation_directions[0]
+    validation_dir = str(base / "validation" / validated)
+    evaluate = dict(grid.evaluate)
+    results_dir, models = str(base / "results"), str(base / "models")
+    test_suite = protocol_direction(name).test_suite
+    runs = []
+    for system in mixing.systems:
+        label = system_label(system.sampler, system.alpha, system.alpha_end)
+        runs.append(Execution(
+            name=f"runs/{name}/{label}",
+            notebook=grid.runs_notebook,
+            parameters={
+                **{k: v for k, v in evaluate.items() if k != "suite_languages"},
+                "suite_languages": evaluate.get("suite_languages", {}),
+                "direction": name, "sampler": system.sampler, "alpha": system.alpha,
+                "alpha_end": system.alpha_end, "seeds": list(system.seeds), "train": dict(grid.train),
+                "selection_file": f"{validation_dir}/{SELECTION_FILE}",
+                "suites": [test_suite],
+                "extra_suites": list(grid.domain_shift_suites) if system.domain_shift else [],
+                "extra_seeds": list(system.seeds) if system.domain_shift else [],
+                "models_dir": models, "results_dir": results_dir,
+            },
+            offered={**common, **shared},
+            depends_on=(f"runs/validate/{validated}",),
+            artifacts=tuple(f"{folder}/{name}/{label}-s{seed}"
+                            for folder in (models, results_dir) for seed in system.seeds),
+            resumable=True,
+        ))  # fmt: skip
+    debias = mixing.debias
+    if debias is not None:
+        needed = {f"runs/{name}/{system_label(s, a)}" for s, a in debias.systems}
+        known = {e.name for e in earlier}
+        missing = sorted(needed - known)
+        if missing:
+            raise ValueError(f"experiment.mixing.debias.systems: no run of {missing} in the grid to post-process")
+        output = f"{results_dir}/debias/{name}"
+        runs.append(Execution(
+            name=f"runs/debias/{name}",
+            notebook=mixing.debias_notebook,
+            parameters={
+                **{k: v for k, v in evaluate.items() if k != "suite_languages"},
+                "suite_languages": evaluate.get("suite_languages", {}),
+                "direction": name, "systems": [list(s) for s in debias.systems],
+                "seeds": list(debias.seeds), "methods": list(debias.methods), "ranks": dict(debias.ranks),
+                "per_language": debias.per_language,
+                "fit_languages": list(debias.fit_languages) if debias.fit_languages else None,
+                "suites": [test_suite], "extra_suites": list(grid.domain_shift_suites),
+                "extra_methods": list(debias.domain_shift_methods),
+                "models_dir": models, "results_dir": f"{results_dir}/debias",
+            },
+            offered={**common, **shared},
+            depends_on=tuple(sorted(needed | {"runs/evaluate/untrained"} & known)),
+            artifacts=(output,),
+            resumable=True,
+        ))  # fmt: skip
+    return runs

@@ -40,6 +40,9 @@ EVALUATE_NOTEBOOK = "notebooks/evaluate.ipynb"
 VALIDATE_NOTEBOOK = "notebooks/validate.ipynb"
 RUNS_NOTEBOOK = "notebooks/runs.ipynb"
 TOPK_NOTEBOOK = "notebooks/topk.ipynb"
+DEBIAS_NOTEBOOK = "notebooks/debias.ipynb"
+MIXING_SAMPLERS = ("hybrid", "per-pair")
+DEBIAS_METHODS = ("centering", "lir", "lsar")
 
 
 class ProfileError(ValueError):
@@ -56,6 +59,48 @@ class NotebookSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class MixedSystem:
+    """A trained system beyond the paper's: per-pair mixing, or Hybrid with a scheduled alpha
+    (``alpha_end``); trained with ``seeds``, and evaluated on the domain-shift suites too when
+    ``domain_shift``."""
+
+    sampler: str
+    alpha: float
+    seeds: tuple[int, ...]
+    alpha_end: float | None = None
+    domain_shift: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class DebiasGrid:
+    """Training-free removal of language identity (``methods``), applied to the untrained
+    encoder and to the trained ``systems`` ((sampler, alpha) of the main runs) with ``seeds``;
+    ``ranks``: the candidates of each method with a rank, chosen on the validation articles;
+    fitted on ``per_language`` questions and sentences of each language of the training side
+    (``fit_languages``; None: all of the training set's); ``domain_shift_methods`` are
+    evaluated on the domain-shift suites too."""
+
+    methods: tuple[str, ...]
+    systems: tuple[tuple[str, float], ...]
+    seeds: tuple[int, ...]
+    ranks: dict[str, list[int]]
+    per_language: int
+    fit_languages: tuple[str, ...] | None = None
+    domain_shift_methods: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class MixingGrid:
+    """Other ways to mix languages, in ``direction`` (default: the first): trained ``systems``
+    and training-free ``debias``."""
+
+    direction: str
+    systems: tuple[MixedSystem, ...]
+    debias: DebiasGrid | None
+    debias_notebook: str = DEBIAS_NOTEBOOK
+
+
+@dataclasses.dataclass(frozen=True)
 class ExperimentGrid:
     """The experiment: baselines, then per direction its validation runs and one execution
     per system (sampler and alpha) that trains every seed and evaluates each model.
@@ -68,7 +113,8 @@ class ExperimentGrid:
     ``validation_directions`` (default: every direction) have validation runs of their own;
     the others use the choice of the first of them. ``topk`` (parameters of the top-k check,
     a chapter) compares top-k with whole-model
-    fine-tuning in the first direction, after its runs.
+    fine-tuning in the first direction, after its runs. ``mixing`` (:class:`MixingGrid`): the
+    other ways to mix languages, beyond the paper.
     """
 
     directions: tuple[str, ...]
@@ -87,6 +133,7 @@ class ExperimentGrid:
     domain_shift_seeds: tuple[int, ...] = ()
     validation_directions: tuple[str, ...] = ()
     topk: dict[str, Any] | None = None
+    mixing: MixingGrid | None = None
     evaluate_notebook: str = EVALUATE_NOTEBOOK
     validate_notebook: str = VALIDATE_NOTEBOOK
     runs_notebook: str = RUNS_NOTEBOOK
@@ -147,6 +194,67 @@ def _choices(source: Path, name: str, field: str, values: Any, allowed: tuple[st
     return tuple(values)
 
 
+def _alpha(source: Path, name: str, field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise _fail(source, name, field, f"alpha must be in [0, 1], but got {value!r}")
+    return float(value)
+
+
+def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]) -> MixingGrid:
+    raw = _check_keys(source, name, "experiment.mixing", raw, {"direction", "systems", "debias", "debias_notebook"})
+    where = raw.get("direction", directions[0])
+    if where not in directions:
+        raise _fail(source, name, "experiment.mixing.direction",
+                    f"must be one of the directions {list(directions)}, but got {where!r}")  # fmt: skip
+    systems = []
+    for index, entry in enumerate(raw.get("systems") or []):
+        field = f"experiment.mixing.systems[{index}]"
+        entry = _check_keys(source, name, field, entry, {"sampler", "alpha", "alpha_end", "seeds", "domain_shift"})
+        sampler = entry.get("sampler")
+        if sampler not in MIXING_SAMPLERS:
+            raise _fail(source, name, f"{field}.sampler", f"unknown value {sampler!r}; choose from {list(MIXING_SAMPLERS)}")
+        alpha_end = entry.get("alpha_end")
+        if alpha_end is not None:
+            alpha_end = _alpha(source, name, f"{field}.alpha_end", alpha_end)
+            if sampler != "hybrid":
+                raise _fail(source, name, f"{field}.alpha_end", f"a scheduled alpha applies to sampler 'hybrid', not {sampler!r}")
+        systems.append(MixedSystem(
+            sampler=sampler, alpha=_alpha(source, name, f"{field}.alpha", entry.get("alpha")),
+            seeds=_int_list(source, name, f"{field}.seeds", entry.get("seeds")), alpha_end=alpha_end,
+            domain_shift=bool(entry.get("domain_shift", False)),
+        ))  # fmt: skip
+    debias = None
+    if raw.get("debias"):
+        field = "experiment.mixing.debias"
+        body = _check_keys(source, name, field, raw["debias"], {f.name for f in dataclasses.fields(DebiasGrid)})
+        methods = _choices(source, name, f"{field}.methods", body.get("methods", list(DEBIAS_METHODS)), DEBIAS_METHODS)
+        ranks = body.get("ranks") or {}
+        for method in methods:
+            if method != "centering" and not (isinstance(ranks.get(method), list) and ranks[method]
+                                              and all(isinstance(r, int) and r >= 1 for r in ranks[method])):
+                raise _fail(source, name, f"{field}.ranks.{method}",
+                            f"must be a non-empty list of ranks >= 1, but got {ranks.get(method)!r}")
+        pairs = []
+        for system in body.get("systems") or []:
+            if not (isinstance(system, list) and len(system) == 2 and system[0] in SAMPLERS):
+                raise _fail(source, name, f"{field}.systems", f"each must be [sampler, alpha], but got {system!r}")
+            pairs.append((system[0], _alpha(source, name, f"{field}.systems", system[1])))
+        per_language = body.get("per_language", 100)
+        if isinstance(per_language, bool) or not isinstance(per_language, int) or per_language < 2:
+            raise _fail(source, name, f"{field}.per_language", f"must be an integer >= 2, but got {per_language!r}")
+        fit_languages = body.get("fit_languages")
+        debias = DebiasGrid(
+            methods=methods, systems=tuple(pairs),
+            seeds=_int_list(source, name, f"{field}.seeds", body.get("seeds", [0])),
+            ranks={m: list(ranks[m]) for m in methods if m != "centering"}, per_language=per_language,
+            fit_languages=tuple(fit_languages) if fit_languages else None,
+            domain_shift_methods=_choices(source, name, f"{field}.domain_shift_methods",
+                                          body.get("domain_shift_methods", []), methods),
+        )  # fmt: skip
+    return MixingGrid(direction=where, systems=tuple(systems), debias=debias,
+                      debias_notebook=str(raw.get("debias_notebook", DEBIAS_NOTEBOOK)))  # fmt: skip
+
+
 def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
     allowed = {f.name for f in dataclasses.fields(ExperimentGrid)}
     raw = _check_keys(source, name, "experiment", raw, allowed)
@@ -191,6 +299,7 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
             raw.get("validation_directions", list(directions)), directions,
         ) or directions,  # fmt: skip
         topk=_literal_parameters(source, name, "experiment.topk", raw["topk"]) if raw.get("topk") else None,
+        mixing=_parse_mixing(source, name, raw["mixing"], directions) if raw.get("mixing") else None,
         evaluate_notebook=str(raw.get("evaluate_notebook", EVALUATE_NOTEBOOK)),
         validate_notebook=str(raw.get("validate_notebook", VALIDATE_NOTEBOOK)),
         runs_notebook=str(raw.get("runs_notebook", RUNS_NOTEBOOK)),

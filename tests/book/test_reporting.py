@@ -22,7 +22,8 @@ SETTINGS = {"max_length": 512, "precision": "float32", "top_layers": 2, "candida
 
 
 def _write_run(root: Path, name: str, system: str, seed: int, rows: list[tuple], *,
-               suite: str = "xquad-r", settings: dict | None = None, method: str = "trained") -> None:
+               suite: str = "xquad-r", settings: dict | None = None, method: str = "trained",
+               **fields) -> None:
     """A run folder as `hybridlib.experiment.evaluate_run` writes it."""
     folder = root / name / suite
     folder.mkdir(parents=True)
@@ -31,7 +32,7 @@ def _write_run(root: Path, name: str, system: str, seed: int, rows: list[tuple],
     frame.to_csv(folder / "per_query.csv.gz", index=False, compression="gzip")
     record = {"run_name": name, "method": method, "system": system, "sampler": system, "alpha": 0.5,
               "seed": seed, "direction": "mlqa-to-xquad", "suites": [suite],
-              "evaluation": {suite: settings or SETTINGS}}
+              "evaluation": {suite: settings or SETTINGS}, **fields}
     (root / name / "run.json").write_text(json.dumps(record))
 
 
@@ -186,3 +187,40 @@ def test_protocol_keeps_test_articles_and_validation_out_of_training(real_data_d
     assert table.loc["mlqa-to-xquad", "languages never trained on"] == "el ru th tr vi"
     assert table.loc["xquad-to-mlqa", "languages never trained on"] == "vi"
     assert table.loc["xquad-to-mlqa", "validation articles"] == 5  # ceil(0.1 * 46)
+
+
+def test_other_ways_to_mix_are_listed_in_groups_and_tested_in_three_families(tmp_path: Path) -> None:
+    shifts = {"untrained": 0.0, "X-X": 0.05, "X-Y": 0.0, "Hybrid(0.50)": 0.05, "Per-pair(0.50)": 0.05,
+              "Schedule(1.00→0.00)": -0.05, "untrained+LSAR": 0.05, "Hybrid(0.50)+LSAR": 0.05}
+    _claim_run(tmp_path, shifts)
+    per_query, runs = reporting.load_results(tmp_path)
+    systems = reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad")
+    assert systems == ["untrained", "X-X", "X-Y", "Hybrid(0.50)", "Per-pair(0.50)", "Schedule(1.00→0.00)",
+                       "untrained+LSAR", "Hybrid(0.50)+LSAR"]
+    families = reporting.mixing_claims("xquad-r", systems)
+    assert {k: len(v) for k, v in families.items()} == {"trained": 8, "training-free": 3, "combined": 4}
+    assert families["combined"][-1] == reporting.Claim("xquad-r", "multi", "map", "Hybrid(0.50)+LSAR", "untrained+LSAR")
+    trained = reporting.evaluate_claims(per_query, runs, families["trained"], n_resamples=1000)
+    verdict = dict(zip(trained["name"], trained["verdict"]))
+    # per-pair equals Hybrid everywhere: non-inferior, not superior; the schedule is 0.05 below
+    assert {v for k, v in verdict.items() if "Per-pair" in k} == {"non-inferior"}
+    assert verdict["xquad-r: Schedule(1.00→0.00) >= Hybrid(0.50) on Multi map"] == "inferior"
+    assert verdict["xquad-r: Schedule(1.00→0.00) <= Hybrid(0.50) on rank distance"] == "inferior"
+    free = reporting.evaluate_claims(per_query, runs, families["training-free"], n_resamples=300)
+    assert dict(zip(free["name"], free["verdict"]))["xquad-r: untrained+LSAR >= untrained on Mono map"] == "superior"
+
+
+def test_hybrids_are_ordered_by_the_alpha_their_records_hold_not_by_their_names(tmp_path: Path) -> None:
+    rows = _rows({("en", "en"): [0.5, 0.5]})
+    for name, system, extra in [
+        ("a", "X-X", {"sampler": "x-x", "alpha": 1.0}), ("b", "X-Y", {"sampler": "x-y", "alpha": 0.0}),
+        ("c", "Hybrid(0.75)", {"sampler": "hybrid", "alpha": 0.75}),
+        ("d", "Hybrid(0.25)", {"sampler": "hybrid", "alpha": 0.25}),
+        ("e", "Schedule(1.00→0.00)", {"sampler": "hybrid", "alpha": 1.0, "alpha_end": 0.0}),
+        ("f", "Hybrid(0.25)+LSAR", {"sampler": "hybrid", "alpha": 0.25, "method": "trained+lsar"}),
+        ("g", "Per-pair(0.50)", {"sampler": "per-pair", "alpha": 0.5}),
+    ]:  # fmt: skip
+        _write_run(tmp_path, name, system, 0, rows, **extra)
+    _, runs = reporting.load_results(tmp_path)
+    assert reporting.hybrid_alphas(runs) == {"X-X": 1.0, "X-Y": 0.0, "Hybrid(0.75)": 0.75, "Hybrid(0.25)": 0.25}
+    assert reporting.systems_of(runs, "xquad-r") == ["X-X", "X-Y", "Hybrid(0.25)", "Hybrid(0.75)"]

@@ -210,6 +210,16 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {n_folds: 2}\n", r"unknown key\(s\) \['n_folds'\]"),
         ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {seeds: []}\n", "non-empty list of integers"),
         ("profiles: [\n", "not valid YAML"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: x-x, alpha: 1, seeds: [0]}]}}\n",
+         r"field 'experiment.mixing.systems\[0\].sampler': unknown value 'x-x'"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: per-pair, alpha: 0.5, alpha_end: 0, seeds: [0]}]}}\n",
+         "a scheduled alpha applies to sampler 'hybrid', not 'per-pair'"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: hybrid, alpha: 1, alpha_end: 2, seeds: [0]}]}}\n",
+         r"alpha_end': alpha must be in \[0, 1\], but got 2"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [lir], ranks: {}}}}\n",
+         r"field 'experiment.mixing.debias.ranks.lir': must be a non-empty list of ranks >= 1, but got None"),
+        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [whitening]}}}\n",
+         "unknown value 'whitening'"),
     ],
 )
 def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, message: str) -> None:
@@ -252,6 +262,28 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     assert runs[f"runs/{second}/x-x"].parameters["suites"] == ["xquad-r"]
     assert main["selection_file"].endswith(f"validation/{first}/selection.json")
     assert executions[-1].name == "efficiency"  # last: it reads the time of every other
+    # the other ways to mix: their runs in the first direction, then the post-processings
+    # after the runs they post-process and after the untrained encoder filled the cache
+    mixing = grid.mixing
+    labels = {f"runs/{first}/per-pair-a0.50", f"runs/{first}/hybrid-a1.00-0.00", f"runs/{first}/hybrid-a0.00-1.00"}
+    assert labels <= set(runs) and {s.sampler for s in mixing.systems} == {"per-pair", "hybrid"}
+    schedule = runs[f"runs/{first}/hybrid-a1.00-0.00"].parameters
+    assert (schedule["sampler"], schedule["alpha"], schedule["alpha_end"]) == ("hybrid", 1.0, 0.0)
+    assert schedule["extra_suites"] == [] and runs[f"runs/{first}/per-pair-a0.50"].parameters["extra_suites"]
+    debias = runs[f"runs/debias/{first}"]
+    assert set(debias.depends_on) == {f"runs/{first}/hybrid-a0.50", "runs/evaluate/untrained"}
+    assert debias.parameters["results_dir"].endswith("results/debias")
+    assert names.index(f"runs/debias/{first}") < names.index("mixing")
+
+
+def test_a_post_processing_of_a_system_the_grid_does_not_train_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, (
+        "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n"
+        "    experiment:\n      samplers: [x-x]\n"
+        "      mixing: {debias: {methods: [centering], systems: [[hybrid, 0.5]]}}\n"
+    ))  # fmt: skip
+    with pytest.raises(ValueError, match=r"no run of \['runs/xquad-to-mlqa/hybrid-a0.50'\] in the grid"):
+        plan_profile(load_profile(path, "p"))
 
 
 def test_every_profile_of_the_repository_parses_and_its_notebooks_declare_its_parameters() -> None:

@@ -127,3 +127,81 @@ def test_lir_removes_each_languages_own_directions_and_is_idempotent(data, draw)
 def test_bad_input_is_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# --------------------------------------------------------------------- applied in evaluation
+def test_fit_debiasing_fits_each_side_on_its_own_texts():
+    from hybridlib.evaluation.debias import fit_debiasing
+
+    queries, q_langs = np.array([[1.0, 0.0], [3.0, 0.0]]), ["en", "de"]
+    candidates, c_langs = np.array([[0.0, 2.0], [0.0, 4.0]]), ["en", "de"]
+    fitted = fit_debiasing("centering", queries, q_langs, candidates, c_langs, record={"fit_suite": "toy"})
+    assert fitted.record == {"method": "centering", "rank": None, "fit_suite": "toy"}
+    np.testing.assert_allclose(fitted.queries.means, [[3.0, 0.0], [1.0, 0.0]])  # de, en
+    np.testing.assert_allclose(fitted.candidates.means, [[0.0, 4.0], [0.0, 2.0]])
+    q, c = fitted.apply(np.array([[1.0, 1.0]]), ["en"], np.array([[1.0, 1.0]]), ["de"])
+    np.testing.assert_allclose(q, [[0.0, 1.0]])  # (1, 1) - (1, 0)
+    np.testing.assert_allclose(c, [[1.0, -3.0]] / np.sqrt(10.0))  # (1, 1) - (0, 4)
+
+
+@pytest.mark.parametrize(
+    "method, rank, message",
+    [("centering", 1, "centering takes no rank"), ("lir", None, "needs a rank"), ("pca", 1, "must be one of")],
+)
+def test_fit_debiasing_names_a_bad_method_or_rank(method, rank, message):
+    from hybridlib.evaluation.debias import fit_debiasing
+
+    x = np.eye(3)
+    with pytest.raises(ValueError, match=message):
+        fit_debiasing(method, x, ["en", "de", "fr"], x, ["en", "de", "fr"], rank=rank)
+
+
+def test_evaluation_with_a_postprocessing_scores_the_transformed_embeddings(two_language_suite, tmp_path):
+    """Equivalence: evaluate_suite(postprocess=...) == scoring the transformed embeddings by hand;
+    and the cache holds the raw embeddings (a second, plain evaluation gives the plain scores)."""
+    from hybridlib.evaluation import DenseScorer, embed_suite, evaluate_settings, evaluate_suite
+    from hybridlib.evaluation.debias import fit_debiasing
+    from hybridlib.models import tiny_encoder
+
+    encoder = tiny_encoder(seed=0)
+    raw = embed_suite(encoder, two_language_suite, cache=tmp_path)
+    q_langs = [q.language for q in two_language_suite.queries]
+    c_langs = [c.language for c in two_language_suite.candidates]
+    fitted = fit_debiasing("lir", raw.queries, q_langs, raw.candidates, c_langs, rank=1)
+    post = evaluate_suite(encoder, "xquad-r", suites=[two_language_suite], settings=("mono", "cross", "multi"),
+                          cache=tmp_path, postprocess=fitted)  # fmt: skip
+    q, c = fitted.apply(raw.queries, q_langs, raw.candidates, c_langs)
+    spec_measures = ("map", "recall@1", "recall@10")
+    by_hand = evaluate_settings(two_language_suite, DenseScorer(q, c), settings=("mono", "cross", "multi"),
+                                measures=spec_measures, multi_measures=("rank_distance", "rank_distance_norm"),
+                                suite_name="xquad-r")  # fmt: skip
+    pd_cols = ["setting", "query_language", "candidate_language", "metric"]
+    left = post.results.sort_values(pd_cols).reset_index(drop=True)
+    right = by_hand.results[by_hand.results["metric"].isin(left["metric"].unique())]
+    right = right.sort_values(pd_cols).reset_index(drop=True)
+    np.testing.assert_allclose(left["value"].to_numpy(), right["value"].to_numpy(), rtol=0, atol=1e-12)
+    plain = evaluate_suite(encoder, "xquad-r", suites=[two_language_suite], settings=("multi",), cache=tmp_path)
+    plain_by_hand = evaluate_settings(two_language_suite, DenseScorer(raw.queries, raw.candidates),
+                                      settings=("multi",), measures=spec_measures, suite_name="xquad-r")  # fmt: skip
+    maps = [r[(r["metric"] == "map") & (r["query_language"] == "all")]["value"].iloc[0]
+            for r in (plain.results, plain_by_hand.results)]  # fmt: skip
+    assert maps[0] == pytest.approx(maps[1], abs=1e-12)
+
+
+def test_bm25_refuses_a_postprocessing(two_language_suite):
+    from hybridlib.evaluation import evaluate_suite
+    from hybridlib.evaluation.debias import fit_debiasing
+
+    x = np.eye(2)
+    fitted = fit_debiasing("centering", x, ["en", "de"], x, ["en", "de"])
+    with pytest.raises(ValueError, match="does not apply to BM25"):
+        evaluate_suite("bm25", "xquad-r", suites=[two_language_suite], postprocess=fitted)
+
+
+def test_centering_of_an_unfitted_language_is_an_error_naming_it():
+    from hybridlib.evaluation.debias import fit_debiasing
+
+    x = np.eye(2)
+    fitted = fit_debiasing("centering", x, ["en", "de"], x, ["en", "de"])
+    with pytest.raises(ValueError, match=r"\['fi'\] were not fitted"):
+        fitted.apply(x, ["en", "fi"], x, ["en", "de"])
