@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PROFILE ?= cpu
 export HYBRIDLIB_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: venv test book book-smoke model benchmarks clean
+.PHONY: venv test book book-smoke check-book pdf chromium model benchmarks clean
 
 $(BIN)/hybridlib: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ $(BIN)/hybridlib: pyproject.toml
 
 venv: $(BIN)/hybridlib
 
+## Debian's Chromium for the browser check and its tests (installed when missing; needs root).
+chromium:
+	@command -v chromium > /dev/null || apt-get install -y -qq --no-install-recommends chromium > /dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium > /dev/null)
+
 ## Run the test suite (what CI runs).
-test: venv
+test: venv chromium
 	$(BIN)/python -m pytest -q
 
 ## Build the embedded default encoder (multilingual-e5-small, 4-bit weights) into the cache.
@@ -32,6 +37,22 @@ book: venv
 
 book-smoke:
 	$(MAKE) book PROFILE=smoke
+
+## Open the built book (_build/html) in headless Chromium as a reader would: every page loads
+## without script errors, every image and formula renders, every link and anchor resolves,
+## and the search finds a word of the results chapter.
+check-book: venv chromium
+	$(BIN)/python -m hybridlib.runner.browser _build/html claims
+
+## The whole book as one PDF with its figures, tables and maths, offline and without TeX: the
+## single-page HTML of the executed notebooks (run `make book` first) printed by headless Chromium.
+pdf: venv chromium
+	mkdir -p _build && $(BIN)/jupyter-book build . --builder singlehtml > _build/singlehtml.log 2>&1 || (tail -30 _build/singlehtml.log; false)
+	# the single page lies under book/ but its paths are the root's: print a copy at the root
+	cp "_build/singlehtml/$$(sed -n 's/.*url=\([^"]*\)".*/\1/p' _build/singlehtml/index.html)" _build/singlehtml/print.html
+	chromium --headless --no-sandbox --disable-gpu --no-first-run --run-all-compositor-stages-before-draw \
+		--virtual-time-budget=30000 --print-to-pdf=_build/book.pdf _build/singlehtml/print.html 2> /dev/null
+	@test -s _build/book.pdf && echo "PDF: _build/book.pdf"
 
 benchmarks: venv model
 	$(BIN)/python -m benchmarks.run

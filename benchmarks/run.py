@@ -117,11 +117,35 @@ GOALS: list[tuple[str, str, str, float | None]] = [
 ]  # fmt: skip
 
 
-def headline(frame: pd.DataFrame) -> pd.DataFrame:
+def busy_benchmarks(records: list[dict[str, Any]]) -> list[str]:
+    """The benchmarks that started on a busy machine: a 1-minute load average above the
+    number of cores before they ran (other work competed with both sides of their ratios)."""
+    return [r["benchmark"] for r in records
+            if r["machine"]["load_average_before"][0] > (r["machine"].get("cpu_count") or 1)]  # fmt: skip
+
+
+def load_note(records: list[dict[str, Any]]) -> str:
+    """One sentence for the chapter's headline: was the machine quiet while the benchmarks ran?"""
+    if not records:
+        return "No benchmark ran in this build."
+    loads = [r["machine"]["load_average_before"][0] for r in records]
+    cores = records[0]["machine"].get("cpu_count")
+    busy = busy_benchmarks(records)
+    if busy:
+        return (f"The machine was busy while {len(busy)} of {len(records)} benchmarks ran ({', '.join(busy)}: "
+                f"1-minute load average up to {max(loads):.1f} on {cores} cores). Other work slowed both sides "
+                "of their ratios, but not evenly: those ratios are not comparable with a quiet machine's, and "
+                "their goals are marked 'not comparable' rather than met or not.")  # fmt: skip
+    return (f"The machine was quiet while every benchmark ran (1-minute load average at most {max(loads):.1f} "
+            f"on {cores} cores before each).")  # fmt: skip
+
+
+def headline(frame: pd.DataFrame, busy: Sequence[str] = ()) -> pd.DataFrame:
     """The rows of ``frame`` that have a goal (:data:`GOALS`), plus the search ratios.
 
     Columns: benchmark, ours, reference, metric, median, min, max, goal, met ("yes" / "no" /
-    ""); a ratio row's variant ``"A vs B"`` is split into ours (A) and reference (B).
+    "" / "not comparable" for a benchmark in ``busy``, :func:`busy_benchmarks`); a ratio
+    row's variant ``"A vs B"`` is split into ours (A) and reference (B).
     Lower-is-better metrics (seconds, memory) must stay at or under their goal; the others at
     or above it.
     """
@@ -140,6 +164,7 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
             # a ratio is oriented so that above 1 is better, whatever it divides (common.py)
             lower = lower_is_better(metric) and not metric.startswith("ratio_")
             met = "yes" if (found["median"] <= goal if lower else found["median"] >= goal) else "no"
+            met = "not comparable" if benchmark in busy else met
             target = f"{'<=' if lower else '>='} {goal:g}"
         ours, _, reference = variant.partition(" vs ")
         out.append({"benchmark": benchmark, "ours": ours, "reference": reference, "metric": metric,

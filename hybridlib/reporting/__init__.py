@@ -8,7 +8,9 @@
 """
 
 from hybridlib.reporting.claims import Claim, evaluate_claims, mixing_claims, paper_claims, verdict_counts
+from hybridlib.reporting.display import claims_display, measure_name, readable_index, suite_name
 from hybridlib.reporting.figures import ablation_figure, curves_figure, heatmap_figure, tradeoff_figure
+from hybridlib.reporting.publish import glue_figure, glue_table
 from hybridlib.reporting.protocol import (
     DIRECTIONS,
     direction,
@@ -38,7 +40,7 @@ from hybridlib.reporting.results import (
 )
 
 __all__ = [
-    "DIRECTIONS", "PAPER", "Claim", "ComparisonError", "ablation_figure", "alpha_trend", "check_like_for_like",
+    "DIRECTIONS", "PAPER", "claims_display", "glue_figure", "glue_table", "measure_name", "readable_index", "suite_name", "Claim", "ComparisonError", "ablation_figure", "alpha_trend", "check_like_for_like",
     "comparison_units", "curves_figure", "tradeoff_figure", "direction", "effect_sizes", "evaluate_claims", "mixing_claims", "mixing_systems", "format_interval", "hybrid_alphas",
     "heatmap_figure", "language_matrix", "load_results", "main_table", "measure_table",
     "paper_claims", "seed_values", "shared_articles", "suite_articles", "summarise", "systems_of",

@@ -9,8 +9,10 @@ import pandas as pd
 
 
 def heatmap_figure(matrices: dict[str, pd.DataFrame], title: str, *, reference: str | None = None):
-    """One heatmap per system, on one colour scale (stated on the bar). With ``reference``
-    (a key of ``matrices``), the other panels show their difference from it."""
+    """One heatmap per system, two per row, large enough to read 11 languages with every cell
+    annotated. With ``reference`` (a key of ``matrices``, e.g. the untrained encoder), it comes
+    first on its own scale and the other panels show their difference from it, all on one
+    symmetric scale (stated on the bars)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -19,20 +21,26 @@ def heatmap_figure(matrices: dict[str, pd.DataFrame], title: str, *, reference: 
         base = panels[reference]
         panels = {reference: base, **{f"{k} − {reference}": m - base for k, m in panels.items() if k != reference}}
     n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.4), squeeze=False)
+    columns = min(n, 2)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 5.8 * rows), squeeze=False)
     absolute = [m for k, m in panels.items() if reference is None or k == reference]
     differences = [m for k, m in panels.items() if reference is not None and k != reference]
     lo, hi = float(np.nanmin(pd.concat(absolute).to_numpy())), float(np.nanmax(pd.concat(absolute).to_numpy()))
     span = float(np.nanmax(np.abs(pd.concat(differences).to_numpy()))) if differences else 0.0
-    for ax, (name, matrix) in zip(axes[0], panels.items()):
+    for ax, (name, matrix) in zip(axes.flat, panels.items()):
         is_difference = reference is not None and name != reference
+        label = (f"mAP difference from {reference} (one scale for these panels)" if is_difference
+                 else "mAP" + (" (one scale for every panel)" if reference is None and n > 1 else ""))  # fmt: skip
         sns.heatmap(
             matrix, ax=ax, cmap="RdBu" if is_difference else "viridis",
             vmin=-span if is_difference else lo, vmax=span if is_difference else hi,
-            annot=matrix.shape[0] <= 7, fmt=".2f", square=True,
-            cbar_kws={"label": "mAP difference" if is_difference else "mAP", "shrink": 0.7},
+            annot=matrix.shape[0] <= 12, fmt=".2f", annot_kws={"size": 7}, square=True,
+            cbar_kws={"label": label, "shrink": 0.8},
         )  # fmt: skip
         ax.set(title=name, xlabel="candidate language", ylabel="query language")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

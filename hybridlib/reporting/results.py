@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from hybridlib.reporting.display import readable_index
 from hybridlib.metrics.clustered import clustered_bootstrap
 
 RUN_FIELDS = ["system", "sampler", "alpha", "alpha_end", "seed", "direction", "method"]
@@ -236,13 +237,14 @@ def main_table(summary: pd.DataFrame, suite: str, systems: Sequence[str], *,
 
 
 def measure_table(summary: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
-    """One row per (suite, setting, metric) of ``summary``, one column per system."""
+    """One row per measure of ``summary`` (indexed by readable suite and measure names, e.g.
+    ``("MLQA-R", "Mono mAP")``), one column per system; "–" where a system has no value."""
     data = summary[summary["system"].isin(systems)].copy()
     data["cell"] = [format_interval(m, lo, hi, digits(metric)) for m, lo, hi, metric
                     in zip(data["mean"], data["ci_low"], data["ci_high"], data["metric"])]  # fmt: skip
     table = data.pivot_table(index=["suite", "setting", "metric"], columns="system",
                              values="cell", aggfunc="first").fillna("–")  # fmt: skip
-    return table[[s for s in systems if s in table.columns]]
+    return readable_index(table[[s for s in systems if s in table.columns]])
 
 
 def language_matrix(per_query: pd.DataFrame, suite: str, system: str, metric: str = "map") -> pd.DataFrame:

@@ -20,7 +20,7 @@ import yaml
 from hybridlib.runner.book import BookError, build_book, select
 from hybridlib.runner.execute import NotebookFailure, ParameterError, check_plan, run_executions
 from hybridlib.runner.plan import Execution, plan_profile
-from hybridlib.runner.profiles import ProfileError, load_profile
+from hybridlib.runner.profiles import ProfileError, load_profile, machine_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,7 +96,7 @@ def run_notebook(args: argparse.Namespace) -> int:
         planned = [e for e in plan_profile(profile) if e.notebook == notebook]
         base = planned[0] if planned else Execution(
             name=PurePosixPath(notebook).stem, notebook=notebook, parameters={},
-            offered={**profile.common, "profile": profile.name},
+            offered={**machine_parameters(profile.common), "profile": profile.name},
         )
         execution = dataclasses.replace(
             base, name=PurePosixPath(notebook).stem, depends_on=(), artifacts=(),

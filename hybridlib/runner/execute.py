@@ -21,6 +21,7 @@ import ast
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -344,6 +345,9 @@ def _hide_injected_parameters(path: Path) -> None:
 def execute_one(execution: Execution, root: Path, output: Path, parameters: dict[str, Any]) -> float:
     """Run one notebook into ``output`` atomically; returns wall seconds."""
     started = time.perf_counter()
+    # the kernels inherit this: no "Loading weights" progress bars from transformers or the hub in
+    # the build's log (set it to 0 to see them)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     with atomic_path(output) as target:
         tmp = target.with_name("executed.ipynb")  # papermill wants the .ipynb suffix
         try:

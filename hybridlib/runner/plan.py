@@ -63,7 +63,9 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     base = PurePosixPath(runs_dir) / profile.name
     results_dir = str(base / "results")
     shared = {"profile": profile.name, "results_dir": results_dir, "runs_dir": str(base)}
-    common = dict(profile.common)
+    from hybridlib.runner.profiles import machine_parameters
+
+    common = machine_parameters(profile.common)  # precision "auto": this machine's arithmetic
 
     def static(spec, depends_on: tuple[str, ...]) -> Execution:
         stem = PurePosixPath(spec.notebook).stem

@@ -294,3 +294,24 @@ def test_headline_keeps_the_goal_rows_and_judges_them():
         ["search", "a", "b", "", ""],
     ]
     assert frame["median"].tolist() == [1.6, 125.0, 11.5, 0.5]  # a ratio of seconds: above 1 is better
+
+
+def test_a_benchmark_run_on_a_busy_machine_is_not_judged_and_the_headline_says_so():
+    from benchmarks.run import busy_benchmarks, headline, load_note
+
+    def record(name, load):
+        return {"benchmark": name, "machine": {"load_average_before": [load, 0.0, 0.0], "cpu_count": 2}}
+
+    records = [record("encoding", 4.5), record("evaluation", 1.2)]
+    assert busy_benchmarks(records) == ["encoding"]
+    note = load_note(records)
+    assert note.startswith("The machine was busy while 1 of 2 benchmarks ran (encoding: ")
+    assert "up to 4.5 on 2 cores" in note and "not comparable" in note
+    assert load_note([record("evaluation", 1.2)]).startswith("The machine was quiet")
+    rows = [
+        common.row("encoding", "hybridlib Encoder.encode vs sentence-transformers encode",
+                   "ratio_sentences_per_s", [1.0, 1.1]),
+        common.row("evaluation", "hybridlib evaluate_settings (full)", "seconds", [11.0, 12.0]),
+    ]  # fmt: skip
+    frame = headline(common.table(rows), busy=busy_benchmarks(records))
+    assert frame["met"].tolist() == ["not comparable", "no"]

@@ -491,3 +491,18 @@ def test_a_key_given_twice_in_a_profile_is_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n  p:\n    notebooks: []\n")
     with pytest.raises(ProfileError, match=r"key 'p' is given twice \(lines 2 and 4\)"):
         load_profile(path, "p")
+
+
+def test_precision_auto_is_bf16_only_where_the_cpu_has_it_natively() -> None:
+    from hybridlib.runner.profiles import machine_parameters, native_bfloat16, resolve_precision
+
+    amx = "processor : 0\nflags\t\t: fpu sse2 avx2 avx512f amx_bf16 amx_tile\n"
+    avx2 = "processor : 0\nflags\t\t: fpu sse2 avx2 fma\n"
+    assert native_bfloat16(amx) and native_bfloat16("flags : avx512_bf16\n") and not native_bfloat16(avx2)
+    assert resolve_precision("auto", amx) == "bfloat16" and resolve_precision("auto", avx2) == "float32"
+    assert resolve_precision("bfloat16", avx2) == "bfloat16"  # an explicit choice is kept
+    resolved = machine_parameters({"precision": "auto", "model": "embedded"})
+    assert resolved["precision"] in ("bfloat16", "float32") and resolved["model"] == "embedded"
+    # the plan holds this machine's arithmetic, never "auto" (caches and records key on it)
+    executions = plan_profile(load_profile(REPO / "profiles.yaml", "cpu"))
+    assert {e.offered["precision"] for e in executions} == {resolve_precision("auto")}
