@@ -456,8 +456,8 @@ def choose_debias_ranks(
     training and of the fit), for ``encoder``; ties go to the smaller rank. Returns the
     choice and the table of every candidate's scores."""
     from hybridlib.data import load_lareqa
-    from hybridlib.evaluation import DenseScorer, evaluate_settings
     from hybridlib.evaluation.debias import fit_debiasing
+    from hybridlib.training.validation import validation_maps
 
     chosen = direction(direction_name)
     held_out = validation_articles(direction_name, validation_fraction, validation_seed, root)
@@ -471,12 +471,7 @@ def choose_debias_ranks(
             if method != "none":
                 fitted = fit_debiasing(method, *fit, rank=rank)
                 q, c = fitted.apply(queries, query_languages, candidates, candidate_languages)
-            result = evaluate_settings(suite, DenseScorer(q, c), settings=("mono", "cross", "multi"),
-                                       measures=("map",), suite_name=suite.name).results  # fmt: skip
-            overall = result[(result["query_language"] == "all") & (result["metric"] == "map")]
-            maps = {f"map_{r.setting}": float(r.value) for r in overall.itertuples()}
-            rows.append({"method": method, "rank": rank, **maps,
-                         "map_mean": sum(maps.values()) / len(maps)})  # fmt: skip
+            rows.append({"method": method, "rank": rank, **validation_maps(suite, q, c)})
     table = pd.DataFrame(rows)
     choice: dict[str, int | None] = {}
     for method in ranks:
@@ -543,24 +538,23 @@ def debias_runs(
                   "fit_languages": sorted({q.language for q in fit_suite.queries}),
                   "fit_questions": len(fit_suite.queries), "fit_sentences": len(fit_suite.candidates),
                   "per_language": per_language}  # fmt: skip
-    models: list[tuple[str, dict[str, Any], Any]] = [("untrained", baseline_record("untrained", model), untrained)]
+    # (label, seed, record, the encoder or its folder)
+    models: list[tuple[str, int, dict[str, Any], Any]] = [("untrained", 0, baseline_record("untrained", model), untrained)]
     for sampler, alpha in systems:
         label = system_label(sampler, alpha)
         for seed in seeds:
             path = Path(models_dir) / direction_name / f"{label}-s{seed}" / "model"
-            models.append((f"{label}-s{seed}", run_record(direction_name, sampler, alpha, seed, model), path))
-    for name, record, source in models:
+            models.append((label, seed, run_record(direction_name, sampler, alpha, seed, model), path))
+    for label, seed, record, source in models:
         encoder = load_model(str(source)) if isinstance(source, Path) else source
         settings.apply(encoder)
         fit = _embed_sides(encoder, fit_suite, batch_size)
         for method in methods:
             fitted = fit_debiasing(method, *fit, rank=chosen_ranks.get(method), record=fit_record)
-            stem = name if name != "untrained" else "untrained-s0"
-            label, _, seed_part = stem.rpartition("-s")
             evaluate_run(
                 encoder, [*suites, *(extra_suites if method in extra_methods else [])],
-                f"{folder}/{label}+{method}-s{seed_part}",
-                record={**record, "run_name": f"{label}+{method}-s{seed_part}",
+                f"{folder}/{label}+{method}-s{seed}",
+                record={**record, "run_name": f"{label}+{method}-s{seed}",
                         "method": f"{record['method']}+{method}",
                         "system": debiased_name(record["system"], method), "debias": method,
                         "debias_rank": chosen_ranks.get(method), "direction": direction_name},

@@ -62,8 +62,6 @@ class Validator:
         return cls(pairs, loaded.subset(articles=articles), batch_size)
 
     def __call__(self, encoder: Any, loss_fn: Any) -> dict[str, float]:
-        from hybridlib.evaluation import DenseScorer, evaluate_settings
-
         was_training = encoder.training
         encoder.eval()
         try:
@@ -75,15 +73,20 @@ class Validator:
             )
         finally:
             encoder.train(was_training)
-        result = evaluate_settings(
-            self.suite, DenseScorer(queries, candidates), settings=("mono", "cross", "multi"),
-            measures=("map",), suite_name=self.suite.name,
-        )  # fmt: skip
-        rows = result.results
-        overall = rows[(rows["query_language"] == "all") & (rows["metric"] == "map")]
-        maps = {f"map_{r.setting}": float(r.value) for r in overall.itertuples()}
-        return {
-            "val_loss": float(np.mean(losses)),
-            **maps,
-            "map_mean": float(np.mean([maps[f"map_{s}"] for s in ("mono", "cross", "multi")])),
-        }
+        return {"val_loss": float(np.mean(losses)), **validation_maps(self.suite, queries, candidates)}
+
+
+def validation_maps(suite: RetrievalSuite, queries: np.ndarray, candidates: np.ndarray) -> dict[str, float]:
+    """``map_mono``, ``map_cross``, ``map_multi`` of ``suite`` scored with these embeddings
+    (``(n_queries, d)``, ``(n_candidates, d)``), and ``map_mean``, their mean: the criterion
+    of every choice made on held-out training data."""
+    from hybridlib.evaluation import DenseScorer, evaluate_settings
+
+    result = evaluate_settings(
+        suite, DenseScorer(queries, candidates), settings=("mono", "cross", "multi"),
+        measures=("map",), suite_name=suite.name,
+    )  # fmt: skip
+    rows = result.results
+    overall = rows[(rows["query_language"] == "all") & (rows["metric"] == "map")]
+    maps = {f"map_{r.setting}": float(r.value) for r in overall.itertuples()}
+    return {**maps, "map_mean": float(np.mean([maps[f"map_{s}"] for s in ("mono", "cross", "multi")]))}

@@ -22,6 +22,20 @@ def make_notebook(cells: list[tuple[str, str]], parameters: str) -> nbformat.Not
     return nb
 
 
+GLUED_RESULTS = """\
+        ```{glue:figure} line_figure
+        :name: fig-line
+
+        A line through the points.
+        ```
+
+        ```{glue:figure} points_table
+        :name: tbl-points
+
+        The points.
+        ```
+"""  # the figure and the table of a points page (markdown, indented like the cells)
+
 FIGURE_NOTEBOOK = [
     ("code", """
         import matplotlib.pyplot as plt
@@ -48,18 +62,7 @@ FIGURE_NOTEBOOK = [
     ("markdown", """
         # Points
 
-        ```{glue:figure} line_figure
-        :name: fig-line
-
-        A line through the points.
-        ```
-
-        ```{glue:figure} points_table
-        :name: tbl-points
-
-        The points.
-        ```
-    """),
+""" + GLUED_RESULTS),
 ]
 
 INTRO = """\

@@ -14,7 +14,7 @@ import pandas as pd
 from hybridlib.runner import build_book, load_profile, plan_profile
 from hybridlib.runner.sphinx_ext import book_bibtex, glue_cell, mark_tables
 
-from .conftest import CONFIG, make_notebook
+from .conftest import CONFIG, GLUED_RESULTS, make_notebook
 
 PUBLISHED_NOTEBOOK = [
     ("code", """
@@ -34,18 +34,7 @@ PUBLISHED_NOTEBOOK = [
 
         {numref}`tbl-points` lists what {numref}`fig-line` draws: $y = 2x$.
 
-        ```{glue:figure} line_figure
-        :name: fig-line
-
-        A line through the points.
-        ```
-
-        ```{glue:figure} points_table
-        :name: tbl-points
-
-        The points.
-        ```
-
+""" + GLUED_RESULTS + """
         ```{hybridlib-bibtex}
         ```
     """),
