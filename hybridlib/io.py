@@ -160,6 +160,39 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     return versions
 
 
+def read_lock(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``{package: version}`` of a pip lock file of ``name==version`` lines (comments and
+    blank lines skipped; names normalised as pip does: lower case, ``_``/``.`` to ``-``)."""
+    locked: dict[str, str] = {}
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not name.strip() or not version.strip():
+            raise ValueError(f"{path}, line {number}: expected 'name==version', but got {raw!r}")
+        locked[_normalise(name)] = version.strip()
+    return locked
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(".", "-")
+
+
+def lock_differences(path: str | os.PathLike[str]) -> list[tuple[str, str, str | None]]:
+    """The packages of the lock file whose installed version differs:
+    ``(package, locked, installed)``, ``installed=None`` when it is missing."""
+    differences = []
+    for name, version in sorted(read_lock(path).items()):
+        try:
+            installed: str | None = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            differences.append((name, version, installed))
+    return differences
+
+
 def provenance(
     parameters: Mapping[str, Any] | None = None,
     *,

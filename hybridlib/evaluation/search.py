@@ -77,14 +77,17 @@ def top_k(
     """The k best candidates per query: ``(scores, indices)``, both ``(n_queries, k')``.
 
     ``k' = min(k, n_candidates)``; rows sorted by descending score, ties by ascending index.
-    ``method="auto"`` uses faiss ``IndexFlatIP`` from ``FAISS_MIN_CANDIDATES`` candidates on.
+    ``method="auto"`` uses faiss ``IndexFlatIP`` from ``FAISS_MIN_CANDIDATES`` candidates on
+    where faiss is installed (the ``search`` extra), the matrix product otherwise: both are
+    exact, so the result is the same either way.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, but got {k}")
     queries, candidates = _check(queries, candidates)
     k = min(k, candidates.shape[0])
     if method == "auto":
-        method = "faiss" if candidates.shape[0] >= FAISS_MIN_CANDIDATES else "matmul"
+        large = candidates.shape[0] >= FAISS_MIN_CANDIDATES
+        method = "faiss" if large and faiss_available() else "matmul"
     if method == "matmul":
         scores, indices = _top_k_matmul(queries, candidates, k, block_size)
     elif method == "faiss":
@@ -92,6 +95,13 @@ def top_k(
     else:
         raise ValueError(f"method must be 'auto', 'matmul' or 'faiss', but got {method!r}")
     return _sort_ties(scores, indices)
+
+
+def faiss_available() -> bool:
+    """Whether ``faiss`` can be imported (``pip install 'hybridlib[search]'``)."""
+    import importlib.util
+
+    return importlib.util.find_spec("faiss") is not None
 
 
 def _top_k_matmul(

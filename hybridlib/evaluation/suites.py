@@ -294,6 +294,10 @@ class EvaluationSettings:
     precision: str = "float32"
     top_layers: int | None = None
     candidate_input: str = "sentence"
+    # the texts put before questions and candidates (the paper's "Query: " / "Passage: "),
+    # those the models were trained with; None keeps each encoder's own
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
 
     def apply(self, encoder: Any) -> dict[str, Any]:
         """Set these on ``encoder`` (an ``Encoder``; BM25 takes none); returns the record."""
@@ -304,6 +308,10 @@ class EvaluationSettings:
         full = position_limit(encoder.transformer.config) or encoder.max_length
         encoder.settings.max_length = int(self.max_length or full)
         encoder.settings.precision = self.precision
+        if self.query_prefix is not None:
+            encoder.settings.query_prefix = self.query_prefix
+        if self.passage_prefix is not None:
+            encoder.settings.passage_prefix = self.passage_prefix
         if self.top_layers is not None:
             if encoder.top_layers not in (None, self.top_layers):
                 raise ValueError(
@@ -320,6 +328,8 @@ class EvaluationSettings:
             "precision": self.precision,
             "top_layers": self.top_layers,
             "candidate_input": self.candidate_input,
+            "query_prefix": encoder.settings.query_prefix,
+            "passage_prefix": encoder.settings.passage_prefix,
         }
 
 

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from hybridlib.models.row_gradients import RowGradients
+from hybridlib.models.sentence_layout import MODULES_FILE, DenseHead, Layout, read_layout
 from hybridlib.models.unpadded import supports_unpadding, unpadded_hidden_states
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ KINDS = ("query", "passage")
 PRECISIONS = ("float32", "bfloat16")
 TOP_LAYERS_FILE = "hybridlib_top_layers.json"  # a folder holding only the top layers (delta)
 TOP_WEIGHTS_FILE = "top_layers.safetensors"
+HEAD_FILE = "dense_head.safetensors"  # the DenseHead's weights, beside the transformer's
+HEAD_PREFIX = "dense_head."  # its tensors' names in a top-layers file
 # models whose position ids start after the padding id (positions usable = max_pos - 2)
 _OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"}
 
@@ -79,6 +82,9 @@ class EncoderSettings:
     precision: str = "float32"
     # free-form provenance carried through save/load (e.g. "4-bit rounded weights")
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # a dense layer after pooling (sentence-transformers' Dense, e.g. LaBSE's 768 -> 768 tanh):
+    # the DenseHead.config() of its weights, or None
+    head: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
@@ -148,7 +154,13 @@ class Encoder(torch.nn.Module):
     keep gradients for training.
     """
 
-    def __init__(self, transformer: torch.nn.Module, tokenizer: Any, settings: EncoderSettings):
+    def __init__(
+        self,
+        transformer: torch.nn.Module,
+        tokenizer: Any,
+        settings: EncoderSettings,
+        head: DenseHead | None = None,
+    ):
         super().__init__()
         if tokenizer.pad_token_id is None:
             raise ValueError(f"the tokenizer of {settings.name!r} has no pad token")
@@ -160,6 +172,14 @@ class Encoder(torch.nn.Module):
                 f"but got {settings.max_length}"
             )
         self.transformer = transformer
+        if head is not None:
+            settings = dataclasses.replace(settings, head=head.config())
+        elif settings.head is not None:
+            raise ValueError(
+                f"the settings of {settings.name!r} name a dense head {settings.head}, "
+                "but no head weights were given"
+            )
+        self.head = head  # after pooling, before normalising (see EncoderSettings.head)
         self.tokenizer = tokenizer
         self.settings = settings
         self.row_gradients: RowGradients | None = None  # see use_row_gradients
@@ -183,6 +203,8 @@ class Encoder(torch.nn.Module):
 
     @property
     def dim(self) -> int:
+        if self.head is not None:
+            return int(self.head.linear.out_features)
         return int(self.transformer.config.hidden_size)
 
     @property
@@ -369,6 +391,8 @@ class Encoder(torch.nn.Module):
 
     def _pool_normalise(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         pooled = self.pool(hidden, attention_mask)  # (n, hidden)
+        if self.head is not None:
+            pooled = self.head(pooled)  # (n, dim)
         if self.settings.normalize:
             pooled = F.normalize(pooled, p=2, dim=-1)
         return pooled
@@ -530,12 +554,17 @@ class Encoder(torch.nn.Module):
         return path
 
     def _top_state(self) -> dict[str, torch.Tensor]:
+        """The trained part: the top layers' tensors and the dense head's (``dense_head.*``)."""
         prefix = "encoder.layer."
-        return {
+        state = {
             name: tensor.detach().cpu().contiguous()
             for name, tensor in self.transformer.state_dict().items()
             if name.startswith(prefix) and int(name[len(prefix) :].split(".")[0]) >= self.split_layer
         }
+        if self.head is not None:
+            for name, tensor in self.head.state_dict().items():
+                state[HEAD_PREFIX + name] = tensor.detach().cpu().contiguous()
+        return state
 
     def _write_top_layers(self, folder: Path) -> None:
         from safetensors.torch import save_file
@@ -554,6 +583,11 @@ class Encoder(torch.nn.Module):
         with _quiet_transformers():
             self.transformer.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
+        if self.head is not None:
+            from safetensors.torch import save_file
+
+            state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+            save_file(state, str(folder / HEAD_FILE))
         with open(folder / SETTINGS_FILE, "w", encoding="utf-8") as handle:
             json.dump(self.settings.to_json(), handle, indent=2, sort_keys=True, ensure_ascii=False)
             handle.write("\n")
@@ -653,7 +687,10 @@ class Encoder(torch.nn.Module):
                 f"{folder / TOP_WEIGHTS_FILE}: holds {len(weights)} tensors, but the top "
                 f"{top_layers} layers of {base!r} have {len(expected_names)}"
             )
+        head_weights = {k[len(HEAD_PREFIX) :]: weights.pop(k) for k in list(weights) if k.startswith(HEAD_PREFIX)}
         encoder.transformer.load_state_dict(weights, strict=False)
+        if encoder.head is not None:
+            encoder.head.load_state_dict(head_weights)
         return encoder
 
     @classmethod
@@ -667,16 +704,30 @@ class Encoder(torch.nn.Module):
                     raise ValueError(f"{settings_file}: not valid JSON ({error})") from None
             settings = EncoderSettings.from_json(data, settings_file)
             settings = dataclasses.replace(settings, **overrides)
-        else:
-            settings = EncoderSettings(
-                name=folder.name, **{**default_settings(_model_name(folder)), **overrides}
-            )
-        transformer, tokenizer = _load_transformer(str(folder), local_files_only=True)
-        return cls(transformer, tokenizer, settings)
+            head = _saved_head(folder, settings)
+            transformer, tokenizer = _load_transformer(str(folder), local_files_only=True)
+            return cls(transformer, tokenizer, settings, head)
+        layout = read_layout(folder)  # a sentence-transformers folder: its pooling and head
+        defaults = default_settings(_model_name(folder))
+        if layout is not None:
+            defaults.update(pooling=layout.pooling, normalize=layout.normalize)
+        settings = EncoderSettings(name=folder.name, **{**defaults, **overrides})
+        source = folder / layout.transformer_path if layout is not None else folder
+        transformer, tokenizer = _load_transformer(str(source), local_files_only=True)
+        return cls(transformer, tokenizer, settings, layout.head if layout is not None else None)
 
     @classmethod
     def _from_hub(cls, name: str, overrides: dict[str, Any]) -> "Encoder":
-        settings = EncoderSettings(name=name, **{**default_settings(name), **overrides})
+        layout = _hub_layout(name)  # a sentence-transformers repository: its pooling and head
+        defaults = default_settings(name)
+        if layout is not None:
+            if layout.transformer_path:
+                raise ValueError(
+                    f"{name}: the transformer lies in the sub-folder {layout.transformer_path!r}; "
+                    "download the repository and pass its folder"
+                )
+            defaults.update(pooling=layout.pooling, normalize=layout.normalize)
+        settings = EncoderSettings(name=name, **{**defaults, **overrides})
         try:
             transformer, tokenizer = _load_transformer(name, local_files_only=hf_offline())
         except (OSError, ValueError) as error:
@@ -690,7 +741,47 @@ class Encoder(torch.nn.Module):
                 f"--local-dir DIR`) and pass the folder, Encoder.from_pretrained('DIR'), or use "
                 f"the built-in multilingual-e5-small, Encoder.from_pretrained('embedded')."
             ) from None
-        return cls(transformer, tokenizer, settings)
+        return cls(transformer, tokenizer, settings, layout.head if layout is not None else None)
+
+
+def _saved_head(folder: Path, settings: EncoderSettings) -> DenseHead | None:
+    """The dense head a folder written by :meth:`Encoder.save_pretrained` holds, if any."""
+    if settings.head is None:
+        return None
+    from safetensors.torch import load_file
+
+    head_file = folder / HEAD_FILE
+    if not head_file.is_file():
+        raise FileNotFoundError(f"{head_file}: the settings name a dense head, but its weights are missing")
+    head = DenseHead(**settings.head)
+    head.load_state_dict(load_file(str(head_file)))
+    return head
+
+
+def _hub_layout(name: str) -> Layout | None:
+    """The sentence-transformers layout of a hub repository (``modules.json`` and the files
+    of its Pooling and Dense modules, from the hub or its local cache), or None if it has
+    none or they cannot be fetched."""
+    try:
+        from huggingface_hub import hf_hub_download
+
+        modules_file = Path(hf_hub_download(name, MODULES_FILE, local_files_only=hf_offline()))
+        modules = json.loads(modules_file.read_text(encoding="utf-8"))
+        for entry in modules:
+            kind = str(entry.get("type", "")).rsplit(".", 1)[-1]
+            path = str(entry.get("path", "")).strip("/")
+            if kind in ("Pooling", "Dense"):
+                hf_hub_download(name, f"{path}/config.json", local_files_only=hf_offline())
+            if kind == "Dense":
+                for weights in ("model.safetensors", "pytorch_model.bin"):
+                    try:
+                        hf_hub_download(name, f"{path}/{weights}", local_files_only=hf_offline())
+                        break
+                    except Exception:  # noqa: BLE001 - try the other weight format
+                        continue
+    except Exception:  # noqa: BLE001 - no modules.json, offline, no such repository
+        return None
+    return read_layout(modules_file.parent)  # files of one revision share its snapshot folder
 
 
 _BASES: dict[str, Encoder] = {}  # the base of top-layer folders, loaded once per process

@@ -15,6 +15,7 @@ tokenizer or maximum length is another input. The folder holds one model's botto
     <cache root>/hidden_states/<model>-L<split>-<key>/
         cache.json                  what the key was made of (bottom weights' SHA-256, split
                                     layer, compute precision, storage dtype, hidden size)
+        cache.lock                  held while opening or filling (processes sharing the cache)
         <shard>.keys.npy            (n, 16) uint8   BLAKE2b-128 of each input's token ids
         <shard>.offsets.npy         (n + 1,) int64  input i owns rows offsets[i]:offsets[i+1]
         <shard>.states.npy          (T, h) float16  its token states, real tokens only
@@ -25,6 +26,11 @@ cache is opened; states are memory-mapped, so suites larger than RAM are served)
 interrupted fill (no ``.json``) are removed; a shard that fails its check is moved into
 ``corrupt/``, reported, and its inputs are computed again: a bad entry is never used.
 Shards hold at most ``shard_size`` inputs, so an interrupted fill loses one shard's work.
+
+Several processes may share a cache (a book's executions on a Dask cluster): opening and
+filling hold the folder's ``cache.lock`` (``filelock``), so one process never removes the
+files another is writing, and a fill first reads the shards others wrote meanwhile and
+computes only what is still missing. Reading a complete shard needs no lock.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 FORMAT = 1
 KEY_BYTES = 16
+LOCK_FILE = "cache.lock"
 STORAGE_DTYPES = {"float16": np.float16, "float32": np.float32}
 PARTS = ("keys", "offsets", "states")
 
@@ -117,8 +124,13 @@ class HiddenStateCache:
         base = Path(root) if root is not None else cache_root() / "hidden_states"
         self.folder = base / f"{_safe(encoder.name)}-L{encoder.split_layer}-{digest[:16]}"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._check_record()
+        from filelock import FileLock
+
+        self._lock = FileLock(str(self.folder / LOCK_FILE))
+        with self._lock:
+            self._check_record()
         self._shards: list[_Shard] = []
+        self._loaded: set[str] = set()  # names of the shards in the index
         self._index: dict[bytes, tuple[int, int]] = {}
         self.set_aside: list[Path] = []  # corrupt shards moved away when opening
         self.computed_on_the_fly = 0  # inputs served without being in the cache
@@ -140,16 +152,25 @@ class HiddenStateCache:
         atomic_write_json(path, self.record)
 
     def _open(self) -> None:
-        records = sorted(self.folder.glob("*.json"))
-        names = {p.name[: -len(".json")] for p in records if p.name != "cache.json"}
-        for leftover in self.folder.iterdir():  # files of an interrupted fill
-            if leftover.is_file() and leftover.name != "cache.json":
+        with self._lock:  # no other process is writing a shard now
+            records = sorted(self.folder.glob("*.json"))
+            names = {p.name[: -len(".json")] for p in records if p.name != "cache.json"}
+            self._remove_leftovers(names)
+            self._load_new(names)
+
+    def _remove_leftovers(self, names: set[str]) -> None:
+        """Files of an interrupted fill (a shard without its record), and temporary folders."""
+        for leftover in self.folder.iterdir():
+            if leftover.is_file() and leftover.name not in ("cache.json", LOCK_FILE):
                 stem = leftover.name.split(".", 1)[0]
                 if stem not in names:
                     leftover.unlink(missing_ok=True)
             elif leftover.is_dir() and leftover.name.startswith("."):  # atomic_path temp dirs
                 shutil.rmtree(leftover, ignore_errors=True)
-        for name in sorted(names):
+
+    def _load_new(self, names: set[str]) -> None:
+        """Index the complete shards ``names`` not indexed yet (a bad one is set aside)."""
+        for name in sorted(names - self._loaded):
             try:
                 shard = self._load_shard(name)
             except CacheCorruptError as error:
@@ -195,6 +216,7 @@ class HiddenStateCache:
         LOG.warning("hidden-state cache: shard %s set aside and will be recomputed: %s", name, reason)
 
     def _add(self, shard: _Shard, keys: np.ndarray) -> None:
+        self._loaded.add(shard.name)
         number = len(self._shards)
         self._shards.append(shard)
         for row, key in enumerate(keys):
@@ -263,6 +285,14 @@ class HiddenStateCache:
         """Compute and store the states of every token-id row not yet cached (sorted by
         length so batches pad little, written in shards of ``shard_size`` inputs); returns
         how many. ``kind`` only labels the progress bar."""
+        with self._lock:  # one process fills at a time; it first reads what others wrote
+            records = self.folder.glob("shard-*.json")
+            self._load_new({p.name[: -len(".json")] for p in records})
+            return self._fill_locked(ids, kind, batch_size=batch_size, show_progress=show_progress)
+
+    def _fill_locked(
+        self, ids: Sequence[Sequence[int]], kind: str, *, batch_size: int, show_progress: bool | None
+    ) -> int:
         todo: list[tuple[int, bytes, Sequence[int]]] = []  # (length, key, ids)
         seen: set[bytes] = set()
         for row in ids:

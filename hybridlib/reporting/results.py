@@ -25,8 +25,9 @@ from hybridlib.metrics.clustered import clustered_bootstrap
 
 RUN_FIELDS = ["system", "sampler", "alpha", "alpha_end", "seed", "direction", "method"]
 # the evaluation settings that must agree between dense systems of one comparison
-SETTINGS_FIELDS = ("max_length", "precision", "top_layers", "candidate_input")
+SETTINGS_FIELDS = ("max_length", "precision", "top_layers", "candidate_input", "query_prefix", "passage_prefix")
 BASELINES = ("untrained", "bm25")
+DEBIAS_ORDER = ("centering", "lir", "lsar")  # the training-free post-processings, as presented
 LOWER_IS_BETTER = {"rank_distance", "rank_distance_norm"}
 
 # The paper's Table 1 and Table 2 (arXiv 2408.10536), mAP Mono / Cross / Multi, rank distance.
@@ -111,13 +112,27 @@ def hybrid_alphas(runs: pd.DataFrame) -> dict[str, float]:
 
 def mixing_systems(runs: pd.DataFrame, suite: str, direction: str, hybrid: str = "Hybrid(0.50)") -> list[str]:
     """The systems of the other ways to mix languages evaluated on ``suite`` in ``direction``,
-    in the order: the untrained encoder, X-X, X-Y, ``hybrid``; per-pair and scheduled mixing;
-    the untrained encoder post-processed; ``hybrid`` post-processed (each group by name)."""
+    in the order: the untrained encoder, X-X, X-Y, ``hybrid``; per-pair mixing, then the
+    schedules (X-X first, i.e. by falling start alpha); then the post-processed systems of the
+    untrained encoder, ``hybrid``, X-X and X-Y, each group in the order centering, LIR, LSAR.
+    The order comes from the run records (sampler, alpha, method), not from the names."""
     part = runs[(runs["suite"] == suite) & ((runs["direction"] == direction) | runs["method"].isin(BASELINES))]
-    names = set(part["system"])
+    first = part.drop_duplicates("system").set_index("system")
+    names = set(first.index)
     head = [s for s in ("untrained", "X-X", "X-Y", hybrid) if s in names]
-    groups = (("Per-pair(", "Schedule("), ("untrained+",), (f"{hybrid}+",))
-    return head + [s for prefixes in groups for s in sorted(n for n in names if str(n).startswith(prefixes))]
+
+    def post_rank(name: str) -> int:
+        method = str(first.loc[name, "method"] or "")
+        post = method.split("+", 1)[1] if "+" in method else ""
+        return DEBIAS_ORDER.index(post) if post in DEBIAS_ORDER else len(DEBIAS_ORDER)
+
+    trained = [s for s in names if str(s).startswith(("Per-pair(", "Schedule("))]
+    trained.sort(key=lambda s: (str(s).startswith("Schedule("), -float(first.loc[s, "alpha"]), str(s)))
+    post = []
+    for base in ("untrained", hybrid, "X-X", "X-Y"):
+        group = [s for s in names if str(s).startswith(f"{base}+")]
+        post += sorted(group, key=lambda s: (post_rank(s), str(s)))
+    return head + trained + post
 
 
 def check_like_for_like(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str,

@@ -19,6 +19,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import nbformat
 import yaml
@@ -258,13 +259,16 @@ def build_book(
     build: bool = True,
     mathjax: bool = True,
     progress: bool = True,
+    client: Any | None = None,
 ) -> list[ExecutionRecord]:
-    """Execute ``executions`` (cached), copy them into ``book/generated``, build and check."""
+    """Execute ``executions`` (cached; on the workers of a ``dask.distributed.Client`` when
+    given, see :func:`~hybridlib.runner.execute.run_executions`), copy them into
+    ``book/generated``, build and check."""
     root = Path(root).resolve()
     store = Path(store).resolve()
     if mathjax:
         install_mathjax(root / "book" / "_static")
-    records = run_executions(executions, root, store, force=force, progress=progress)
+    records = run_executions(executions, root, store, force=force, progress=progress, client=client)
     sync_pages(executions, store, root / GENERATED)
     if not build:
         return records

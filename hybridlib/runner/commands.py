@@ -10,10 +10,12 @@ the profile's parameters of the selected notebook(s) only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
 
 import yaml
 
@@ -40,6 +42,31 @@ def _apply(executions: list[Execution], only: str | None, overrides: dict) -> li
             if e.name in targets else e for e in executions]
 
 
+@contextlib.contextmanager
+def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    """A ``dask.distributed`` client: a local cluster of ``workers`` processes (one thread
+    each; one execution per worker), or the running scheduler at ``scheduler`` (e.g. one
+    started by dask-jobqueue on SLURM); None when neither is asked for."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    if workers is not None and scheduler is not None:
+        raise BookError("give --workers (a local cluster) or --scheduler (a running one), not both")
+    if workers is not None and workers < 1:
+        raise BookError(f"--workers must be >= 1, but got {workers}")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BookError("--workers and --scheduler need dask.distributed: pip install 'hybridlib[grid]'") from None
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:  # fmt: skip
+        yield client
+
+
 def _trainer_fields() -> list[str]:
     from hybridlib.training.config import TrainConfig
 
@@ -58,10 +85,11 @@ def run_book(args: argparse.Namespace) -> int:
         elif args.param:
             raise BookError("-p needs --only NOTEBOOK: say which notebook's parameters to change")
         build = not args.no_build and not args.only
-        records = build_book(
-            root, executions, root / "runs" / profile.name / "notebooks",
-            force=args.force, build=build, mathjax=build,
-        )
+        with _client(args.workers, args.scheduler) as client:
+            records = build_book(
+                root, executions, root / "runs" / profile.name / "notebooks",
+                force=args.force, build=build, mathjax=build, client=client,
+            )
     except (ProfileError, ParameterError, NotebookFailure, BookError, FileNotFoundError) as error:
         print(f"hybridlib book: {error}", file=sys.stderr)
         return 1
@@ -131,6 +159,12 @@ def register(subparsers) -> None:
                       help="run only this notebook (path, stem or execution name) and what it "
                            "depends on; the book is not built")
     book.add_argument("--no-build", action="store_true", help="execute only; do not build")
+    book.add_argument("--workers", type=int, metavar="N",
+                      help="run independent executions at once on a local Dask cluster of N "
+                           "processes (pip install 'hybridlib[grid]')")
+    book.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run the executions on the workers of a running Dask scheduler "
+                           "(tcp://host:8786), e.g. a SLURM cluster from dask-jobqueue")
     book.set_defaults(func=run_book)
 
     one = subparsers.add_parser(

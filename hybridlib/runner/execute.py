@@ -53,6 +53,20 @@ class LocalKernelManager(AsyncKernelManager):
 
         # a socket path (runtime folder + "/kernel-<uuid>-ipc-N") must fit in 107 bytes
         return "ipc" if len(jupyter_runtime_dir()) <= 48 else "tcp"
+
+    def _ip_default(self) -> str:
+        """For IPC, a socket path of this kernel's own. jupyter_client's default is
+        ``"kernel-ipc"`` in the working folder when the connection file is not named yet, so
+        two kernels started at once (a Dask grid) would bind the same sockets."""
+        if self.transport != "ipc":
+            return super()._ip_default()
+        import uuid
+
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        runtime = jupyter_runtime_dir()
+        os.makedirs(runtime, exist_ok=True)
+        return os.path.join(runtime, f"kernel-{uuid.uuid4()}-ipc")
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../hybridlib
 # top-level packages of the project whose sources key the cache (``benchmarks`` sits beside
 # ``hybridlib`` in a checkout; an installed hybridlib has none, and nothing is tracked there)
@@ -73,6 +87,10 @@ class NotebookFailure(RuntimeError):
             f"[{first_line}]: {error}"
             + (f"\nexecuted copy with the traceback: {failed_copy}" if failed_copy else "")
         )
+
+    def __reduce__(self):  # rebuilt from its fields when it crosses processes (a Dask worker)
+        return (type(self), (self.execution, self.notebook, self.cell_index, self.source,
+                             self.error, self.failed_copy))
 
 
 class ParameterError(ValueError):
@@ -383,6 +401,33 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _execute_and_stamp(execution: Execution, root: Path, store: Path, parameters: dict[str, Any],
+                       key: str, *finished: Any) -> float:
+    """Run one execution that is not cached and write its stamp; returns its seconds.
+
+    ``finished``: what its dependencies returned (ignored; a Dask task starts after them)."""
+    output = store / f"{execution.name}.ipynb"
+    stamp = store / f"{execution.name}.json"
+    # Outputs of a finished run with another key are stale; those of an interrupted run are
+    # kept only where the notebook resumes from them.
+    if stamp.is_file() or not execution.resumable:
+        for artifact in execution.artifacts:
+            _remove(root / artifact)
+    # no stamp while it runs: an interrupted execution is never taken for a finished one
+    stamp.unlink(missing_ok=True)
+    remove_stale_temporaries(output.parent, output.name)  # a killed run's half notebook
+    seconds = execute_one(execution, root, output, parameters)
+    atomic_write_json(
+        stamp,
+        {"key": key, "name": execution.name, "notebook": execution.notebook,
+         "parameters": parameters, "seconds": seconds,
+         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+         "packages": package_versions(),
+         "artifacts": artifact_manifest(root, execution.artifacts)},
+    )  # fmt: skip
+    return seconds
+
+
 def run_executions(
     executions: list[Execution],
     root: str | Path,
@@ -391,51 +436,80 @@ def run_executions(
     force: bool = False,
     progress: bool = True,
     on_record: Callable[[list[ExecutionRecord]], None] | None = None,
+    client: Any | None = None,
 ) -> list[ExecutionRecord]:
-    """Execute (or reuse) every execution in order; returns one record per execution.
+    """Execute (or reuse) every execution; returns one record per execution, in plan order.
 
-    ``store`` receives ``{name}.ipynb``, ``{name}.json`` and ``manifest.json`` (the records so
-    far, updated after every execution so a notebook can show the table of earlier ones).
+    ``store`` receives ``{name}.ipynb``, ``{name}.json`` and ``manifest.json`` (the records of
+    the finished executions in plan order, updated after every execution, so a notebook can
+    show the table of those it depends on).
+
+    ``client``: a ``dask.distributed.Client``. The executions that are not cached then run as
+    tasks of its cluster (a ``LocalCluster`` of processes, or workers on SLURM or Kubernetes
+    through dask-jobqueue / dask-kubernetes, sharing this file system), each task after the
+    executions it depends on, independent ones at the same time; without it, one after another
+    in plan order. The keys, caches and results are the same either way: a key depends on the
+    notebook, parameters, imported code and the keys of its dependencies, never on the order.
     """
     root, store = Path(root).resolve(), Path(store).resolve()
     keys: dict[str, str] = {}
-    records: list[ExecutionRecord] = []
-    bar = tqdm(executions, desc="notebooks", unit="nb", disable=not progress)
-    for execution in bar:
-        bar.set_postfix_str(execution.name)
+    parameters_of: dict[str, dict[str, Any]] = {}
+    done: dict[str, ExecutionRecord] = {}
+    pending: list[Execution] = []
+    bar = tqdm(total=len(executions), desc="notebooks", unit="nb", disable=not progress)
+
+    def finish(execution: Execution, status: str, seconds: float) -> None:
+        done[execution.name] = ExecutionRecord(
+            execution.name, execution.notebook, status, keys[execution.name],
+            parameters_of[execution.name], seconds, f"{execution.name}.ipynb")  # fmt: skip
+        records = [done[e.name] for e in executions if e.name in done]
+        atomic_write_json(store / "manifest.json", [dataclasses.asdict(r) for r in records])
+        bar.update(1)
+        if on_record is not None:
+            on_record(records)
+
+    for execution in executions:  # keys and cache checks, in plan order (cheap)
         missing = [d for d in execution.depends_on if d not in keys]
         if missing:
             raise ValueError(f"execution {execution.name!r} depends on {missing}, not run before it")
-        parameters = resolve_parameters(execution, root)
-        key = cache_key(execution, root, parameters, [keys[d] for d in execution.depends_on])
-        output = store / f"{execution.name}.ipynb"
-        stamp = store / f"{execution.name}.json"
+        parameters = parameters_of[execution.name] = resolve_parameters(execution, root)
+        key = keys[execution.name] = cache_key(
+            execution, root, parameters, [keys[d] for d in execution.depends_on])
+        output, stamp = store / f"{execution.name}.ipynb", store / f"{execution.name}.json"
         cached = None if force else _is_cached(stamp, output, key, execution, root, log=bar.write)
         if cached is not None:
-            seconds, status = float(cached.get("seconds", 0.0)), "cached"
-        else:
-            # Outputs of a finished run with another key are stale; those of an interrupted run
-            # are kept only where the notebook resumes from them.
-            if stamp.is_file() or not execution.resumable:
-                for artifact in execution.artifacts:
-                    _remove(root / artifact)
-            # no stamp while it runs: an interrupted execution is never taken for a finished one
-            stamp.unlink(missing_ok=True)
-            remove_stale_temporaries(output.parent, output.name)  # a killed run's half notebook
-            seconds, status = execute_one(execution, root, output, parameters), "executed"
-            atomic_write_json(
-                stamp,
-                {"key": key, "name": execution.name, "notebook": execution.notebook,
-                 "parameters": parameters, "seconds": seconds,
-                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                 "packages": package_versions(),
-                 "artifacts": artifact_manifest(root, execution.artifacts)},
-            )
+            finish(execution, "cached", float(cached.get("seconds", 0.0)))
+        elif client is None:  # one after another: run it now, before checking the next
+            bar.set_postfix_str(execution.name)
+            seconds = _execute_and_stamp(execution, root, store, parameters, key)
             bar.write(f"{execution.name}: executed in {seconds:.0f} s")
-        keys[execution.name] = key
-        records.append(ExecutionRecord(execution.name, execution.notebook, status, key,
-                                       parameters, seconds, f"{execution.name}.ipynb"))
-        atomic_write_json(store / "manifest.json", [dataclasses.asdict(r) for r in records])
-        if on_record is not None:
-            on_record(records)
-    return records
+            finish(execution, "executed", seconds)
+        else:
+            pending.append(execution)
+
+    if pending:
+        from distributed import as_completed
+
+        futures: dict[str, Any] = {}
+        for execution in pending:
+            inputs = [futures[d] for d in execution.depends_on if d in futures]
+            futures[execution.name] = client.submit(
+                _execute_and_stamp, execution, root, store, parameters_of[execution.name],
+                keys[execution.name], *inputs, key=f"{execution.name}-{keys[execution.name][:12]}",
+                pure=False, retries=0,
+            )  # fmt: skip
+        by_future = {future.key: name for name, future in futures.items()}
+        named = {e.name: e for e in pending}
+        for future in as_completed(list(futures.values())):
+            name = by_future[future.key]
+            if future.status == "error":
+                error = future.exception()  # the execution's error (NotebookFailure)
+                for other in futures.values():
+                    if other.key != future.key:
+                        other.cancel()
+                raise error
+            seconds = future.result()
+            bar.write(f"{name}: executed in {seconds:.0f} s")
+            finish(named[name], "executed", seconds)
+    bar.close()
+    return [done[e.name] for e in executions]

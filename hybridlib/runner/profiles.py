@@ -395,7 +395,34 @@ def load_profiles(path: str | Path) -> dict[str, Profile]:
             f"{path}: unknown top-level key(s) {unknown}; allowed: 'profiles' and 'x-...' "
             "(anchors for shared parts)"
         )
-    return {name: _parse_profile(path, name, body) for name, body in raw["profiles"].items()}
+    bodies = {name: _extended(path, name, raw["profiles"]) for name in raw["profiles"]}
+    return {name: _parse_profile(path, name, body) for name, body in bodies.items()}
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """``override`` over ``base``: mappings merge key by key (recursively); anything else
+    (lists, numbers, strings, null) replaces the base's value. Inputs are not modified."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def _extended(source: Path, name: str, profiles: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """The body of profile ``name`` with ``extends: BASE`` resolved: the base's body (itself
+    resolved) with this profile's keys deep-merged over it (:func:`deep_merge`)."""
+    body = profiles[name]
+    if not isinstance(body, dict) or "extends" not in body:
+        return body
+    base = body["extends"]
+    if base not in profiles:
+        raise _fail(source, name, "extends", f"must name another profile of {sorted(profiles)}, but got {base!r}")
+    if base == name or base in seen:
+        raise _fail(source, name, "extends", f"profiles extend each other in a cycle: {' -> '.join((*seen, name, base))}")
+    own = {key: value for key, value in body.items() if key != "extends"}
+    return deep_merge(_extended(source, base, profiles, (*seen, name)), own)
 
 
 def load_profile(path: str | Path, name: str) -> Profile:

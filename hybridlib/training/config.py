@@ -172,6 +172,8 @@ class TrainConfig:
     hidden_state_dtype: Literal["float16", "float32"] = "float16"
     save_top_layers_only: bool = False
     precision: Literal["float32", "bfloat16"] = "float32"
+    query_prefix: str | None = None  # None: the model's own (EncoderSettings)
+    passage_prefix: str | None = None
     kind_schedule: Literal["exact", "coin"] = "exact"
     kind_block: int | None = None
     alpha_end: float | None = None

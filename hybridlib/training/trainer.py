@@ -434,7 +434,8 @@ def train(
 
     # model, loss, optimizer, schedule
     encoder = Encoder.from_pretrained(
-        config.model, max_length=config.max_length, precision=config.precision, device=device
+        config.model, max_length=config.max_length, precision=config.precision, device=device,
+        query_prefix=config.query_prefix, passage_prefix=config.passage_prefix,
     )
     if config.train_top_layers is not None:
         encoder.freeze_bottom(config.train_top_layers)

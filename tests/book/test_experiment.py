@@ -68,3 +68,21 @@ def test_the_chosen_rank_is_the_validation_tables_best_with_ties_to_the_smaller(
         assert choice[method] == int(part[part["map_mean"] == best]["rank"].min())
     row = table.iloc[0]
     assert row["map_mean"] == pytest.approx((row["map_mono"] + row["map_cross"] + row["map_multi"]) / 3)
+
+
+def test_a_main_run_is_reused_only_when_it_is_this_very_configuration(tmp_path: Path):
+    """The top-k check reuses a main run of the grid only when its configuration is the
+    check's; a main run of another configuration (the full profile's whole-model runs for the
+    top-k mode) is neither reused nor overwritten."""
+    import json
+
+    from hybridlib.training import TrainConfig
+
+    config = TrainConfig(model="tiny", output_dir=str(tmp_path / "main"), steps=2, train_top_layers=1)
+    assert not experiment.finished_run(config)  # nothing there
+    (tmp_path / "main" / "model").mkdir(parents=True)
+    (tmp_path / "main" / "provenance.json").write_text("{}")
+    (tmp_path / "main" / "config.json").write_text(json.dumps(config.to_dict()))
+    assert experiment.finished_run(config)
+    other = TrainConfig(model="tiny", output_dir=str(tmp_path / "main"), steps=2, train_top_layers=None)
+    assert not experiment.finished_run(other)

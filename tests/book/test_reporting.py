@@ -224,3 +224,28 @@ def test_hybrids_are_ordered_by_the_alpha_their_records_hold_not_by_their_names(
     _, runs = reporting.load_results(tmp_path)
     assert reporting.hybrid_alphas(runs) == {"X-X": 1.0, "X-Y": 0.0, "Hybrid(0.75)": 0.75, "Hybrid(0.25)": 0.25}
     assert reporting.systems_of(runs, "xquad-r") == ["X-X", "X-Y", "Hybrid(0.25)", "Hybrid(0.75)"]
+
+
+def test_the_mixing_table_orders_systems_by_their_records(tmp_path: Path) -> None:
+    """X-X first before X-Y first; centering, LIR, LSAR (not name order); X-X's and X-Y's
+    post-processed systems listed after Hybrid's (the full profile makes them)."""
+    rows = _rows({("en", "en"): [0.5, 0.5]})
+    specs = [("untrained", {"sampler": "untrained", "method": "untrained"}),
+             ("X-X", {"sampler": "x-x", "alpha": 1.0}), ("X-Y", {"sampler": "x-y", "alpha": 0.0}),
+             ("Hybrid(0.50)", {"sampler": "hybrid", "alpha": 0.5}),
+             ("Schedule(0.00→1.00)", {"sampler": "hybrid", "alpha": 0.0, "alpha_end": 1.0}),
+             ("Schedule(1.00→0.00)", {"sampler": "hybrid", "alpha": 1.0, "alpha_end": 0.0}),
+             ("Per-pair(0.50)", {"sampler": "per-pair", "alpha": 0.5})]
+    for method, display in (("lsar", "LSAR"), ("lir", "LIR"), ("centering", "centering")):
+        specs += [(f"untrained+{display}", {"sampler": "untrained", "method": f"untrained+{method}"}),
+                  (f"Hybrid(0.50)+{display}", {"sampler": "hybrid", "alpha": 0.5, "method": f"trained+{method}"}),
+                  (f"X-Y+{display}", {"sampler": "x-y", "alpha": 0.0, "method": f"trained+{method}"})]
+    for n, (system, extra) in enumerate(specs):
+        _write_run(tmp_path, f"r{n}", system, 0, rows, **extra)
+    _, runs = reporting.load_results(tmp_path)
+    assert reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad") == [
+        "untrained", "X-X", "X-Y", "Hybrid(0.50)", "Per-pair(0.50)", "Schedule(1.00→0.00)",
+        "Schedule(0.00→1.00)", "untrained+centering", "untrained+LIR", "untrained+LSAR",
+        "Hybrid(0.50)+centering", "Hybrid(0.50)+LIR", "Hybrid(0.50)+LSAR",
+        "X-Y+centering", "X-Y+LIR", "X-Y+LSAR",
+    ]

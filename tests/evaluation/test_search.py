@@ -86,3 +86,19 @@ def test_top_k_run_gives_the_full_matrix_measures():
     from_run = evaluate_run(qrels, run, measures)
     for m in measures:
         np.testing.assert_allclose([from_run[m][q] for q in query_ids], full[m], atol=1e-9)
+
+
+def test_auto_without_faiss_uses_the_matrix_product_with_the_same_result(monkeypatch):
+    """faiss is optional (the `search` extra): without it, 'auto' gives the same exact top-k."""
+    from hybridlib.evaluation import search
+
+    rng = np.random.default_rng(0)
+    queries = rng.standard_normal((5, 8)).astype(np.float32)
+    candidates = rng.standard_normal((search.FAISS_MIN_CANDIDATES, 8)).astype(np.float32)
+    candidates[7] = candidates[3]  # an exact tie, ordered by index in both paths
+    with_faiss = top_k(queries, candidates, 10, method="auto")
+    monkeypatch.setattr(search, "faiss_available", lambda: False)
+    monkeypatch.setattr(search, "_top_k_faiss", lambda *a: pytest.fail("faiss was used"))
+    without = top_k(queries, candidates, 10, method="auto")
+    np.testing.assert_array_equal(without[1], with_faiss[1])
+    np.testing.assert_allclose(without[0], with_faiss[0], rtol=1e-5)

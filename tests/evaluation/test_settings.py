@@ -49,3 +49,18 @@ def test_top_layers_fill_the_cache_and_give_the_plain_embeddings(tmp_path: Path,
     merged = plain.results.merge(cached.results, on=["suite", "setting", "query_language", "candidate_language", "metric"])
     # float16 storage of the bottom's states: the same measures up to near ties
     assert (abs(merged["value_x"] - merged["value_y"]) < 0.01).all()
+
+
+def test_prefixes_are_set_for_every_system_and_recorded() -> None:
+    """The paper's "Query: " / "Passage: " prefixes: set on the encoder, recorded (so results
+    with other prefixes are refused as a comparison), None keeps the encoder's own."""
+    encoder = Encoder.from_pretrained("tiny", query_prefix="q: ")
+    record = EvaluationSettings(passage_prefix="Passage: ").apply(encoder)
+    assert (record["query_prefix"], record["passage_prefix"]) == ("q: ", "Passage: ")
+    record = EvaluationSettings(query_prefix="Query: ").apply(encoder)
+    assert (record["query_prefix"], record["passage_prefix"]) == ("Query: ", "Passage: ")
+    assert encoder.tokenize(["x"], "query")["input_ids"].tolist() == \
+        Encoder.from_pretrained("tiny").tokenize(["Query: x"], "query")["input_ids"].tolist()
+    from hybridlib.reporting.results import SETTINGS_FIELDS
+
+    assert {"query_prefix", "passage_prefix"} <= set(SETTINGS_FIELDS)

@@ -135,7 +135,7 @@ def test_files_of_an_interrupted_fill_are_removed(frozen: Encoder, tmp_path: Pat
     (cache.folder / ".tmp-shard-x.states.npy").write_bytes(b"half")
     reopened = HiddenStateCache(frozen, tmp_path)
     assert len(reopened) == 0
-    assert sorted(p.name for p in reopened.folder.iterdir()) == ["cache.json"]
+    assert sorted(p.name for p in reopened.folder.iterdir()) == ["cache.json", "cache.lock"]
 
 
 def test_keys_are_the_token_ids_of_the_real_tokens() -> None:
@@ -162,3 +162,40 @@ def test_top_layers_are_saved_alone_and_checked_against_the_base(frozen: Encoder
         Encoder.from_pretrained(folder)
     with pytest.raises(ValueError, match="top_layers_only needs a top-k model"):
         Encoder.from_pretrained("tiny").save_pretrained(tmp_path / "x", top_layers_only=True)
+
+
+def _fill_in_another_process(root: str, texts: list[str], queue) -> None:
+    encoder = Encoder.from_pretrained("tiny")
+    encoder.freeze_bottom(1)
+    cache = HiddenStateCache(encoder, root, shard_size=16)
+    queue.put(cache.fill(texts, "passage", batch_size=8))
+
+
+def test_two_processes_fill_one_cache_at_once_without_losing_or_doubling_an_input(
+    frozen: Encoder, tmp_path: Path
+) -> None:
+    """A book's executions on a Dask cluster share the cache: the lock keeps one process from
+    removing the shard files another is writing, and each input is computed once."""
+    import multiprocessing
+
+    texts = [f"sentence number {i} of a shared cache" for i in range(150)]
+    first, second = texts[:100], texts[50:]  # 50 texts in both
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_fill_in_another_process, args=(str(tmp_path), part, queue))
+               for part in (first, second)]  # fmt: skip
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    assert [w.exitcode for w in workers] == [0, 0]
+    filled = sorted(queue.get(timeout=10) for _ in workers)
+    assert sum(filled) == 150  # the overlap computed by whichever came first, once
+
+    cache = HiddenStateCache(frozen, tmp_path, shard_size=16)
+    assert len(cache) == 150 and cache.set_aside == []
+    features = frozen.tokenize(texts[40:60], "passage")
+    cached = cache.lookup(features["input_ids"], features["attention_mask"])
+    direct = frozen.bottom_states(features)
+    mask = features["attention_mask"].bool()
+    torch.testing.assert_close(cached[mask].float(), direct[mask].float(), atol=2e-3, rtol=2e-3)

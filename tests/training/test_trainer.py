@@ -373,3 +373,10 @@ def test_scheduled_alpha_runs_x_x_first_then_x_y(tmp_path, pairs):
     result = train(config(tmp_path, "ramp", steps=4, sampler="hybrid", alpha=1.0, alpha_end=0.0), pairs=pairs)
     kinds = [record["batch_kind"][0] for record in read_log(result.log_file)]
     assert kinds == ["x-x", "x-x", "x-y", "x-y"]  # the ramp (1, 2/3, 1/3, 0) over the run
+
+
+def test_the_prefixes_of_the_config_are_trained_with_and_saved(tmp_path, pairs):
+    result = train(config(tmp_path, "prefixed", steps=1, query_prefix="Query: ",
+                          passage_prefix="Passage: "), pairs=pairs)
+    saved = Encoder.from_pretrained(result.model_dir)
+    assert (saved.settings.query_prefix, saved.settings.passage_prefix) == ("Query: ", "Passage: ")
