@@ -401,11 +401,22 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+# thread counts that Dask's nanny sets to 1 in its workers; a kernel inherits them, and a
+# BLAS summing in another order gives other last digits: the build's own values are restored
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def _execute_and_stamp(execution: Execution, root: Path, store: Path, parameters: dict[str, Any],
-                       key: str, *finished: Any) -> float:
+                       key: str, *finished: Any, environ: dict[str, str | None] | None = None) -> float:
     """Run one execution that is not cached and write its stamp; returns its seconds.
 
-    ``finished``: what its dependencies returned (ignored; a Dask task starts after them)."""
+    ``finished``: what its dependencies returned (ignored; a Dask task starts after them).
+    ``environ``: variables to set (None: unset) before the kernel starts (a Dask worker)."""
+    for name, value in (environ or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     output = store / f"{execution.name}.ipynb"
     stamp = store / f"{execution.name}.json"
     # Outputs of a finished run with another key are stale; those of an interrupted run are
@@ -491,12 +502,13 @@ def run_executions(
         from distributed import as_completed
 
         futures: dict[str, Any] = {}
+        environ = {name: os.environ.get(name) for name in THREAD_VARIABLES}
         for execution in pending:
             inputs = [futures[d] for d in execution.depends_on if d in futures]
             futures[execution.name] = client.submit(
                 _execute_and_stamp, execution, root, store, parameters_of[execution.name],
-                keys[execution.name], *inputs, key=f"{execution.name}-{keys[execution.name][:12]}",
-                pure=False, retries=0,
+                keys[execution.name], *inputs, environ=environ,
+                key=f"{execution.name}-{keys[execution.name][:12]}", pure=False, retries=0,
             )  # fmt: skip
         by_future = {future.key: name for name, future in futures.items()}
         named = {e.name: e for e in pending}
