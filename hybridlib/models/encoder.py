@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from hybridlib.models.row_gradients import RowGradients
-from hybridlib.models.sentence_layout import MODULES_FILE, DenseHead, Layout, read_layout
+from hybridlib.models.sentence_layout import MODULES_FILE, DenseHead, Layout, module_files, read_layout
 from hybridlib.models.unpadded import supports_unpadding, unpadded_hidden_states
 
 if TYPE_CHECKING:
@@ -708,9 +708,7 @@ class Encoder(torch.nn.Module):
             transformer, tokenizer = _load_transformer(str(folder), local_files_only=True)
             return cls(transformer, tokenizer, settings, head)
         layout = read_layout(folder)  # a sentence-transformers folder: its pooling and head
-        defaults = default_settings(_model_name(folder))
-        if layout is not None:
-            defaults.update(pooling=layout.pooling, normalize=layout.normalize)
+        defaults = _defaults(_model_name(folder), layout)
         settings = EncoderSettings(name=folder.name, **{**defaults, **overrides})
         source = folder / layout.transformer_path if layout is not None else folder
         transformer, tokenizer = _load_transformer(str(source), local_files_only=True)
@@ -719,15 +717,12 @@ class Encoder(torch.nn.Module):
     @classmethod
     def _from_hub(cls, name: str, overrides: dict[str, Any]) -> "Encoder":
         layout = _hub_layout(name)  # a sentence-transformers repository: its pooling and head
-        defaults = default_settings(name)
-        if layout is not None:
-            if layout.transformer_path:
-                raise ValueError(
-                    f"{name}: the transformer lies in the sub-folder {layout.transformer_path!r}; "
-                    "download the repository and pass its folder"
-                )
-            defaults.update(pooling=layout.pooling, normalize=layout.normalize)
-        settings = EncoderSettings(name=name, **{**defaults, **overrides})
+        if layout is not None and layout.transformer_path:
+            raise ValueError(
+                f"{name}: the transformer lies in the sub-folder {layout.transformer_path!r}; "
+                "download the repository and pass its folder"
+            )
+        settings = EncoderSettings(name=name, **{**_defaults(name, layout), **overrides})
         try:
             transformer, tokenizer = _load_transformer(name, local_files_only=hf_offline())
         except (OSError, ValueError) as error:
@@ -742,6 +737,15 @@ class Encoder(torch.nn.Module):
                 f"the built-in multilingual-e5-small, Encoder.from_pretrained('embedded')."
             ) from None
         return cls(transformer, tokenizer, settings, layout.head if layout is not None else None)
+
+
+def _defaults(name: str, layout: Layout | None) -> dict[str, Any]:
+    """The settings of a model without saved ones: by its name, then its sentence-transformers
+    layout's pooling and normalisation where it has one."""
+    defaults = default_settings(name)
+    if layout is not None:
+        defaults.update(pooling=layout.pooling, normalize=layout.normalize)
+    return defaults
 
 
 def _saved_head(folder: Path, settings: EncoderSettings) -> DenseHead | None:
@@ -767,18 +771,14 @@ def _hub_layout(name: str) -> Layout | None:
 
         modules_file = Path(hf_hub_download(name, MODULES_FILE, local_files_only=hf_offline()))
         modules = json.loads(modules_file.read_text(encoding="utf-8"))
-        for entry in modules:
-            kind = str(entry.get("type", "")).rsplit(".", 1)[-1]
-            path = str(entry.get("path", "")).strip("/")
-            if kind in ("Pooling", "Dense"):
-                hf_hub_download(name, f"{path}/config.json", local_files_only=hf_offline())
-            if kind == "Dense":
-                for weights in ("model.safetensors", "pytorch_model.bin"):
-                    try:
-                        hf_hub_download(name, f"{path}/{weights}", local_files_only=hf_offline())
-                        break
-                    except Exception:  # noqa: BLE001 - try the other weight format
-                        continue
+        for alternatives in module_files(modules):
+            for filename in alternatives:
+                try:
+                    hf_hub_download(name, filename, local_files_only=hf_offline())
+                    break
+                except Exception:  # noqa: BLE001 - try the next alternative; with none left,
+                    if len(alternatives) == 1:  # a lone file is needed, alternatives are
+                        raise  # left to read_layout, which names the missing weights
     except Exception:  # noqa: BLE001 - no modules.json, offline, no such repository
         return None
     return read_layout(modules_file.parent)  # files of one revision share its snapshot folder

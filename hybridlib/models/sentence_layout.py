@@ -120,6 +120,25 @@ def _dense(folder: Path, path: str) -> DenseHead:
     return head
 
 
+def _module_kind(entry: dict[str, Any]) -> str:
+    """``"Pooling"`` of ``"sentence_transformers.models.Pooling"`` (any module path)."""
+    return str(entry.get("type", "")).rsplit(".", 1)[-1]
+
+
+def module_files(modules: list[dict[str, Any]]) -> list[list[str]]:
+    """The files :func:`read_layout` reads besides ``modules.json``, per module: each inner
+    list is alternatives, the first that exists is enough (a Dense head's weights come as
+    ``model.safetensors`` or ``pytorch_model.bin``). For fetching a hub repository's layout."""
+    files: list[list[str]] = []
+    for entry in modules:
+        kind, path = _module_kind(entry), str(entry.get("path", "")).strip("/")
+        if kind in ("Pooling", "Dense"):
+            files.append([f"{path}/config.json"])
+        if kind == "Dense":
+            files.append([f"{path}/model.safetensors", f"{path}/pytorch_model.bin"])
+    return files
+
+
 def read_layout(folder: str | Path) -> Layout | None:
     """The layout of a sentence-transformers folder, or None if it has no ``modules.json``."""
     folder = Path(folder)
@@ -129,7 +148,7 @@ def read_layout(folder: str | Path) -> Layout | None:
     modules = _read_json(modules_file)
     transformer_path, pooling, head, normalize = None, None, None, False
     for entry in sorted(modules, key=lambda m: int(m.get("idx", 0))):
-        kind = str(entry.get("type", "")).rsplit(".", 1)[-1]
+        kind = _module_kind(entry)
         path = str(entry.get("path", ""))
         if kind == "Transformer" and transformer_path is None:
             transformer_path = path
