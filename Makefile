@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PROFILE ?= cpu
 export HYBRIDLIB_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: venv lock test book book-smoke check-book pdf chromium model benchmarks clean
+.PHONY: venv lock lint test book book-smoke check-book pdf chromium model benchmarks clean
 
 # The book's environment is the lock file: exactly its versions, nothing resolved again
 # (torch, the CPU build on this disk, is pinned here; `make lock` rewrites the file).
@@ -40,6 +40,10 @@ chromium:
 ## Run the test suite (what CI runs).
 test: venv chromium
 	$(BIN)/python -m pytest -q
+
+## Lint the library, tests and benchmarks (ruff; rules in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check hybridlib tests benchmarks
 
 ## Build the embedded default encoder (multilingual-e5-small, 4-bit weights) into the cache.
 model: venv

@@ -11,7 +11,8 @@ and must be >= 0.9999. Our encoder skips the padding in its token-wise layers
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -24,7 +24,8 @@ how many have a near tie (rank distance is not compared).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

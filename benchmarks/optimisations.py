@@ -27,9 +27,9 @@ from benchmarks.training import training_batches
 
 
 def trainer_adamw(params: list[torch.nn.Parameter], fused: bool) -> torch.optim.AdamW:
-    """``hybridlib.training.trainer.make_optimizer``'s AdamW, optionally with ``fused=True``."""
+    """``hybridlib.training.step.make_optimizer``'s AdamW, optionally with ``fused=True``."""
     from hybridlib.training import TrainConfig
-    from hybridlib.training.trainer import make_optimizer
+    from hybridlib.training.step import make_optimizer
 
     groups = make_optimizer(TrainConfig(steps=1), params).param_groups
     return torch.optim.AdamW(
@@ -111,7 +111,7 @@ def sub_batches(repeats: int, chunk: int = 8) -> None:
     for i, batch in enumerate(batches):
         pair = [(whole, before), (chunked, after)]
         for fn, out in pair if i % 2 else pair[::-1]:
-            seconds, _ = time_call(lambda: fn(batch))
+            seconds, _ = time_call(lambda: fn(batch))  # noqa: B023 (called at once, inside the loop)
             if i:
                 out.append(seconds)
     ratios = [b / a for b, a in zip(before, after)]

@@ -17,8 +17,8 @@ from benchmarks.common import NUM_THREADS
 from benchmarks.training import (
     HybridlibStep,
     SentenceTransformersStep,
-    prefixes,
     model_folder,
+    prefixes,
     training_batches,
 )
 

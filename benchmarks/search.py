@@ -16,7 +16,8 @@ to the sorted top k.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,9 +95,9 @@ def run(
         kk = min(k, n)
         log(f"search: {n_queries} queries x {n} candidates, top {kk}, {repeats} repeats")
         calls = {
-            "hybridlib": lambda: hybridlib_top_k(queries, candidates, kk),
-            "torch": lambda: torch_top_k(queries, candidates, kk),
-            "faiss": lambda: faiss_top_k(queries, candidates, kk),
+            "hybridlib": lambda: hybridlib_top_k(queries, candidates, kk),  # noqa: B023 (called at once, inside the loop)
+            "torch": lambda: torch_top_k(queries, candidates, kk),  # noqa: B023 (called at once, inside the loop)
+            "faiss": lambda: faiss_top_k(queries, candidates, kk),  # noqa: B023 (called at once, inside the loop)
         }
         indices = {name: np.asarray(fn()[1]) for name, fn in calls.items()}
         agreement = {name: same_top_k(queries, candidates, indices[name], indices["faiss"])

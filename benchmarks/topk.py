@@ -21,9 +21,9 @@ import concurrent.futures
 import multiprocessing
 import shutil
 import tempfile
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import numpy as np
 import torch
 
 from benchmarks.common import NUM_THREADS, Comparison, interleaved, peak_rss_bytes, row, time_call
@@ -110,7 +110,7 @@ def run(
             step(batches[0])  # warm-up
         for batch in batches[1:]:  # in turn, each on the same batch
             for name, step in steps.items():
-                seconds[name].append(time_call(lambda: step(batch))[0])
+                seconds[name].append(time_call(lambda: step(batch))[0])  # noqa: B023 (called at once, inside the loop)
         pairs = len(batches[0]["queries"])
         rows += Comparison(BENCHMARK, TOP, WHOLE, "pairs_per_s", [pairs / s for s in seconds[TOP]],
                            [pairs / s for s in seconds[WHOLE]]).rows()  # fmt: skip

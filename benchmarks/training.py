@@ -1,7 +1,8 @@
 """Training step throughput, peak memory and FLOP-peak fraction: hybridlib vs sentence-transformers.
 
-Ours: one optimizer step exactly as :func:`hybridlib.training.train` takes it (its defaults
-from :class:`~hybridlib.training.TrainConfig`, its ``make_loss`` and ``make_optimizer``):
+Ours: the optimizer step :func:`hybridlib.training.train` takes, called as it calls it
+(:func:`hybridlib.training.build_training` and :func:`~hybridlib.training.train_step`, with
+the defaults of :class:`~hybridlib.training.TrainConfig`):
 ``InfoNCELoss`` on the encoder's query and
 passage embeddings (temperature 0.05, false negatives masked), ``backward`` (the word
 embeddings' gradient through the rows the step uses, :class:`hybridlib.models.RowGradients`,
@@ -36,9 +37,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -69,7 +71,7 @@ class TransformerShape:
     intermediate_size: int
 
     @classmethod
-    def from_config(cls, config: Any) -> "TransformerShape":
+    def from_config(cls, config: Any) -> TransformerShape:
         return cls(config.hidden_size, config.num_hidden_layers, config.intermediate_size)
 
     @property
@@ -141,10 +143,8 @@ class HybridlibStep:
         unpadded: bool = True, *, top_layers: int | None = None, precision: str = "float32",
         max_length: int = MAX_LENGTH, cache_root: str | None = None,
     ) -> None:
-        from transformers import get_linear_schedule_with_warmup
-
         from hybridlib.models import Encoder
-        from hybridlib.training.trainer import make_loss, make_optimizer, prepare_word_embeddings
+        from hybridlib.training import build_training
 
         config = _config(model, frozen, row_gradients, top_layers=top_layers, precision=precision,
                          max_length=max_length)  # fmt: skip
@@ -153,26 +153,13 @@ class HybridlibStep:
         if top_layers is not None:  # as the trainer: a frozen bottom served by the cache
             self.encoder.freeze_bottom(top_layers)
             self.encoder.use_hidden_state_cache(cache_root)
-        self.row_gradients = prepare_word_embeddings(config, self.encoder)
         self.encoder.unpadded = self.encoder.unpadded and unpadded
-        self.encoder.train()
-        self.loss_fn = make_loss(config, self.encoder)
-        self.params = [p for p in self.encoder.parameters() if p.requires_grad]
-        self.optimizer = make_optimizer(config, self.params)
-        self.scheduler = get_linear_schedule_with_warmup(
-            self.optimizer, round(config.warmup_ratio * total_steps), total_steps
-        )
+        self.training = build_training(config, self.encoder, total_steps)  # the trainer's own
 
     def __call__(self, batch: Batch) -> float:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(batch)
-        loss.backward()
-        if self.row_gradients is not None:
-            self.row_gradients.write()
-        torch.nn.utils.clip_grad_norm_(self.params, self.config.clip_norm)
-        self.optimizer.step()
-        self.scheduler.step()
-        return loss.item()
+        from hybridlib.training import train_step
+
+        return train_step(self.training, [batch]).loss  # the step hybridlib train takes
 
     def batch_shapes(self, batch: Batch) -> list[tuple[int, int]]:
         """``(n, seq)`` of the padded query and passage batches."""
@@ -234,7 +221,7 @@ class SentenceTransformersStep:
     def __init__(self, folder: str | Path, frozen: bool, prefixes: tuple[str, str]) -> None:
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-        from hybridlib.training.trainer import make_optimizer
+        from hybridlib.training.step import make_optimizer
 
         config = _config(str(folder), frozen)
         self.config = config
@@ -280,7 +267,7 @@ def alternating(
             peaks.append(max(matmul_peak_flops(peak_size, repeats=2)))
         shift = i % len(names)
         for name in names[shift:] + names[:shift]:
-            elapsed, _ = time_call(lambda: steps[name](batch))
+            elapsed, _ = time_call(lambda: steps[name](batch))  # noqa: B023 (called at once, inside the loop)
             if i > 0:
                 seconds[name].append(elapsed)
     return seconds, peaks
@@ -355,7 +342,7 @@ def run(
         befores = {}
         if ours.encoder.unpadded:
             befores["padded forward"] = HybridlibStep(model, frozen, unpadded=False)
-        if ours.row_gradients is not None:
+        if ours.training.row_gradients is not None:
             befores["plain embedding backward"] = HybridlibStep(model, frozen, row_gradients=False)
         steps.update(befores)
         shape = TransformerShape.from_config(ours.encoder.transformer.config)

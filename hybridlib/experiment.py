@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -307,7 +308,6 @@ def evaluate_run(
     ``postprocess``: a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing`."""
     from hybridlib.evaluation import evaluate
     from hybridlib.evaluation.suites import SUITES, load_model
-
     from hybridlib.io import remove_stale_temporaries
 
     encoder = load_model(model)

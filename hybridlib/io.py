@@ -18,9 +18,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 TRACKED_PACKAGES = (
     "hybridlib",
@@ -204,7 +205,7 @@ def provenance(
     ``data_files`` maps a label to a file whose SHA-256 is recorded.
     """
     return {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "parameters": dict(parameters or {}),
         "seed": seed,

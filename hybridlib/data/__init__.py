@@ -12,6 +12,7 @@ from hybridlib.data.lareqa import (
     load_lareqa,
     normalise_title,
 )
+from hybridlib.data.miracl import load_miracl, load_miracl_languages, miracl_languages
 from hybridlib.data.multi30k import load_multi30k
 from hybridlib.data.sources import data_dir
 from hybridlib.data.statistics import dataset_statistics
@@ -31,6 +32,9 @@ __all__ = [
     "load_beir",
     "load_tydiqa",
     "load_xm3600",
+    "load_miracl",
+    "load_miracl_languages",
+    "miracl_languages",
     "dataset_statistics",
     "DataError",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,19 @@ def read_json(path: Path) -> Any:
 
 
 def read_text(path: Path) -> str:
-    """The UTF-8 text of a file; an empty file (or only whitespace) raises :class:`DataError`."""
+    """The UTF-8 text of a file, decompressed when its name ends in ``.gz``; a missing, corrupt
+    or empty file (or only whitespace) raises :class:`DataError`."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(path, "file", str(path), "does not exist") from None
-    return decode_text(path, data, size_field="file size")
+    if path.suffix != ".gz":
+        return decode_text(path, data, size_field="file size")
+    try:
+        data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(path, "gzip stream", path.name, f"cannot be read ({error})") from None
+    return decode_text(path, data, size_field="decompressed size")
 
 
 def decode_text(path: Path, data: bytes, *, size_field: str) -> str:

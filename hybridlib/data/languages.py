@@ -10,7 +10,7 @@ the standard variety and no other member is in the same data set (``cmn`` -> ``z
 from __future__ import annotations
 
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from hybridlib.data.errors import DataError
 

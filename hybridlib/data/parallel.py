@@ -9,12 +9,10 @@ against the candidates of Y).
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from hybridlib.data._fields import decode_text, read_text
+from hybridlib.data._fields import read_text
 from hybridlib.data.errors import DataError
 from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite
 
@@ -24,14 +22,7 @@ def read_lines(path: Path) -> list[str]:
 
     An empty file, or a blank line, raises :class:`DataError`.
     """
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(path.read_bytes())
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataError(path, "gzip stream", path.name, f"cannot be read ({error})") from None
-        text = decode_text(path, data, size_field="decompressed size")
-    else:
-        text = read_text(path)
+    text = read_text(path)
     lines = text.split("\n")  # not splitlines(): U+2028 and friends may occur inside a line
     if lines[-1] == "":
         lines.pop()

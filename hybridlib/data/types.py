@@ -6,8 +6,8 @@ Relevance judgements use the TREC interchange shape ``{query_id: {candidate_id: 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 Qrels = dict[str, dict[str, int]]
 
@@ -73,7 +73,7 @@ class RetrievalSuite:
         articles: Iterable[str] | None = None,
         exclude_articles: Iterable[str] | None = None,
         name: str | None = None,
-    ) -> "RetrievalSuite":
+    ) -> RetrievalSuite:
         """A new suite restricted by language and/or article; qrels restricted to match."""
         ql = set(query_languages) if query_languages is not None else None
         cl = set(candidate_languages) if candidate_languages is not None else None

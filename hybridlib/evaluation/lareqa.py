@@ -32,8 +32,9 @@ through :func:`hybridlib.evaluation.measures.per_query_measures`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -104,7 +105,7 @@ class SettingsResult:
         return language_matrix(self.results, metric=metric, suite=suite)
 
     @staticmethod
-    def concat(parts: Iterable["SettingsResult"]) -> "SettingsResult":
+    def concat(parts: Iterable[SettingsResult]) -> SettingsResult:
         parts = list(parts)
         if not parts:
             return SettingsResult()
@@ -152,7 +153,7 @@ class RelevanceIndex:
     tie_keys: np.ndarray
 
     @classmethod
-    def of(cls, suite: RetrievalSuite) -> "RelevanceIndex":
+    def of(cls, suite: RetrievalSuite) -> RelevanceIndex:
         column = {c.id: j for j, c in enumerate(suite.candidates)}
         rows, cols, grades = [], [], []
         for i, query in enumerate(suite.queries):

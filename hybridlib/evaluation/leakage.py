@@ -9,8 +9,8 @@ overlaps the training articles it is told about.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from hybridlib.data.lareqa import normalise_title
 from hybridlib.data.types import RetrievalSuite
@@ -29,14 +29,18 @@ def suite_articles(suite: RetrievalSuite) -> set[str]:
     }
 
 
-def check_no_overlap(train_articles: Iterable[str], eval_suite: RetrievalSuite) -> None:
-    """Raise :class:`LeakageError` if any training article occurs in ``eval_suite``.
-
-    Titles are compared as :func:`~hybridlib.data.lareqa.normalise_title` writes them, so an
-    XQuAD article (``Prime_number``) is caught in MLQA-R (``Prime number``) too.
-    """
+def training_overlap(train_articles: Iterable[str], suite: RetrievalSuite) -> list[str]:
+    """The suite's articles that are training articles (sorted), titles compared as
+    :func:`~hybridlib.data.lareqa.normalise_title` writes them, so an XQuAD article
+    (``Prime_number``) is found in MLQA-R (``Prime number``) too."""
     train = {normalise_title(a) for a in train_articles}
-    overlap = sorted(a for a in suite_articles(eval_suite) if normalise_title(a) in train)
+    return sorted(a for a in suite_articles(suite) if normalise_title(a) in train)
+
+
+def check_no_overlap(train_articles: Iterable[str], eval_suite: RetrievalSuite) -> None:
+    """Raise :class:`LeakageError` if any training article occurs in ``eval_suite``
+    (:func:`training_overlap`)."""
+    overlap = training_overlap(train_articles, eval_suite)
     if overlap:
         shown = ", ".join(repr(a) for a in overlap[:SHOWN])
         more = f" and {len(overlap) - SHOWN} more" if len(overlap) > SHOWN else ""
@@ -63,10 +67,14 @@ def restrict_articles(
     include: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
     train_articles: Iterable[str] | None = None,
+    drop_training_articles: bool = False,
 ) -> RetrievalSuite:
     """``suite`` restricted to ``include`` minus ``exclude``, then checked against training.
 
     ``train_articles``: the articles the model trained on (:func:`check_no_overlap`).
+    ``drop_training_articles``: remove the training articles' texts from the suite first
+    (for pools that are a whole Wikipedia, such as MIRACL's, which hold every article trained
+    on); their names go into ``metadata["dropped_training_articles"]``.
 
     Article ids in ``include`` that the suite does not contain are an error (a typo would
     otherwise silently shrink the evaluation); ``exclude`` may name articles of other suites
@@ -84,5 +92,11 @@ def restrict_articles(
     if include is not None or exclude is not None:
         suite = suite.subset(articles=include, exclude_articles=exclude)
     if train_articles is not None:
+        train_articles = list(train_articles)
+        if drop_training_articles:
+            dropped = training_overlap(train_articles, suite)
+            if dropped:
+                suite = suite.subset(exclude_articles=dropped)
+                suite.metadata["dropped_training_articles"] = dropped
         check_no_overlap(train_articles, suite)
     return suite

@@ -7,7 +7,7 @@ rank distance included, is derived from those ranks.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

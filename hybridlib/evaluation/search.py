@@ -18,14 +18,15 @@ Where each is used:
   matmul + top-k on 100k x 384, see the toolchain notes) from ``FAISS_MIN_CANDIDATES``
   candidates on, and the matrix product below that.
 
-Both top-k paths return the same rankings: candidates by descending score, ties by
-ascending candidate index (faiss's order for exact ties is not specified, so ties are
-re-sorted after the search).
+Both top-k paths return the same rankings: candidates by descending score, ties by the tie
+rule of :mod:`hybridlib.metrics.ranking` (trec_eval's, with candidate ids), at the k-th place
+too (faiss's order for exact ties is not specified, so ties are re-sorted after the search).
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Literal, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -71,30 +72,51 @@ def top_k(
     candidates: np.ndarray,
     k: int,
     *,
+    candidate_ids: Sequence[str] | None = None,
+    tie_keys: np.ndarray | None = None,
     method: SearchMethod = "auto",
     block_size: int = 2048,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k best candidates per query: ``(scores, indices)``, both ``(n_queries, k')``.
 
-    ``k' = min(k, n_candidates)``; rows sorted by descending score, ties by ascending index.
-    ``method="auto"`` uses faiss ``IndexFlatIP`` from ``FAISS_MIN_CANDIDATES`` candidates on
-    where faiss is installed (the ``search`` extra), the matrix product otherwise: both are
-    exact, so the result is the same either way.
+    ``k' = min(k, n_candidates)``; rows by descending score, ties by the one tie rule of
+    :mod:`hybridlib.metrics.ranking` (trec_eval's: candidate id descending, given
+    ``candidate_ids``; the earlier candidate without ids; or ``tie_keys`` ``(n_candidates,)``,
+    smaller first), also at the k-th place: the search takes ``k + 1``, and a row whose
+    ``(k+1)``-th score equals its k-th (a tie across the cut) is ranked again from its full
+    score row. ``method="auto"`` uses faiss ``IndexFlatIP`` from ``FAISS_MIN_CANDIDATES``
+    candidates on where faiss is installed (the ``search`` extra), the matrix product
+    otherwise: both are exact, so the result is the same either way.
     """
+    from hybridlib.metrics.ranking import _resolve_keys, rank_order
+
     if k < 1:
         raise ValueError(f"k must be >= 1, but got {k}")
     queries, candidates = _check(queries, candidates)
-    k = min(k, candidates.shape[0])
+    n = candidates.shape[0]
+    keys = _resolve_keys(n, candidate_ids, tie_keys)  # (n,)
+    if keys.ndim != 1:
+        raise ValueError(f"tie_keys must have shape (n_candidates,), but got {keys.shape}")
+    k = min(k, n)
+    searched = min(k + 1, n)  # one more than asked: it shows a tie across the cut
     if method == "auto":
-        large = candidates.shape[0] >= FAISS_MIN_CANDIDATES
+        large = n >= FAISS_MIN_CANDIDATES
         method = "faiss" if large and faiss_available() else "matmul"
     if method == "matmul":
-        scores, indices = _top_k_matmul(queries, candidates, k, block_size)
+        scores, indices = _top_k_matmul(queries, candidates, searched, block_size)
     elif method == "faiss":
-        scores, indices = _top_k_faiss(queries, candidates, k)
+        scores, indices = _top_k_faiss(queries, candidates, searched)
     else:
         raise ValueError(f"method must be 'auto', 'matmul' or 'faiss', but got {method!r}")
-    return _sort_ties(scores, indices)
+    order = np.lexsort((keys[indices], -scores), axis=1)  # last key is primary
+    scores = np.take_along_axis(scores, order, axis=1)
+    indices = np.take_along_axis(indices, order, axis=1)
+    if searched > k:
+        for row in np.flatnonzero(scores[:, k] == scores[:, k - 1]):
+            full = queries[row] @ candidates.T  # (n,)
+            indices[row, :k] = rank_order(full[None, :], tie_keys=keys, k=k)[0]
+            scores[row, :k] = full[indices[row, :k]]
+    return scores[:, :k], indices[:, :k]
 
 
 def faiss_available() -> bool:
@@ -129,12 +151,6 @@ def _top_k_faiss(
     index.add(candidates)
     scores, indices = index.search(queries, k)  # (n_queries, k) each
     return scores.astype(np.float32, copy=False), indices.astype(np.int64, copy=False)
-
-
-def _sort_ties(scores: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order each row by (-score, index)."""
-    order = np.lexsort((indices, -scores), axis=1)  # last key is primary
-    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(indices, order, axis=1)
 
 
 def run_from_top_k(

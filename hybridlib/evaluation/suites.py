@@ -10,6 +10,9 @@
 - ``scifact`` (``load_beir("scifact", "test")``): Mono en; ndcg@10, recall@100, map.
 - ``tydiqa`` (``load_tydiqa("dev")``, GoldP, native questions -> paragraphs of the same
   language): Mono per language; map, mrr@10, recall@1, recall@10.
+- ``miracl`` (``load_miracl_languages("dev")``, when its published layout is in the data
+  folder): Mono per language, each language's whole corpus its pool; ndcg@10 and recall@100
+  (the paper's third suite), macro-averaged over languages.
 
 The model ``"bm25"`` is the BM25 baseline (:mod:`hybridlib.evaluation.bm25`); it runs the Mono
 setting only (lexical matching across scripts is meaningless), so it applies to the LAReQA
@@ -25,9 +28,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +51,7 @@ from hybridlib.evaluation.lareqa import (
     SettingsResult,
     evaluate_settings,
     language_matrix,
+    macro_average,
 )
 from hybridlib.evaluation.leakage import restrict_articles
 from hybridlib.io import atomic_path, atomic_write_json, provenance
@@ -63,6 +68,9 @@ class SuiteSpec:
     settings: tuple[str, ...]
     measures: tuple[str, ...]
     multi_measures: tuple[str, ...] = ()
+    # a pool that is a whole Wikipedia holds the articles trained on: their passages are
+    # removed from it (leakage.restrict_articles) instead of the suite being refused
+    drop_training_articles: bool = False
 
 
 SUITES: dict[str, SuiteSpec] = {
@@ -73,7 +81,10 @@ SUITES: dict[str, SuiteSpec] = {
     "tatoeba": SuiteSpec("tatoeba", ("cross",), ("recall@1", "map")),
     "scifact": SuiteSpec("scifact", ("mono",), ("ndcg@10", "recall@100", "map")),
     "tydiqa": SuiteSpec("tydiqa", ("mono",), ("map", "mrr@10", "recall@1", "recall@10")),
+    "miracl": SuiteSpec("miracl", ("mono",), ("ndcg@10", "recall@100"), drop_training_articles=True),
 }  # fmt: skip
+# suites loaded as one suite per language (each its own pool), averaged over languages here
+PER_LANGUAGE_SUITES = ("tatoeba", "miracl")
 
 
 def load_suite(
@@ -102,6 +113,8 @@ def load_suite(
         return [data.load_beir("scifact", split="test", root=root)]
     if name == "tydiqa":
         return [data.load_tydiqa(split="dev", languages=langs, root=root)]
+    if name == "miracl":
+        return data.load_miracl_languages("dev", languages=langs, root=root)
     raise ValueError(f"unknown suite {name!r}; choose from {sorted(SUITES)}")
 
 
@@ -180,7 +193,10 @@ def evaluate_suite(
     parts = []
     fingerprint = None  # computed once for all parts, after the leakage check
     for full in loaded:
-        suite = restrict_articles(full, include=include, exclude=exclude, train_articles=train)
+        suite = restrict_articles(
+            full, include=include, exclude=exclude, train_articles=train,
+            drop_training_articles=spec.drop_training_articles,
+        )  # fmt: skip
         if is_bm25:
             bm25_args = {k: v for k, v in (("k1", bm25_k1), ("b", bm25_b)) if v is not None}
             scorer: Any = BM25Scorer(suite, **bm25_args)
@@ -200,12 +216,16 @@ def evaluate_suite(
         parts.append(
             evaluate_loaded(
                 suite, spec, scorer, suite_name=suite_name, settings=chosen,
-                aggregate=suite_name != "tatoeba",
+                aggregate=suite_name not in PER_LANGUAGE_SUITES,
             )  # fmt: skip
         )
     result = SettingsResult.concat(parts)
     if suite_name == "tatoeba":
         result.results = tatoeba_aggregates(result.results, training_languages)
+    elif suite_name in PER_LANGUAGE_SUITES and not result.results.empty:
+        result.results = pd.concat(
+            [result.results, macro_average(result.results)], ignore_index=True
+        )
     return result
 
 

@@ -11,6 +11,8 @@ its gradient can:
 
 Dropout draws random numbers: the RNG state before each mini-batch's first pass is saved and
 replayed in its second pass, so both passes see the same masks and the gradient is exact.
+Under DistributedDataParallel each replay is a forward and backward of its own: all but the
+step's last run under ``no_sync``, so the gradients are averaged over ranks once.
 The scoring is not copied: step 2 calls the same :class:`InfoNCELoss` code as the plain loss.
 """
 
@@ -109,12 +111,15 @@ class CachedInfoNCELoss(InfoNCELoss):
         cached = loss.detach().requires_grad_()
 
         def second_pass(grad_output: torch.Tensor) -> None:
+            n_chunks = sum(len(part_states) for part_states in states)
+            done = 0
             with torch.enable_grad():
                 for feats, part_states, grad in zip(features, states, grads, strict=True):
                     start = 0
                     for chunk, state in zip(self._chunks(feats), part_states, strict=True):
-                        with state.replay():
-                            emb = self.encoder.embed_tokens(chunk)  # (m, d)
+                        done += 1
+                        with state.replay():  # the last replay synchronises the ranks
+                            emb = self.run_encoder(chunk, last=done == n_chunks)  # (m, d)
                         g = grad[start : start + emb.shape[0]] * grad_output  # (m, d)
                         start += emb.shape[0]
                         torch.autograd.backward(emb, grad_tensors=g.to(emb.dtype))

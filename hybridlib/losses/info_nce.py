@@ -236,6 +236,34 @@ class InfoNCELoss(torch.nn.Module):
         self.margin = margin
         self.share_hard_negatives = share_hard_negatives
         self.mask_false_negatives = mask_false_negatives
+        # whether this loss's backward synchronises gradients over ranks (the trainer sets it
+        # False for all but the last micro-batch of a step); only with use_data_parallel
+        self.synchronize = True
+
+    def use_data_parallel(self, module: torch.nn.Module | None) -> None:
+        """Run the encoder's forward passes with gradients through ``module``, a
+        ``DistributedDataParallel`` around ``self.encoder`` (None: directly again). It is not
+        registered as a submodule, so the loss's parameters and state stay the encoder's."""
+        object.__setattr__(self, "_data_parallel", module)
+
+    def run_encoder(self, features: dict[str, torch.Tensor], *, last: bool = True) -> torch.Tensor:
+        """``encoder(features)``: ``(n, d)``, through DistributedDataParallel when it is in use;
+        its backward synchronises the ranks' gradients only when ``self.synchronize`` and
+        ``last`` (the last forward pass whose backward completes the step)."""
+        ddp = self.__dict__.get("_data_parallel")
+        if ddp is None:
+            return self.encoder(features)
+        if self.synchronize and last:
+            return ddp(features)
+        with ddp.no_sync():
+            return ddp(features)
+
+    def embed(self, texts: Sequence[str], kind: str) -> torch.Tensor:
+        """``encoder.embed(texts, kind)``: ``(n, d)`` with gradients; under DistributedDataParallel
+        ``run_encoder(encoder.tokenize(texts, kind))``."""
+        if self.__dict__.get("_data_parallel") is None:
+            return self.encoder.embed(texts, kind=kind)
+        return self.run_encoder(self.encoder.tokenize(list(texts), kind))
 
     def loss_from_embeddings(
         self,
@@ -258,12 +286,12 @@ class InfoNCELoss(torch.nn.Module):
         )
 
     def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
-        query_emb = self.encoder.embed(batch["queries"], kind="query")  # (B, d)
-        passage_emb = self.encoder.embed(batch["passages"], kind="passage")  # (B, d)
+        query_emb = self.embed(batch["queries"], kind="query")  # (B, d)
+        passage_emb = self.embed(batch["passages"], kind="passage")  # (B, d)
         hard_texts, k = flatten_hard_negatives(batch)
         hard_emb = None
         if hard_texts:
-            hard_emb = self.encoder.embed(hard_texts, kind="passage")  # (B * k, d)
+            hard_emb = self.embed(hard_texts, kind="passage")  # (B * k, d)
             hard_emb = hard_emb.reshape(len(batch["queries"]), k, -1)  # (B, k, d)
         return self.loss_from_embeddings(query_emb, passage_emb, hard_emb, batch)
 

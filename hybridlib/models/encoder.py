@@ -20,8 +20,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -29,7 +30,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from hybridlib.models.row_gradients import RowGradients
-from hybridlib.models.sentence_layout import MODULES_FILE, DenseHead, Layout, module_files, read_layout
+from hybridlib.models.sentence_layout import (
+    MODULES_FILE,
+    DenseHead,
+    Layout,
+    module_files,
+    read_layout,
+)
 from hybridlib.models.unpadded import supports_unpadding, unpadded_hidden_states
 
 if TYPE_CHECKING:
@@ -99,7 +106,7 @@ class EncoderSettings:
         return {"format": SETTINGS_FORMAT, **dataclasses.asdict(self)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], source: Path) -> "EncoderSettings":
+    def from_json(cls, data: dict[str, Any], source: Path) -> EncoderSettings:
         data = dict(data)
         version = data.pop("format", None)
         if version != SETTINGS_FORMAT:
@@ -197,10 +204,6 @@ class Encoder(torch.nn.Module):
     def name(self) -> str:
         return self.settings.name
 
-    @name.setter
-    def name(self, value: str) -> None:
-        self.settings.name = value
-
     @property
     def dim(self) -> int:
         if self.head is not None:
@@ -285,7 +288,7 @@ class Encoder(torch.nn.Module):
         layers = self.transformer.encoder.layer
         return [self.transformer.embeddings, *layers[: self.split_layer]]
 
-    def train(self, mode: bool = True) -> "Encoder":
+    def train(self, mode: bool = True) -> Encoder:
         super().train(mode)
         if self.top_layers is not None:
             for module in self._bottom_modules():
@@ -315,7 +318,7 @@ class Encoder(torch.nn.Module):
 
     def use_hidden_state_cache(
         self, root: str | os.PathLike[str] | None = None, *, dtype: str = "float16"
-    ) -> "HiddenStateCache":
+    ) -> HiddenStateCache:
         """Serve the frozen bottom's states from a disk cache (see
         :mod:`hybridlib.models.hidden_states`): ``encode`` fills it first, ``embed`` reads
         it, and both then run only the top layers. Returns the cache."""
@@ -605,7 +608,7 @@ class Encoder(torch.nn.Module):
         normalize: bool | None = None,
         precision: str | None = None,
         device: str | torch.device | None = None,
-    ) -> "Encoder":
+    ) -> Encoder:
         """Load an encoder by special name, folder or Hugging Face name.
 
         - ``"tiny"``: a small random encoder with the XLM-R tokenizer (tests, smoke runs).
@@ -657,7 +660,7 @@ class Encoder(torch.nn.Module):
         return encoder
 
     @classmethod
-    def _from_top_layers(cls, folder: Path, overrides: dict[str, Any]) -> "Encoder":
+    def _from_top_layers(cls, folder: Path, overrides: dict[str, Any]) -> Encoder:
         """A folder written with ``save_pretrained(top_layers_only=True)``: the base model,
         whose bottom must still be the one trained on, with the saved top layers."""
         from safetensors.torch import load_file
@@ -694,7 +697,7 @@ class Encoder(torch.nn.Module):
         return encoder
 
     @classmethod
-    def _from_folder(cls, folder: Path, overrides: dict[str, Any]) -> "Encoder":
+    def _from_folder(cls, folder: Path, overrides: dict[str, Any]) -> Encoder:
         settings_file = folder / SETTINGS_FILE
         if settings_file.is_file():
             with open(settings_file, encoding="utf-8") as handle:
@@ -715,7 +718,7 @@ class Encoder(torch.nn.Module):
         return cls(transformer, tokenizer, settings, layout.head if layout is not None else None)
 
     @classmethod
-    def _from_hub(cls, name: str, overrides: dict[str, Any]) -> "Encoder":
+    def _from_hub(cls, name: str, overrides: dict[str, Any]) -> Encoder:
         layout = _hub_layout(name)  # a sentence-transformers repository: its pooling and head
         if layout is not None and layout.transformer_path:
             raise ValueError(

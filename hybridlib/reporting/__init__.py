@@ -7,10 +7,26 @@
 - :mod:`~hybridlib.reporting.figures`: heatmaps, the ablation, learning curves.
 """
 
-from hybridlib.reporting.claims import Claim, evaluate_claims, mixing_claims, paper_claims, verdict_counts
-from hybridlib.reporting.display import claims_display, measure_name, readable_index, suite_name
-from hybridlib.reporting.figures import ablation_figure, curves_figure, heatmap_figure, tradeoff_figure
-from hybridlib.reporting.publish import glue_figure, glue_table
+from hybridlib.reporting.claims import (
+    Claim,
+    evaluate_claims,
+    mixing_claims,
+    paper_claims,
+    verdict_counts,
+)
+from hybridlib.reporting.display import (
+    HEADLINE_MEASURES,
+    claims_display,
+    measure_name,
+    readable_index,
+    suite_name,
+)
+from hybridlib.reporting.figures import (
+    ablation_figure,
+    curves_figure,
+    heatmap_figure,
+    tradeoff_figure,
+)
 from hybridlib.reporting.protocol import (
     DIRECTIONS,
     direction,
@@ -19,6 +35,7 @@ from hybridlib.reporting.protocol import (
     training_articles,
     validation_articles,
 )
+from hybridlib.reporting.publish import glue_figure, glue_table
 from hybridlib.reporting.results import (
     PAPER,
     ComparisonError,
@@ -33,14 +50,14 @@ from hybridlib.reporting.results import (
     main_table,
     measure_table,
     mixing_systems,
-    summarise,
     seed_values,
+    summarise,
     systems_of,
     tatoeba_table,
 )
 
 __all__ = [
-    "DIRECTIONS", "PAPER", "claims_display", "glue_figure", "glue_table", "measure_name", "readable_index", "suite_name", "Claim", "ComparisonError", "ablation_figure", "alpha_trend", "check_like_for_like",
+    "DIRECTIONS", "HEADLINE_MEASURES", "PAPER", "claims_display", "glue_figure", "glue_table", "measure_name", "readable_index", "suite_name", "Claim", "ComparisonError", "ablation_figure", "alpha_trend", "check_like_for_like",
     "comparison_units", "curves_figure", "tradeoff_figure", "direction", "effect_sizes", "evaluate_claims", "mixing_claims", "mixing_systems", "format_interval", "hybrid_alphas",
     "heatmap_figure", "language_matrix", "load_results", "main_table", "measure_table",
     "paper_claims", "seed_values", "shared_articles", "suite_articles", "summarise", "systems_of",

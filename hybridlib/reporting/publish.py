@@ -16,6 +16,12 @@ import pandas as pd
 
 CSV_MIME = "application/vnd.hybridlib.csv"
 SVG_MIME = "application/vnd.hybridlib.svg+xml"
+# floats to 12 significant digits: a build gives the same files wherever it runs (a BLAS
+# summing in another order, with other threads or memory alignment, moves the 16th digit)
+CSV_SIGNIFICANT_DIGITS = 12
+# an SVG without its creation date and with clip-path ids from a fixed salt: the same figure
+# gives the same bytes in every build
+SVG_SETTINGS = {"svg.hashsalt": "hybridlib"}
 
 
 class Published:
@@ -33,24 +39,35 @@ def _keeps_index(frame: pd.DataFrame) -> bool:
     return not (isinstance(frame.index, pd.RangeIndex) and frame.index.names == [None])
 
 
+def to_csv(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV, its float columns rounded to :data:`CSV_SIGNIFICANT_DIGITS`
+    significant digits (a float stays a float: ``2.0``, not ``2``)."""
+    frame = frame.copy()
+    for column in frame.columns[[pd.api.types.is_float_dtype(t) for t in frame.dtypes]]:
+        frame[column] = [float(f"{v:.{CSV_SIGNIFICANT_DIGITS}g}") for v in frame[column]]
+    return frame.to_csv(index=_keeps_index(frame))
+
+
 def table_bundle(table: pd.DataFrame) -> dict[str, Any]:
     """What a table shows (pandas' HTML and text) plus its data as CSV."""
     return {"text/html": table._repr_html_() or table.to_html(), "text/plain": table.to_string(),
-            CSV_MIME: table.to_csv(index=_keeps_index(table))}  # fmt: skip
+            CSV_MIME: to_csv(table)}  # fmt: skip
 
 
 def figure_bundle(figure: Any, data: pd.DataFrame | None = None) -> dict[str, Any]:
     """A Matplotlib figure as the notebook shows it (PNG), its SVG and, given, its data as CSV."""
     import io
 
+    import matplotlib
     from IPython.core.pylabtools import print_figure
 
     svg = io.StringIO()
-    figure.savefig(svg, format="svg", bbox_inches="tight")
+    with matplotlib.rc_context(SVG_SETTINGS):
+        figure.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
     bundle = {"image/png": print_figure(figure, "png", base64=True), "text/plain": repr(figure),
               SVG_MIME: svg.getvalue()}  # fmt: skip
     if data is not None:
-        bundle[CSV_MIME] = data.to_csv(index=_keeps_index(data))
+        bundle[CSV_MIME] = to_csv(data)
     return bundle
 
 

@@ -14,14 +14,15 @@ mean over seeds of the paper's macro average with a 95% interval from the two-le
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from hybridlib.reporting.display import readable_index
 from hybridlib.metrics.clustered import clustered_bootstrap
+from hybridlib.reporting.display import readable_index
 
 RUN_FIELDS = ["system", "sampler", "alpha", "alpha_end", "seed", "direction", "method"]
 # the evaluation settings that must agree between dense systems of one comparison
@@ -236,7 +237,7 @@ def main_table(summary: pd.DataFrame, suite: str, systems: Sequence[str], *,
     rows = []
     for system in systems:
         row: dict[str, Any] = {"source": "ours", "system": system}
-        for column, (setting, metric, header) in MAIN_MEASURES.items():
+        for _column, (setting, metric, header) in MAIN_MEASURES.items():
             hit = summary[(summary["suite"] == suite) & (summary["system"] == system)
                           & (summary["setting"] == setting) & (summary["metric"] == metric)]  # fmt: skip
             row[header] = (format_interval(*hit[["mean", "ci_low", "ci_high"]].iloc[0], digits(metric))
@@ -245,7 +246,7 @@ def main_table(summary: pd.DataFrame, suite: str, systems: Sequence[str], *,
     if paper:
         for record in PAPER[PAPER["suite"] == suite].itertuples():
             row = {"source": f"paper {record.model}", "system": record.system}
-            for column, (setting, metric, header) in MAIN_MEASURES.items():
+            for column, (_setting, metric, header) in MAIN_MEASURES.items():
                 row[header] = f"{getattr(record, column):.{digits(metric)}f}"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["source", "system"])

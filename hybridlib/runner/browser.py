@@ -50,7 +50,7 @@ class _Anchors(html.parser.HTMLParser):
             self.links.append(str(values.get("content", "")).split("url=", 1)[-1].strip())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse(path: Path) -> _Anchors:
     parser = _Anchors()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))
@@ -60,7 +60,7 @@ def _parse(path: Path) -> _Anchors:
 def pages(html_dir: str | Path) -> list[Path]:
     """Every HTML page of the build (not the theme's or Sphinx's support folders)."""
     root = Path(html_dir)
-    return sorted(p for p in root.rglob("*.html") if not p.relative_to(root).parts[0] in SKIPPED_FOLDERS)
+    return sorted(p for p in root.rglob("*.html") if p.relative_to(root).parts[0] not in SKIPPED_FOLDERS)
 
 
 def dead_links(html_dir: str | Path) -> list[str]:

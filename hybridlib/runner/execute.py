@@ -24,8 +24,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import nbformat
 import papermill
@@ -117,7 +118,7 @@ def _imports(source: str, module: str | None = None) -> set[str]:
 
     ``module`` (the importing module's name) resolves relative imports.
     """
-    lines = [l for l in source.splitlines() if not l.lstrip().startswith(("%", "!"))]
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         tree = ast.parse("\n".join(lines))
     except SyntaxError:

@@ -57,8 +57,8 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     ``runs_dir`` (relative to the root) receives validation runs, trained models and
     evaluation results under ``{runs_dir}/{profile}/``.
     """
-    from hybridlib.systems import SELECTION_FILE, system_label
     from hybridlib.reporting.protocol import direction as protocol_direction
+    from hybridlib.systems import SELECTION_FILE, system_label
 
     base = PurePosixPath(runs_dir) / profile.name
     results_dir = str(base / "results")
@@ -94,6 +94,11 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
                 artifacts=(output,),
                 resumable=True,  # finished suites are kept
             ))  # fmt: skip
+        # the untrained encoder's evaluation fills the hidden-state cache with every suite's
+        # texts; what trains waits for it, so a text's cached states are those of that fill
+        # whatever the order of a parallel build (a text's states change in the last bits with
+        # the batch it was computed in)
+        cache_fill = ("runs/evaluate/untrained",) if "untrained" in grid.baselines else ()
         validations: dict[str, Execution] = {}
         for name in grid.directions:
             chosen = protocol_direction(name)
@@ -106,6 +111,7 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
                     parameters={**grid.validation, "direction": validated, "train": dict(grid.train),
                                 "output_dir": validation_dir},  # fmt: skip
                     offered={**common, **shared},
+                    depends_on=cache_fill,
                     artifacts=(validation_dir,),
                     resumable=True,  # finished runs are kept
                 )
@@ -177,8 +183,8 @@ def _mixing_runs(
 ) -> list[Execution]:  # fmt: skip
     """The executions of ``grid.mixing``: one runs-notebook execution per trained system, then
     one debias-notebook execution (after the runs of the systems it post-processes)."""
-    from hybridlib.systems import SELECTION_FILE, system_label
     from hybridlib.reporting.protocol import direction as protocol_direction
+    from hybridlib.systems import SELECTION_FILE, system_label
 
     mixing = grid.mixing
     assert mixing is not None

@@ -17,6 +17,7 @@ A profile has four parts, all optional except ``notebooks``::
           validation: {temperatures: [0.01, 0.05], lrs: [1.0e-4], max_steps: 40, every: 10}
           evaluate: {eval_max_length: null}
           domain_shift_suites: [tatoeba]
+          domain_shift_suites_if_present: [miracl]  # added when its data are in the data folder
         notebooks:                         # run once each, in order
           - notebook: notebooks/data.ipynb
             parameters: {max_rows: 10}
@@ -43,6 +44,25 @@ TOPK_NOTEBOOK = "notebooks/topk.ipynb"
 DEBIAS_NOTEBOOK = "notebooks/debias.ipynb"
 MIXING_SAMPLERS = ("hybrid", "per-pair")
 DEBIAS_METHODS = ("centering", "lir", "lsar")
+
+
+# suites whose data are not among the pinned data: evaluated where a reader has put them
+OPTIONAL_SUITES = ("miracl",)
+
+
+def suite_present(name: str) -> bool:
+    """Whether an optional suite's data are in the data folder (MIRACL: a language with its
+    dev topics, qrels and corpus, :func:`hybridlib.data.miracl.miracl_languages`); without a
+    data folder, nothing is present (the data chapter reports the folder)."""
+    from hybridlib.data.errors import DataError
+    from hybridlib.data.miracl import miracl_languages
+
+    if name != "miracl":
+        raise ValueError(f"unknown optional suite {name!r}; choose from {list(OPTIONAL_SUITES)}")
+    try:
+        return bool(miracl_languages("dev"))
+    except DataError:  # no data folder at all
+        return False
 
 
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # CPU flags of native bf16 matrix products
@@ -293,7 +313,7 @@ def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]
 
 
 def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
-    allowed = {f.name for f in dataclasses.fields(ExperimentGrid)}
+    allowed = {f.name for f in dataclasses.fields(ExperimentGrid)} | {"domain_shift_suites_if_present"}
     raw = _check_keys(source, name, "experiment", raw, allowed)
     directions = _choices(source, name, "experiment.directions", raw.get("directions", list(DIRECTIONS)), DIRECTIONS)
     if not directions:
@@ -310,7 +330,9 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
     )  # fmt: skip
     ablation_seeds = _int_list(source, name, "experiment.ablation_seeds", raw.get("ablation_seeds", list(seeds)))
     baselines = _choices(source, name, "experiment.baselines", raw.get("baselines", []), BASELINES)
-    domain_shift_suites = tuple(raw.get("domain_shift_suites", []))
+    if_present = _choices(source, name, "experiment.domain_shift_suites_if_present",
+                          raw.get("domain_shift_suites_if_present", []), OPTIONAL_SUITES)  # fmt: skip
+    domain_shift_suites = (*raw.get("domain_shift_suites", []), *filter(suite_present, if_present))
     domain_shift_direction = raw.get("domain_shift_direction", directions[0])
     if domain_shift_direction not in directions:
         raise _fail(source, name, "experiment.domain_shift_direction",

@@ -5,10 +5,16 @@ result = train(TrainConfig.from_yaml("configs/hybrid.yaml"))
 """
 
 from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
+from hybridlib.training.step import StepResult, Training, build_training, distribute, train_step
 from hybridlib.training.trainer import TrainResult, checkpoint_paths, load_training_pairs, train
 
 __all__ = [
     "ConfigError",
+    "StepResult",
+    "Training",
+    "build_training",
+    "distribute",
+    "train_step",
     "DataConfig",
     "TrainConfig",
     "TrainResult",

@@ -20,8 +20,9 @@ written atomically, so a killed process leaves the last complete checkpoint.
 Several processes (``torchrun --nproc-per-node N``): each rank takes its slice of every
 global batch from a rank-aware sampler (all ranks draw the same batch kind at each step),
 scores against the passages of all ranks (:func:`~hybridlib.losses.gather_with_grad`), and
-the parameter gradients are averaged over ranks before clipping, so the update is the
-single-process update of the whole global batch. gloo on CPU, nccl on GPU.
+torch's DistributedDataParallel averages the parameter gradients over ranks during the
+backward pass, before clipping, so the update is the single-process update of the whole
+global batch (:mod:`hybridlib.training.step`). gloo on CPU, nccl on GPU.
 """
 
 from __future__ import annotations
@@ -46,10 +47,9 @@ from tqdm.auto import tqdm
 
 from hybridlib.data.types import TrainingPair
 from hybridlib.io import atomic_path, atomic_write_json, atomic_write_text, provenance
-from hybridlib.losses import CachedInfoNCELoss, InfoNCELoss
 from hybridlib.losses.distributed import gather_objects, world_size_and_rank
-from hybridlib.models.row_gradients import RowGradients
 from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
+from hybridlib.training.step import build_training, distribute, train_step
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
@@ -166,24 +166,6 @@ def _setup_distributed(device_setting: str) -> tuple[int, int, torch.device, boo
     return world, rank, device, created
 
 
-def _broadcast_parameters(module: torch.nn.Module) -> None:
-    """Make every rank start from rank 0's weights."""
-    for tensor in list(module.parameters()) + list(module.buffers()):
-        dist.broadcast(tensor.data, src=0)
-
-
-def _average_gradients(params: list[torch.nn.Parameter], world: int) -> None:
-    """All-reduce the gradients (one flat buffer) and divide by the number of ranks."""
-    grads = [p.grad for p in params if p.grad is not None]
-    flat = torch.cat([g.reshape(-1) for g in grads])  # (n_trainable,)
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= world
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
-
-
 # ----------------------------------------------------------------------------- states
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -292,53 +274,6 @@ def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[
     return sorted(k for k in current if k not in ignore and saved.get(k) != current[k])
 
 
-def prepare_word_embeddings(config: TrainConfig, encoder: Any) -> RowGradients | None:
-    """Freeze the word embeddings (``config.freeze_word_embeddings``), or route their
-    gradient through :class:`~hybridlib.models.RowGradients` (``embedding_row_gradients``)
-    where the model allows it. Returns the RowGradients whose ``write()`` must follow each
-    step's backward, or None."""
-    if config.freeze_word_embeddings or encoder.top_layers is not None:
-        encoder.word_embeddings().requires_grad_(False)
-        return None
-    if not config.embedding_row_gradients:
-        return None
-    try:
-        return encoder.use_row_gradients()
-    except TypeError:  # an exotic embedding or model: the plain lookup (same gradient)
-        return None
-
-
-def make_loss(config: TrainConfig, encoder: torch.nn.Module) -> InfoNCELoss:
-    """:class:`InfoNCELoss`, or :class:`CachedInfoNCELoss` when ``grad_cache_chunk_size`` is set."""
-    options = {
-        "temperature": config.temperature,
-        "symmetric": config.symmetric,
-        "margin": config.margin,
-        "mask_false_negatives": config.mask_false_negatives,
-    }
-    if config.grad_cache_chunk_size is not None:
-        return CachedInfoNCELoss(encoder, mini_batch_size=config.grad_cache_chunk_size, **options)
-    return InfoNCELoss(encoder, **options)
-
-
-def make_optimizer(config: TrainConfig, params: list[torch.nn.Parameter]) -> torch.optim.AdamW:
-    """AdamW over the trainable ``params``; the usual split: no weight decay on biases and
-    LayerNorm weights (the 1-D tensors).
-
-    The fused implementation (one kernel over all tensors) is used: on 2 CPU threads it made
-    the optimizer step of the 118M-parameter embedded model about 5x faster than the default
-    ``foreach`` one (benchmarks/optimisations.py), with the same update up to rounding.
-    """
-    return torch.optim.AdamW(
-        [
-            {"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-        ],
-        lr=config.lr,
-        fused=True,
-    )
-
-
 # ----------------------------------------------------------------------------- training
 def train(
     config: TrainConfig,
@@ -443,22 +378,8 @@ def train(
             cache = encoder.use_hidden_state_cache(dtype=config.hidden_state_dtype)
             cache.fill([p.query for p in training_pairs], "query", show_progress=show_progress)
             cache.fill([p.passage for p in training_pairs], "passage", show_progress=show_progress)
-    row_gradients = prepare_word_embeddings(config, encoder)
-    encoder.train()
-    loss_fn = make_loss(config, encoder)
-    params = [p for p in encoder.parameters() if p.requires_grad]
-    optimizer = make_optimizer(config, params)
-    from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
-
-    warmup = config.warmup_steps
-    if warmup is None:
-        warmup = round(config.warmup_ratio * total_steps)
-    if config.lr_schedule == "constant":
-        scheduler = get_constant_schedule_with_warmup(optimizer, num_warmup_steps=warmup)
-    else:
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, num_warmup_steps=warmup, num_training_steps=total_steps
-        )
+    training = build_training(config, encoder, total_steps)
+    loss_fn, optimizer, scheduler = training.loss_fn, training.optimizer, training.scheduler
     validator = None
     if config.validation is not None and rank == 0:
         from hybridlib.training.validation import Validator
@@ -493,8 +414,7 @@ def train(
             log_file.unlink()
         if rank == 0:
             atomic_write_json(output_dir / "config.json", config.to_dict())
-    if world > 1:
-        _broadcast_parameters(encoder)
+    distribute(training)  # DDP around the encoder when there are several ranks
     resumed_from = step or None
 
     batches = _endless(loader, sampler)
@@ -522,26 +442,13 @@ def train(
         while step < total_steps:
             started, started_cpu = time.perf_counter(), time.process_time()
             lr = scheduler.get_last_lr()[0]
-            optimizer.zero_grad(set_to_none=True)
-            losses, planned = [], []
-            for _ in range(config.grad_accumulation_steps):
-                batch, info = next(batches)
-                loss = loss_fn(batch)
-                (loss / config.grad_accumulation_steps).backward()
-                losses.append(loss.item())
-                planned.append(info)
-            if row_gradients is not None:
-                row_gradients.write()
-            if world > 1:
-                _average_gradients(params, world)
-            grad_norm = None
-            if config.clip_norm is not None:
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.clip_norm))
-            optimizer.step()
-            scheduler.step()
+            micro_batches = [next(batches) for _ in range(config.grad_accumulation_steps)]
+            planned = [info for _, info in micro_batches]
+            result = train_step(training, [batch for batch, _ in micro_batches])
+            grad_norm = result.grad_norm
             step += 1
 
-            loss_value = float(np.mean(losses))
+            loss_value = result.loss
             if world > 1:  # the loss of the global batch: mean over ranks
                 total = torch.tensor([loss_value], dtype=torch.float64)
                 dist.all_reduce(total)

@@ -18,7 +18,8 @@ run with validation trains exactly as one without.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,7 +54,7 @@ class Validator:
     def from_articles(
         cls, suite: str, articles: Sequence[str], languages: Sequence[str] | None,
         batch_size: int, root: str | None = None,
-    ) -> "Validator":  # fmt: skip
+    ) -> Validator:  # fmt: skip
         """The validation pairs and suite of ``articles`` of a LAReQA ``suite``."""
         from hybridlib.data import lareqa_training_pairs, load_lareqa
 

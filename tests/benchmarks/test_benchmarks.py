@@ -80,8 +80,8 @@ def test_training_steps_do_the_same_work_on_the_same_weights(tiny_folder):
             if isinstance(sub, torch.nn.Dropout):
                 sub.p = 0.0
     # the peer has no schedule (the trainer's warm-up starts at lr 0): compare plain AdamW steps
-    ours.scheduler = _NoSchedule()
-    for group in ours.optimizer.param_groups:
+    ours.training.scheduler = _NoSchedule()
+    for group in ours.training.optimizer.param_groups:
         group["lr"] = ours.config.lr
     assert ours(batch) == pytest.approx(peer(batch), abs=1e-5)
     ours_weights = dict(ours.encoder.transformer.named_parameters())
@@ -106,7 +106,8 @@ def test_frozen_step_leaves_the_word_embeddings_alone(tiny_folder):
         before = module.get_input_embeddings().weight.detach().clone()
         step(batch)
         assert torch.equal(before, module.get_input_embeddings().weight)
-        assert all(p is not module.get_input_embeddings().weight for p in step.params)
+        params = step.training.params if hasattr(step, "training") else step.params
+        assert all(p is not module.get_input_embeddings().weight for p in params)
 
 
 # ----------------------------------------------------------------------------- encoding

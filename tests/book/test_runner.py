@@ -266,6 +266,30 @@ def test_a_profile_extends_another_by_deep_merge(tmp_path: Path) -> None:
     assert load_profile(path, "base").experiment.seeds == (0, 1, 2)
 
 
+def test_an_optional_suite_joins_the_domain_shift_suites_where_its_data_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, (
+        "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n"
+        "    experiment: {domain_shift_suites: [tatoeba], domain_shift_suites_if_present: [miracl]}\n"
+    ))  # fmt: skip
+    data = tmp_path / "data"
+    monkeypatch.setenv("HYBRIDLIB_DATA_DIR", str(data))
+    assert load_profile(path, "p").experiment.domain_shift_suites == ("tatoeba",)
+    name = "miracl-v1.0-sw"
+    for part in ("topics", "qrels"):
+        folder = data / "miracl" / "miracl" / name / part
+        folder.mkdir(parents=True)
+        (folder / f"{part}.{name}-dev.tsv").write_text("1\tq\n", encoding="utf-8")
+    corpus = data / "miracl" / "miracl-corpus" / "miracl-corpus-v1.0-sw"
+    corpus.mkdir(parents=True)
+    (corpus / "docs-0.jsonl.gz").write_bytes(b"")
+    assert load_profile(path, "p").experiment.domain_shift_suites == ("tatoeba", "miracl")
+    bad = _write(tmp_path, path.read_text().replace("if_present: [miracl]", "if_present: [mteb]"))
+    with pytest.raises(ProfileError, match=r"domain_shift_suites_if_present': unknown value 'mteb'"):
+        load_profile(bad, "p")
+
+
 def test_the_dry_run_of_the_full_profile_keeps_its_design() -> None:
     """full-dry differs from full only in scale: same directions, systems, ablation, suites,
     whole-model training, precision and post-processings."""
@@ -306,8 +330,18 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     for e in executions:
         for dep in e.depends_on:
             assert names.index(dep) < names.index(e.name)
-    # the untrained encoder fills the hidden-state cache before any training
+    # the untrained encoder fills the hidden-state cache before any training, in a parallel
+    # build too: every execution that trains waits for it (directly or through its validation)
     assert names.index("runs/evaluate/untrained") < min(i for i, n in enumerate(names) if n.startswith("runs/validate"))
+    by_name = {e.name: e for e in executions}
+
+    def waits_for_fill(name: str) -> bool:
+        deps = by_name[name].depends_on
+        return "runs/evaluate/untrained" in deps or any(waits_for_fill(d) for d in deps)
+
+    trains = [n for n in names if n.startswith(("runs/validate", f"runs/{first}/", f"runs/{second}/",
+                                                "runs/debias", "topk"))]  # fmt: skip
+    assert len(trains) > 10 and all(waits_for_fill(n) for n in trains)
     runs = {e.name: e for e in executions}
     main = runs[f"runs/{first}/hybrid-a0.50"].parameters
     assert main["suites"] == ["mlqa-r"] and main["extra_suites"] == list(grid.domain_shift_suites)

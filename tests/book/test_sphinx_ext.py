@@ -127,3 +127,24 @@ def test_published_figure_carries_png_svg_and_csv_but_shows_png() -> None:
     pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(bundle[CSV_MIME])), data)
     indexed = pd.DataFrame({"v": [1, 2]}, index=pd.Index(["p", "q"], name="k"))
     assert table_bundle(indexed)[CSV_MIME].splitlines() == ["k,v", "p,1", "q,2"]
+
+
+def test_published_files_are_the_same_bytes_in_every_build() -> None:
+    """No creation date or random clip-path ids in the SVG; floats to 12 significant digits
+    in the CSV, so a last-bit difference of a BLAS sum does not change the file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hybridlib.reporting.publish import CSV_MIME, SVG_MIME, figure_bundle
+
+    bundles = []
+    for last_bit in (0.014346050313184897, 0.014346050313184895):  # 1 ulp apart
+        fig, ax = plt.subplots()
+        ax.bar([0, 1], [1, 2])  # bars are clipped: clip-path ids
+        bundles.append(figure_bundle(fig, pd.DataFrame({"ci_low": [last_bit]})))
+        plt.close(fig)
+    assert "clip-path" in bundles[0][SVG_MIME] and "<dc:date>" not in bundles[0][SVG_MIME]
+    assert bundles[0][SVG_MIME] == bundles[1][SVG_MIME]
+    assert bundles[0][CSV_MIME] == bundles[1][CSV_MIME] == "ci_low\n0.0143460503132\n"

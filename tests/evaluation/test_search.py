@@ -36,6 +36,28 @@ def test_ties_are_broken_by_candidate_index_in_both_paths():
         assert indices.tolist() == [[1, 3, 0, 2]], method
 
 
+@pytest.mark.parametrize("method", ["matmul", "faiss"])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7])
+def test_ties_follow_the_ranking_modules_rule_with_ids_also_at_the_cut(method, k):
+    """Candidates with equal vectors tie exactly; with ids, trec_eval's rule (id descending)
+    decides which of them are in the top k and in what order, as rank_order does for the
+    full score matrix."""
+    from hybridlib.metrics.ranking import rank_order
+
+    rng = np.random.default_rng(4)
+    distinct = normalised(rng, 3, 8)
+    # 8 candidates, 3 distinct vectors: groups of equal scores straddle every cut
+    candidates = distinct[[0, 1, 0, 2, 1, 0, 2, 1]]
+    ids = ["d", "h", "a", "c", "b", "g", "e", "f"]
+    queries = normalised(rng, 6, 8)
+    _, indices = top_k(queries, candidates, k, candidate_ids=ids, method=method, block_size=4)
+    expected = rank_order(score_matrix(queries, candidates), ids, k=k)
+    np.testing.assert_array_equal(indices, expected)
+    # without ids: the earlier candidate wins a tie, as in rank_order without ids
+    _, plain = top_k(queries, candidates, k, method=method)
+    np.testing.assert_array_equal(plain, rank_order(score_matrix(queries, candidates), k=k))
+
+
 def test_score_blocks_equal_the_full_matrix():
     rng = np.random.default_rng(2)
     queries, candidates = normalised(rng, 23, 16), normalised(rng, 40, 16)

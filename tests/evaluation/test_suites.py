@@ -42,8 +42,8 @@ def test_tatoeba_aggregates_by_direction_and_group():
 def test_bm25_refuses_suites_without_mono(two_language_suite):
     with pytest.raises(ValueError, match="BM25 runs the Mono setting only.*'tatoeba'"):
         evaluate_suite("bm25", "tatoeba", suites=[two_language_suite])
-    with pytest.raises(ValueError, match="unknown suite 'miracl'"):
-        evaluate_suite("bm25", "miracl", suites=[two_language_suite])
+    with pytest.raises(ValueError, match="unknown suite 'msmarco'"):
+        evaluate_suite("bm25", "msmarco", suites=[two_language_suite])
 
 
 def test_every_suite_declares_known_settings():

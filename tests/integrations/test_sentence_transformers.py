@@ -96,7 +96,10 @@ def test_loss_equals_info_nce_with_the_masks_of_its_labels(st_model):
 
 
 def test_the_trainer_trains_on_the_planned_batches(st_model, tmp_path):
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
 
     pairs = training_pairs()
     rows = PlannedRows(pairs)

@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hybridlib.io import sha256_file
-from hybridlib.models import Encoder
-from hybridlib.models import commands
+from hybridlib.models import Encoder, commands
 from hybridlib.models import embedded as emb
 
 # one sentence in many scripts: Latin, Cyrillic, Arabic, Devanagari, Han, Kana, Hangul,

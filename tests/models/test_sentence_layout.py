@@ -19,7 +19,12 @@ TEXTS = ["a short sentence", "Eine etwas längere Frage, nicht wahr?", "短い�
 def st_folder(tmp_path_factory):
     """The tiny model saved by sentence-transformers with CLS pooling and a tanh Dense head."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import (
+        Dense,
+        Normalize,
+        Pooling,
+        Transformer,
+    )
 
     from benchmarks.training import model_folder
 
