@@ -18,10 +18,10 @@ from hybridlib.runner import (
     ParameterError,
     ProfileError,
     build_book,
+    grid_systems,
     load_profile,
     plan_profile,
     run_executions,
-    grid_systems,
 )
 from hybridlib.runner.book import check_book, glue_references, toc_pages
 from hybridlib.runner.execute import dependency_files
@@ -500,7 +500,15 @@ def test_an_interrupted_rerun_is_never_taken_for_a_finished_one(small_book: Path
     assert main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build"]) == 0
     stamp = small_book / "runs" / "tiny" / "notebooks" / "points.json"
     assert stamp.is_file()
-    command = [sys.executable, "-m", "hybridlib.cli", "book", "--root", str(small_book), "--profile",
+    # Started as a terminal starts it: SIGINT at its default and not blocked. A process started
+    # with SIGINT ignored keeps ignoring it (Unix convention, which Python and this CLI follow),
+    # and a test process launched in the background by a non-interactive shell (`pytest &`) is
+    # one: every child it starts would ignore the Ctrl-C this test sends.
+    launcher = ("import runpy, signal, sys; "
+                "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+                "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "runpy.run_module('hybridlib.cli', run_name='__main__')")
+    command = [sys.executable, "-c", launcher, "book", "--root", str(small_book), "--profile",
                "tiny", "--only", "points", "--force", "-p", "sleep", "60"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180  # generous: a loaded machine starts Python slowly

@@ -90,9 +90,9 @@ def test_tables_figures_and_what_is_behind_them(small_book: Path) -> None:
 
 def test_mark_tables_and_glue_cell_by_hand() -> None:
     from docutils import nodes
-    from docutils.utils import new_document
     from docutils.frontend import get_default_settings
     from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
 
     document = new_document("<test>", get_default_settings(Parser))
     table, figure = nodes.figure(ids=["tbl-a"]), nodes.figure(ids=["fig-a"])
