@@ -1,10 +1,12 @@
-"""Reading JSON files and their fields with errors that name file, field and value."""
+"""Reading JSON files and their fields, and checking relevance judgements, with errors that name
+file, field and value."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import zlib
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +86,27 @@ def get(path: Path, obj: Any, key: str, where: str, kind: type) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise DataError(path, field, value, f"is not {_TYPE_NAMES.get(kind, kind.__name__)}")
     return value
+
+
+def check_judgements(
+    qrels_path: Path,
+    qrels: dict[str, dict[str, int]],
+    *,
+    query_field: str,
+    query_ids: Container[str],
+    queries_name: str,
+    corpus_field: str,
+    corpus_ids: Container[str],
+    corpus_name: str,
+) -> None:
+    """Every judged query is in ``query_ids`` and every judged document in ``corpus_ids``.
+
+    Else :class:`DataError` naming ``qrels_path``, the field (``query_field`` or
+    ``corpus_field``) and the id: "is not in {queries_name}" or "is not in {corpus_name}".
+    """
+    for query_id, judged in qrels.items():
+        if query_id not in query_ids:
+            raise DataError(qrels_path, query_field, query_id, f"is not in {queries_name}")
+        for corpus_id in judged:
+            if corpus_id not in corpus_ids:
+                raise DataError(qrels_path, corpus_field, corpus_id, f"is not in {corpus_name}")

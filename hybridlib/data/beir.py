@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hybridlib.data._fields import get, parse_json_line, read_text
+from hybridlib.data._fields import check_judgements, get, parse_json_line, read_text
 from hybridlib.data.errors import DataError
 from hybridlib.data.sources import require, resolve_root
 from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite
@@ -102,12 +102,11 @@ def load_beir(
     corpus = _read_jsonl(corpus_path, ("_id", "text"))
     all_queries = {row["_id"]: row["text"] for row in _read_jsonl(queries_path, ("_id", "text"))}
     corpus_ids = {row["_id"] for row in corpus}
-    for query_id, judged in qrels.items():
-        if query_id not in all_queries:
-            raise DataError(qrels_path, "query-id", query_id, f"is not in {queries_path.name}")
-        for corpus_id in judged:
-            if corpus_id not in corpus_ids:
-                raise DataError(qrels_path, "corpus-id", corpus_id, f"is not in {corpus_path.name}")
+    check_judgements(
+        qrels_path, qrels,
+        query_field="query-id", query_ids=all_queries, queries_name=queries_path.name,
+        corpus_field="corpus-id", corpus_ids=corpus_ids, corpus_name=corpus_path.name,
+    )  # fmt: skip
     queries = [Query(qid, "en", text, qid) for qid, text in all_queries.items() if qid in qrels]
     candidates = [
         Candidate(

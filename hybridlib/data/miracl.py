@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from hybridlib.data._fields import get, parse_json_line, read_text
+from hybridlib.data._fields import check_judgements, get, parse_json_line, read_text
 from hybridlib.data.errors import DataError
 from hybridlib.data.languages import select_languages
 from hybridlib.data.sources import resolve_root
@@ -153,12 +153,11 @@ def load_miracl(
     qrels = read_trec_qrels(qrels_path)
     candidates = read_corpus(shards, lang)
     docids = {candidate.id for candidate in candidates}
-    for qid, judged in qrels.items():
-        if qid not in topics:
-            raise DataError(qrels_path, "qid", qid, f"is not in {topics_path.name}")
-        for docid in judged:
-            if docid not in docids:
-                raise DataError(qrels_path, "docid", docid, f"is not in the {lang} corpus")
+    check_judgements(
+        qrels_path, qrels,
+        query_field="qid", query_ids=topics, queries_name=topics_path.name,
+        corpus_field="docid", corpus_ids=docids, corpus_name=f"the {lang} corpus",
+    )  # fmt: skip
     queries = [Query(qid, lang, text, qid) for qid, text in topics.items()]
     return RetrievalSuite(
         name=f"miracl/{split}/{lang}",

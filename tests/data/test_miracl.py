@@ -114,9 +114,16 @@ def test_a_judged_non_relevant_passage_ranked_first_costs_ndcg(tmp_path: Path) -
     assert de["recall@100"] == pytest.approx(1.0)
 
 
-def test_a_judged_passage_missing_from_the_corpus_is_named(tmp_path: Path) -> None:
+def test_a_judged_passage_or_query_missing_from_corpus_or_topics_is_named(tmp_path: Path) -> None:
     write_miracl(tmp_path, "de", {"1": "q"}, [("1", "9#9", 1)], [[doc("1#0", "", "x")]])
-    with pytest.raises(DataError, match=r"qrels\.miracl-v1\.0-de-dev\.tsv: docid = '9#9' is not"):
+    with pytest.raises(
+        DataError, match=r"qrels\.miracl-v1\.0-de-dev\.tsv: docid = '9#9' is not in the de corpus"
+    ):
+        load_miracl("de", root=tmp_path)
+    write_miracl(tmp_path, "de", {"1": "q"}, [("7", "1#0", 1)], [[doc("1#0", "", "x")]])
+    with pytest.raises(
+        DataError, match=r"qrels\.miracl-v1\.0-de-dev\.tsv: qid = '7' is not in topics\.miracl"
+    ):
         load_miracl("de", root=tmp_path)
 
 
