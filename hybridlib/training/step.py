@@ -80,7 +80,20 @@ def prepare_word_embeddings(config: TrainConfig, encoder: Any) -> RowGradients |
 
 
 def make_loss(config: TrainConfig, encoder: torch.nn.Module) -> InfoNCELoss:
-    """:class:`InfoNCELoss`, or :class:`CachedInfoNCELoss` when ``grad_cache_chunk_size`` is set."""
+    """:class:`InfoNCELoss`, or :class:`CachedInfoNCELoss` when ``grad_cache_chunk_size`` is set.
+
+    The loss scores by cosine (unit-length embeddings), so an encoder whose settings say
+    ``normalize=False`` (scored by dot product when evaluated) is refused: it would be trained
+    on one similarity and evaluated on another.
+    """
+    settings = getattr(encoder, "settings", None)
+    if settings is not None and not settings.normalize:
+        raise ValueError(
+            f"encoder {settings.name!r} has normalize=False: it is evaluated by dot product, but "
+            "the loss scores by cosine (InfoNCE over unit-length embeddings), so it would be "
+            "trained on one similarity and evaluated on another; load it with normalize=True "
+            "to fine-tune it"
+        )
     options: dict[str, Any] = {
         "temperature": config.temperature,
         "symmetric": config.symmetric,
