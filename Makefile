@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PROFILE ?= cpu
 export HYBRIDLIB_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: venv lock lint test book book-smoke check-book pdf chromium model benchmarks clean
+.PHONY: venv lock lint typecheck test book book-smoke check-book pdf chromium model benchmarks clean
 
 # The book's environment is the lock file: exactly its versions, nothing resolved again
 # (torch, the CPU build on this disk, is pinned here; `make lock` rewrites the file).
@@ -44,6 +44,13 @@ test: venv chromium
 ## Lint the library, tests and benchmarks (ruff; rules in pyproject.toml).
 lint: venv
 	$(BIN)/ruff check hybridlib tests benchmarks
+
+## Type-check the library (mypy; settings in pyproject.toml). mypy runs from a tool environment
+## of its own and reads .venv's packages, so the book's environment stays the lock.
+MYPY_VERSION := 2.4.1
+typecheck: venv
+	test -x .mypy-venv/bin/mypy || ($(PYTHON) -m venv .mypy-venv && .mypy-venv/bin/pip install --quiet mypy==$(MYPY_VERSION))
+	.mypy-venv/bin/mypy --python-executable $(BIN)/python
 
 ## Build the embedded default encoder (multilingual-e5-small, 4-bit weights) into the cache.
 model: venv

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 Qrels = dict[str, dict[str, int]]
 
@@ -58,7 +59,7 @@ class RetrievalSuite:
     queries: list[Query]
     candidates: list[Candidate]
     qrels: Qrels
-    metadata: dict[str, object] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def languages(self) -> list[str]:

@@ -71,7 +71,7 @@ def weights_sha256(encoder: Any) -> str:
 
 def model_fingerprint(encoder: Any) -> dict[str, Any]:
     """Name, weights hash and embedding-relevant settings of ``encoder``."""
-    settings_obj = getattr(encoder, "settings", None)
+    settings_obj: Any = getattr(encoder, "settings", None)
     if hasattr(settings_obj, "to_json"):  # hybridlib.models.EncoderSettings
         settings = {k: v for k, v in settings_obj.to_json().items() if k != "metadata"}
     else:
@@ -180,22 +180,26 @@ def _load_entry(npy: Path, meta: Path, record: dict[str, Any]) -> np.ndarray | N
     try:
         stored = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return _set_aside(npy, meta, "its record is unreadable")
+        _set_aside(npy, meta, "its record is unreadable")
+        return None
     if any(stored.get(k) != v for k, v in record.items()):
         return None
     if stored.get("sha256") != sha256_file(npy):
-        return _set_aside(npy, meta, "its SHA-256 differs from the record")
+        _set_aside(npy, meta, "its SHA-256 differs from the record")
+        return None
     try:
         array = np.load(npy)
     except (OSError, ValueError) as error:
-        return _set_aside(npy, meta, f"unreadable ({error})")
+        _set_aside(npy, meta, f"unreadable ({error})")
+        return None
     if list(array.shape) != stored.get("shape") or array.shape[0] != record["n_texts"]:
-        return _set_aside(npy, meta, f"shape {list(array.shape)} differs from the record")
+        _set_aside(npy, meta, f"shape {list(array.shape)} differs from the record")
+        return None
     return array.astype(np.float32, copy=False)
 
 
 def _set_aside(npy: Path, meta: Path, reason: str) -> None:
-    """Move a corrupt cache entry out of the way (``*.corrupt``), say so, return None."""
+    """Move a corrupt cache entry out of the way (``*.corrupt``) and say so."""
     import logging
 
     for path in (npy, meta):
@@ -241,7 +245,7 @@ def embed_suite(
     another entry.
     """
     fingerprint = fingerprint or model_fingerprint(encoder)
-    common = dict(
+    common: dict[str, Any] = dict(
         suite=suite.name,
         batch_size=batch_size,
         cache=cache,

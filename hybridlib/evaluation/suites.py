@@ -198,7 +198,9 @@ def evaluate_suite(
             drop_training_articles=spec.drop_training_articles,
         )  # fmt: skip
         if is_bm25:
-            bm25_args = {k: v for k, v in (("k1", bm25_k1), ("b", bm25_b)) if v is not None}
+            bm25_args: dict[str, Any] = {
+                k: v for k, v in (("k1", bm25_k1), ("b", bm25_b)) if v is not None
+            }
             scorer: Any = BM25Scorer(suite, **bm25_args)
         else:
             fingerprint = fingerprint or model_fingerprint(encoder)

@@ -43,13 +43,14 @@ class PlannedBatchTrainer(Trainer):
     """``transformers.Trainer`` whose training batches are ``batch_sampler``'s plan and whose
     loss is ``model(batch)`` (an :class:`~hybridlib.losses.InfoNCELoss`)."""
 
-    def __init__(self, *args: Any, batch_sampler: HybridBatchSampler, **kwargs: Any) -> None:
+    def __init__(self, model: Any = None, args: Any = None, *, batch_sampler: HybridBatchSampler,
+                 **kwargs: Any) -> None:
         if "train_dataset" in kwargs:
             raise ValueError(
                 "PlannedBatchTrainer trains on batch_sampler.pairs; do not pass train_dataset"
             )
         kwargs.setdefault("data_collator", ParallelPairs.collate)
-        super().__init__(*args, train_dataset=batch_sampler.pairs, **kwargs)
+        super().__init__(model, args, train_dataset=batch_sampler.pairs, **kwargs)
         self.batch_sampler = batch_sampler
 
     def _check_ranks(self) -> None:

@@ -215,6 +215,10 @@ class InfoNCELoss(torch.nn.Module):
     (content), each when the batch has it.
     """
 
+    # an Encoder-like module (hybridlib.models.Encoder): tokenize, embed, embed_tokens,
+    # forward(features) -> (n, d); used duck-typed
+    encoder: Any
+
     def __init__(
         self,
         encoder: torch.nn.Module,

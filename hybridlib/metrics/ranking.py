@@ -50,7 +50,12 @@ def tie_break_keys(candidate_ids: Sequence[str]) -> np.ndarray:
     keys[order] = np.arange(len(ids), dtype=np.int64)
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
-        duplicate = next(c for c in ids if c in seen or seen.add(c))
+        duplicate = ""
+        for c in ids:
+            if c in seen:
+                duplicate = c
+                break
+            seen.add(c)
         raise ValueError(
             f"candidate ids must be unique for the tie rule, but {duplicate!r} occurs "
             f"{ids.count(duplicate)} times"

@@ -107,7 +107,7 @@ class TensorEntry:
     nbytes: int
 
 
-def dequantize_q4_0(raw: bytes | np.ndarray, count: int) -> np.ndarray:
+def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, count: int) -> np.ndarray:
     """Dequantise ``count`` Q4_0 weights from ``raw`` bytes: a float32 array ``(count,)``.
 
     Block ``b`` (18 bytes) gives weights ``32 b + j = (low(qs[j]) - 8) * d`` and

@@ -161,9 +161,12 @@ class Encoder(torch.nn.Module):
     keep gradients for training.
     """
 
+    # a Hugging Face encoder, used duck-typed: .config, .embeddings, .encoder.layer, forward
+    transformer: Any
+
     def __init__(
         self,
-        transformer: torch.nn.Module,
+        transformer: Any,
         tokenizer: Any,
         settings: EncoderSettings,
         head: DenseHead | None = None,
@@ -376,6 +379,7 @@ class Encoder(torch.nn.Module):
                     start_layer=self.split_layer,
                 )  # fmt: skip
             return self._pool_normalise(hidden.float(), attention_mask)
+        inputs: dict[str, Any]
         if self.row_gradients is not None and torch.is_grad_enabled():
             inputs = {
                 "inputs_embeds": self.row_gradients.lookup(input_ids),  # (n, seq, hidden)
@@ -431,7 +435,7 @@ class Encoder(torch.nn.Module):
     def _position_ids(self, input_ids: torch.Tensor) -> torch.Tensor | None:
         """Position ids as the model makes them from ``input_ids`` where that depends on the
         padding (XLM-R / RoBERTa: ``padding_idx + 1 + i`` for real tokens); else None."""
-        embeddings = getattr(self.transformer, "embeddings", None)
+        embeddings: Any = getattr(self.transformer, "embeddings", None)
         make = getattr(embeddings, "create_position_ids_from_input_ids", None)
         if make is None:
             return None
@@ -621,7 +625,7 @@ class Encoder(torch.nn.Module):
 
         Keyword arguments that are not None override the saved or default settings.
         """
-        overrides = {
+        overrides: dict[str, Any] = {
             key: value
             for key, value in {
                 "pooling": pooling,

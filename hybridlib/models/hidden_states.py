@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 from hybridlib.io import atomic_path, atomic_write_json, cache_root, sha256_file
 
 if TYPE_CHECKING:
-    from hybridlib.models.encoder import Encoder
+    from hybridlib.models.encoder import Encoder, Kind
 
 LOG = logging.getLogger(__name__)
 FORMAT = 1
@@ -262,7 +262,7 @@ class HiddenStateCache:
     def fill(
         self,
         texts: Sequence[str],
-        kind: str = "passage",
+        kind: Kind = "passage",
         *,
         batch_size: int = 64,
         show_progress: bool | None = None,
@@ -321,12 +321,14 @@ class HiddenStateCache:
         self.fill_seconds += time.perf_counter() - started
         return len(todo)
 
-    def _write_shard(self, chunk: list[tuple[int, bytes, list[int]]], states: np.ndarray) -> None:
+    def _write_shard(self, chunk: list[tuple[int, bytes, Sequence[int]]], states: np.ndarray) -> None:
         keys = np.frombuffer(b"".join(k for _, k, _ in chunk), dtype=np.uint8).reshape(-1, KEY_BYTES)
         offsets = np.zeros(len(chunk) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([length for length, _, _ in chunk])
         name = "shard-" + hashlib.sha256(keys.tobytes()).hexdigest()[:16]
-        arrays = {"keys": keys, "offsets": offsets, "states": states.astype(STORAGE_DTYPES[self.dtype])}
+        arrays: dict[str, np.ndarray] = {
+            "keys": keys, "offsets": offsets, "states": states.astype(STORAGE_DTYPES[self.dtype]),
+        }
         files: dict[str, Any] = {}
         for part, array in arrays.items():
             path = self.folder / f"{name}.{part}.npy"

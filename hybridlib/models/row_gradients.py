@@ -34,7 +34,7 @@ class RowGradients:
     padding_idx: the row that receives no gradient (``nn.Embedding.padding_idx``), or None.
     """
 
-    def __init__(self, weight: torch.nn.Parameter, padding_idx: int | None = None) -> None:
+    def __init__(self, weight: torch.Tensor, padding_idx: int | None = None) -> None:
         if weight.ndim != 2:
             raise ValueError(f"weight must be 2-D (vocab, dim), but got shape {tuple(weight.shape)}")
         self.weight = weight

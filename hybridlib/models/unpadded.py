@@ -63,7 +63,7 @@ def supports_unpadding(transformer: torch.nn.Module) -> bool:
 
 
 def unpadded_hidden_states(
-    transformer: torch.nn.Module,
+    transformer: Any,  # a Hugging Face BERT-like encoder: .embeddings, .encoder.layer
     attention_mask: torch.Tensor,
     *,
     input_ids: torch.Tensor | None = None,

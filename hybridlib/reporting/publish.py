@@ -21,7 +21,7 @@ SVG_MIME = "application/vnd.hybridlib.svg+xml"
 CSV_SIGNIFICANT_DIGITS = 12
 # an SVG without its creation date and with clip-path ids from a fixed salt: the same figure
 # gives the same bytes in every build
-SVG_SETTINGS = {"svg.hashsalt": "hybridlib"}
+SVG_SETTINGS: dict[Any, Any] = {"svg.hashsalt": "hybridlib"}
 
 
 class Published:

@@ -98,7 +98,7 @@ def systems_of(runs: pd.DataFrame, suite: str, direction: str | None = None) -> 
     names = set(part["system"])
     order = [s for s in BASELINES if s in names] + [s for s in ("X-X", "X-Y") if s in names]
     alphas = hybrid_alphas(part)
-    hybrids = sorted((s for s in alphas if s not in ("X-X", "X-Y")), key=alphas.get)
+    hybrids = sorted((s for s in alphas if s not in ("X-X", "X-Y")), key=lambda system: alphas[system])
     return order + hybrids
 
 
@@ -240,8 +240,11 @@ def main_table(summary: pd.DataFrame, suite: str, systems: Sequence[str], *,
         for _column, (setting, metric, header) in MAIN_MEASURES.items():
             hit = summary[(summary["suite"] == suite) & (summary["system"] == system)
                           & (summary["setting"] == setting) & (summary["metric"] == metric)]  # fmt: skip
-            row[header] = (format_interval(*hit[["mean", "ci_low", "ci_high"]].iloc[0], digits(metric))
-                           if not hit.empty else "–")  # fmt: skip
+            if hit.empty:
+                row[header] = "–"
+            else:
+                mean, low, high = hit[["mean", "ci_low", "ci_high"]].iloc[0]
+                row[header] = format_interval(mean, low, high, digits(metric))
         rows.append(row)
     if paper:
         for record in PAPER[PAPER["suite"] == suite].itertuples():

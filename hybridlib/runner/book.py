@@ -154,8 +154,8 @@ def glue_references(text: str, page: str) -> list[tuple[str, str]]:
             refs.append((page, body))
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        match = _DIRECTIVE.match(line)
-        if not match:
+        directive = _DIRECTIVE.match(line)
+        if not directive:
             continue
         doc = page
         for option in lines[i + 1: i + 8]:
@@ -164,7 +164,7 @@ def glue_references(text: str, page: str) -> list[tuple[str, str]]:
                 doc = _normalise(base / opt.group(1))
             if not option.strip().startswith(":"):
                 break
-        refs.append((doc, match.group(3)))
+        refs.append((doc, directive.group(3)))
     return refs
 
 

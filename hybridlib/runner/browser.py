@@ -23,6 +23,7 @@ import shutil
 import threading
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 SKIPPED_FOLDERS = ("_static", "_sources", "_images", "_data", "_downloads", "_sphinx_design_static")
 
@@ -123,8 +124,12 @@ def check_site(html_dir: str | Path, search_word: str | None = None, *, timeout_
             browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
             page = browser.new_page()
             current: list[str] = [""]
-            page.on("console", lambda m: problems.append(f"{current[0]}: console {m.type}: {m.text}")
-                    if m.type == "error" and not _favicon(m.location) else None)  # fmt: skip
+
+            def on_console(message: Any) -> None:
+                if message.type == "error" and not _favicon(message.location):
+                    problems.append(f"{current[0]}: console {message.type}: {message.text}")
+
+            page.on("console", on_console)
             page.on("pageerror", lambda e: problems.append(f"{current[0]}: script error: {e}"))
             page.on("requestfailed", lambda r: problems.append(f"{current[0]}: request failed: {r.url}"))
             page.on("response", lambda r: problems.append(f"{current[0]}: HTTP {r.status}: {r.url}")

@@ -502,6 +502,7 @@ def run_executions(
     if pending:
         from distributed import as_completed
 
+        assert client is not None  # executions are pending only when a client runs them
         futures: dict[str, Any] = {}
         environ = {name: os.environ.get(name) for name in THREAD_VARIABLES}
         for execution in pending:

@@ -470,6 +470,7 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
     def _batch(self, plan: tuple[np.ndarray, ...], step: int) -> PlannedBatch:
         is_xx, language, queries, passages = plan
         q, p = self._rank_rows(queries, passages, step)
+        languages: tuple[str, ...]
         if is_xx[step]:
             kind, languages = BatchKind.X_X, (self.languages[language[step]],)
         else:

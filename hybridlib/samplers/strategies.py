@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
-from typing import Any
-
-from torch.utils.data import Sampler
+from typing import Any, Protocol
 
 from hybridlib.data.types import TrainingPair
 from hybridlib.samplers.hybrid import HybridBatchSampler, XXBatchSampler, XYBatchSampler
@@ -30,6 +28,26 @@ ALIASES: dict[str, BatchSamplingStrategy] = {
     "language-specific": BatchSamplingStrategy.X_X,
     "language-agnostic": BatchSamplingStrategy.X_Y,
 }
+
+class PlanningSampler(Protocol):
+    """What the trainer needs of a batch sampler (every sampler of this library has it): it
+    yields batches of ``(query index, passage index)`` items, ``last_batch`` is the
+    :class:`~hybridlib.samplers.PlannedBatch` just yielded, and its position is resumable."""
+
+    epoch: int
+    steps_per_epoch: int
+    last_batch: Any
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]: ...
+
+    def __len__(self) -> int: ...
+
+    def set_epoch(self, epoch: int) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
 
 _CLASSES: dict[BatchSamplingStrategy, type[HybridBatchSampler]] = {
     BatchSamplingStrategy.X_X: XXBatchSampler,
@@ -55,13 +73,13 @@ def parse_strategy(name: str) -> BatchSamplingStrategy:
 
 
 def make_batch_sampler(
-    name_or_class: str | type[Sampler] | Callable[..., Sampler],
+    name_or_class: str | Callable[..., PlanningSampler],  # a class is a callable too
     pairs: ParallelPairs | Sequence[TrainingPair],
     *,
     kind_schedule: str = "exact",
     kind_block: int | None = None,
     **kwargs: Any,
-) -> Sampler:
+) -> PlanningSampler:
     """A batch sampler over ``pairs``.
 
     ``name_or_class`` is a strategy name (:class:`BatchSamplingStrategy` or one of its

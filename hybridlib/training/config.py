@@ -323,7 +323,7 @@ def _convert(value: Any, annotation: Any, name: str) -> Any:
         (inner,) = [a for a in args if a is not type(None)]
         return _convert(value, inner, name)
     if dataclasses.is_dataclass(annotation):
-        return _build(annotation, value, prefix=f"{name}.")
+        return _build(typing.cast(type, annotation), value, prefix=f"{name}.")
     if origin is Literal:
         if value not in args:
             raise ConfigError(f"{name} must be one of {list(args)}, but got {value!r}")

@@ -75,25 +75,28 @@ def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
         return read_pairs_file(data.pairs_file)
     from hybridlib.data import article_folds, lareqa_training_pairs
 
+    suite = data.suite
+    assert suite is not None  # DataConfig holds exactly one of pairs_file and suite
+
     articles = data.articles
     if data.fold is not None:
-        every = lareqa_training_pairs(data.suite, languages=data.languages, root=data.root)
+        every = lareqa_training_pairs(suite, languages=data.languages, root=data.root)
         folds = article_folds({p.article for p in every}, n_folds=data.n_folds, seed=data.fold_seed)
         articles = folds[data.fold]
     elif articles is not None:
         from hybridlib.io import did_you_mean
 
-        known = {p.article for p in lareqa_training_pairs(data.suite, languages=data.languages, root=data.root)}
+        known = {p.article for p in lareqa_training_pairs(suite, languages=data.languages, root=data.root)}
         unknown = [a for a in articles if a not in known]
         if unknown:
             hint = did_you_mean(unknown[0], known, " (did you mean {!r}?)")
             raise ConfigError(
-                f"data.articles: {len(unknown)} article(s) not in {data.suite} in the chosen "
+                f"data.articles: {len(unknown)} article(s) not in {suite} in the chosen "
                 f"languages, e.g. {unknown[0]!r}{hint}"
             )
-    pairs = lareqa_training_pairs(data.suite, languages=data.languages, articles=articles, root=data.root)
+    pairs = lareqa_training_pairs(suite, languages=data.languages, articles=articles, root=data.root)
     if not pairs:
-        raise ConfigError(f"data: no training pair in {data.suite} for languages {data.languages} "
+        raise ConfigError(f"data: no training pair in {suite} for languages {data.languages} "
                           f"and the chosen articles")  # fmt: skip
     return pairs
 
@@ -175,7 +178,8 @@ def _seed_everything(seed: int) -> None:
 
 def _rng_state() -> dict[str, Any]:
     """The RNG states as tensors and plain data (loadable with ``weights_only=True``)."""
-    kind, keys, position, has_gauss, cached = np.random.get_state()
+    numpy_state: Any = np.random.get_state()  # the legacy tuple form
+    kind, keys, position, has_gauss, cached = numpy_state
     state = {
         "python": random.getstate(),
         "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached)],
@@ -232,7 +236,7 @@ def _load_checkpoint(path: Path) -> dict[str, Any]:
 def newest_valid_checkpoint(output_dir: str | os.PathLike[str]) -> tuple[Path | None, dict[str, Any] | None, list[str]]:
     """The newest checkpoint that verifies, its state, and why each newer one was skipped.
     A checkpoint that fails is set aside (renamed ``*.corrupt``), never loaded again."""
-    skipped = []
+    skipped: list[str] = []
     for path in reversed(checkpoint_paths(output_dir)):
         try:
             return path, _load_checkpoint(path), skipped
@@ -307,7 +311,8 @@ def train(
             f"output_dir {str(output_dir)!r} already holds a run ({len(existing)} checkpoints); "
             "resume it with --resume or choose another output_dir"
         )
-    checkpoint, skipped = None, []
+    checkpoint: dict[str, Any] | None = None
+    skipped: list[str] = []
     if resume and existing:
         latest, checkpoint, skipped = newest_valid_checkpoint(output_dir)
         for reason in skipped:
@@ -327,9 +332,12 @@ def train(
             )
 
     # data and sampler
-    if pairs is None and config.data is None:
+    if pairs is not None:
+        training_pairs = list(pairs)
+    elif config.data is not None:
+        training_pairs = load_training_pairs(config.data)
+    else:
         raise ConfigError("no training data: give the config a 'data' section or pass pairs")
-    training_pairs = list(pairs) if pairs is not None else load_training_pairs(config.data)
     dataset = ParallelPairs(training_pairs)
     sampler = make_batch_sampler(
         config.sampler,
@@ -358,9 +366,8 @@ def train(
     )
     if sampler.steps_per_epoch < 1:
         raise ConfigError(f"the sampler has no batch in an epoch: {sampler!r}")
-    total_steps = (
-        config.steps or config.epochs * sampler.steps_per_epoch // config.grad_accumulation_steps
-    )
+    epochs = config.epochs or 0  # the config holds exactly one of steps and epochs
+    total_steps = config.steps or epochs * sampler.steps_per_epoch // config.grad_accumulation_steps
     if total_steps < 1:
         raise ConfigError(
             f"epochs={config.epochs} of {sampler.steps_per_epoch} batches make no optimizer step "
@@ -429,8 +436,10 @@ def train(
     elif validator is not None:
         _truncate_log(validation_file, step)
 
+    validate_every = config.validation.every if config.validation is not None else 0
+
     def validate() -> None:
-        if validator is None or (step % config.validation.every and step != total_steps):
+        if validator is None or (step % validate_every and step != total_steps):
             return
         record = {"step": step, **validator(encoder, loss_fn)}
         with open(validation_file, "a", encoding="utf-8") as handle:
@@ -494,8 +503,8 @@ def train(
             "training_languages": sorted({p.language for p in training_pairs}),
             "hidden_state_cache": encoder.hidden_cache.info() if encoder.hidden_cache is not None else None,
         }
-        from_file = pairs is None and config.data is not None and config.data.pairs_file
-        data_files = {"pairs_file": config.data.pairs_file} if from_file else None
+        pairs_file = config.data.pairs_file if pairs is None and config.data is not None else None
+        data_files = {"pairs_file": pairs_file} if pairs_file else None
         atomic_write_json(
             output_dir / "provenance.json",
             provenance(parameters, seed=config.seed, data_files=data_files),
