@@ -41,9 +41,11 @@ chromium:
 test: venv chromium
 	$(BIN)/python -m pytest -q
 
-## Lint the library, tests and benchmarks (ruff; rules in pyproject.toml).
+## Lint and format-check the library, tests and benchmarks (ruff; rules in pyproject.toml;
+## `ruff format hybridlib tests benchmarks` formats them).
 lint: venv
 	$(BIN)/ruff check hybridlib tests benchmarks
+	$(BIN)/ruff format --check hybridlib tests benchmarks
 
 ## Type-check the library (mypy; settings in pyproject.toml). mypy runs from a tool environment
 ## of its own and reads .venv's packages, so the book's environment stays the lock.

@@ -55,7 +55,9 @@ def encode_both(
     texts = list(texts)
     prefixed = [prefix + t for t in texts]
     return {
-        "hybridlib": lambda: ours.encode(texts, kind="passage", batch_size=batch_size, show_progress=False),
+        "hybridlib": lambda: ours.encode(
+            texts, kind="passage", batch_size=batch_size, show_progress=False
+        ),
         "sentence-transformers": lambda: peer.encode(
             prefixed, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True
         ),

@@ -62,7 +62,9 @@ def evaluation_units(suite: Any) -> pd.DataFrame:
     language_of = {c.id: c.language for c in suite.candidates}
     units = []
     for row_index, query in enumerate(suite.queries):
-        relevant_languages = {language_of[c] for c, g in suite.qrels.get(query.id, {}).items() if g > 0}
+        relevant_languages = {
+            language_of[c] for c, g in suite.qrels.get(query.id, {}).items() if g > 0
+        }
         for y in languages:
             if y in relevant_languages:
                 units.append(("mono" if y == query.language else "cross", row_index, y))
@@ -84,7 +86,8 @@ class SklearnReference:
         self.pools = {y: np.flatnonzero(language == y) for y in suite.languages}
         self.pools["all"] = np.arange(len(suite.candidates))
         self.position = {
-            y: {suite.candidates[j].id: i for i, j in enumerate(cols)} for y, cols in self.pools.items()
+            y: {suite.candidates[j].id: i for i, j in enumerate(cols)}
+            for y, cols in self.pools.items()
         }
 
     def evaluate(self, units: pd.DataFrame) -> pd.DataFrame:
@@ -110,11 +113,18 @@ class SklearnReference:
             }
             for metric, value in values.items():
                 out.append((setting, query.id, y, metric, float(value)))
-        return pd.DataFrame(out, columns=["setting", "query_id", "candidate_language", "metric", "value"])
+        return pd.DataFrame(
+            out, columns=["setting", "query_id", "candidate_language", "metric", "value"]
+        )
 
 
-def near_ties(suite: Any, queries: np.ndarray, candidates: np.ndarray, units: pd.DataFrame,
-               pools: dict[str, np.ndarray]) -> np.ndarray:
+def near_ties(
+    suite: Any,
+    queries: np.ndarray,
+    candidates: np.ndarray,
+    units: pd.DataFrame,
+    pools: dict[str, np.ndarray],
+) -> np.ndarray:
     """``(len(units),)`` bool: the unit has a relevant candidate within float32 error of another.
 
     Exact scores ``s = C q`` in float64 and the error bound of a float32 dot product of
@@ -129,7 +139,9 @@ def near_ties(suite: Any, queries: np.ndarray, candidates: np.ndarray, units: pd
         cols = pools[y]
         scores = c64[cols] @ q64[query_row]  # (n_pool,)
         bound = gamma * (np.abs(c64[cols]) @ np.abs(q64[query_row]))  # (n_pool,)
-        relevant_ids = {c for c, g in suite.qrels.get(suite.queries[query_row].id, {}).items() if g > 0}
+        relevant_ids = {
+            c for c, g in suite.qrels.get(suite.queries[query_row].id, {}).items() if g > 0
+        }
         for j in (k for k, col in enumerate(cols) if suite.candidates[col].id in relevant_ids):
             close = np.abs(scores - scores[j]) <= bound + bound[j]  # (n_pool,)
             if close.sum() > 1:  # itself and another
@@ -138,8 +150,9 @@ def near_ties(suite: Any, queries: np.ndarray, candidates: np.ndarray, units: pd
     return out
 
 
-def compare_with_ours(ours_per_query: pd.DataFrame, reference: pd.DataFrame,
-                      near_tie: pd.DataFrame) -> dict[str, float]:
+def compare_with_ours(
+    ours_per_query: pd.DataFrame, reference: pd.DataFrame, near_tie: pd.DataFrame
+) -> dict[str, float]:
     """Reference values vs ours on the same units (``near_tie``: the units' setting,
     query_id, candidate_language and a bool ``near_tie`` column).
 
@@ -189,7 +202,9 @@ def run(
          for _, g in units.groupby("setting", sort=True)],
         ignore_index=True,
     )  # fmt: skip
-    log(f"evaluation: ours on all {len(units)} evaluations x {repeats}; sklearn on {len(subset)} (extrapolated)")
+    log(
+        f"evaluation: ours on all {len(units)} evaluations x {repeats}; sklearn on {len(subset)} (extrapolated)"
+    )
 
     sklearn_loop = SklearnReference(suite, queries, candidates)
     near_tie = subset.assign(
@@ -222,7 +237,9 @@ def run(
         BENCHMARK, "hybridlib evaluate_settings (full)", "sklearn per-query loop (extrapolated)",
         "seconds", ours_seconds, reference_seconds,
     ).rows()  # fmt: skip
-    rows.append(row(BENCHMARK, "hybridlib vs sklearn (subset)", "max_abs_difference", [max_difference]))
+    rows.append(
+        row(BENCHMARK, "hybridlib vs sklearn (subset)", "max_abs_difference", [max_difference])
+    )
     rows.append(row(BENCHMARK, "hybridlib vs sklearn (subset)", "units_differing_at_near_ties",
                     [differing]))  # fmt: skip
     rows.append(row(BENCHMARK, "hybridlib vs sklearn (subset)", "units_compared", [len(subset)]))

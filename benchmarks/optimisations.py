@@ -122,7 +122,9 @@ def sub_batches(repeats: int, chunk: int = 8) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="*", default=["adamw", "sub_batches"], choices=["adamw", "sub_batches"])
+    parser.add_argument(
+        "which", nargs="*", default=["adamw", "sub_batches"], choices=["adamw", "sub_batches"]
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     torch.set_num_threads(NUM_THREADS)

@@ -51,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         del ours
     if args.only in (None, "sentence-transformers"):
         torch.manual_seed(0)
-        peer = SentenceTransformersStep(
-            model_folder(args.model), args.frozen, prefixes(args.model)
-        )
+        peer = SentenceTransformersStep(model_folder(args.model), args.frozen, prefixes(args.model))
         profile_step(peer, batches, args.rows, f"sentence-transformers (frozen={args.frozen})")
     return 0
 

@@ -172,7 +172,8 @@ def headline(frame: pd.DataFrame, busy: Sequence[str] = ()) -> pd.DataFrame:
                     "median": found["median"], "min": found["min"], "max": found["max"],
                     "goal": target, "met": met})  # fmt: skip
     return pd.DataFrame(
-        out, columns=["benchmark", "ours", "reference", "metric", "median", "min", "max", "goal", "met"]
+        out,
+        columns=["benchmark", "ours", "reference", "metric", "median", "min", "max", "goal", "met"],
     )
 
 
@@ -193,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.run", description="Benchmarks of hybridlib against its peers."
     )
     parser.add_argument("--quick", action="store_true", help="fewer repeats, subsets (minutes)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder for the JSON files")
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="folder for the JSON files"
+    )
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
     args = parser.parse_args(argv)
     combined = run_all(args.quick, args.output, only=args.only)

@@ -32,7 +32,9 @@ K = 100
 SCORE_TOLERANCE = 1e-5
 
 
-def faiss_top_k(queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def faiss_top_k(
+    queries: np.ndarray, candidates: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """faiss ``IndexFlatIP``: ``(scores, indices)``, each ``(n_queries, k)``."""
     import faiss
 
@@ -41,21 +43,28 @@ def faiss_top_k(queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np
     return index.search(queries, k)
 
 
-def torch_top_k(queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def torch_top_k(
+    queries: np.ndarray, candidates: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``torch.topk`` of the full score matrix: ``(scores, indices)``, each ``(n_queries, k)``."""
     scores = torch.from_numpy(queries) @ torch.from_numpy(candidates).T  # (n_queries, n_candidates)
     values, indices = torch.topk(scores, k, dim=1, sorted=True)
     return values.numpy(), indices.numpy()
 
 
-def hybridlib_top_k(queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def hybridlib_top_k(
+    queries: np.ndarray, candidates: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     from hybridlib.evaluation import top_k
 
     return top_k(queries, candidates, k, method="matmul")
 
 
 def same_top_k(
-    queries: np.ndarray, candidates: np.ndarray, ours: np.ndarray, reference: np.ndarray,
+    queries: np.ndarray,
+    candidates: np.ndarray,
+    ours: np.ndarray,
+    reference: np.ndarray,
     atol: float = SCORE_TOLERANCE,
 ) -> int:
     """Check two top-k index lists agree; return how many rows are identical.
@@ -103,7 +112,10 @@ def run(
         agreement = {name: same_top_k(queries, candidates, indices[name], indices["faiss"])
                      for name in ("hybridlib", "torch")}  # fmt: skip
         seconds = interleaved(calls, repeats=repeats, warmup=0)
-        for name, label in (("hybridlib", "hybridlib top_k (matmul)"), ("torch", "torch mm + topk")):
+        for name, label in (
+            ("hybridlib", "hybridlib top_k (matmul)"),
+            ("torch", "torch mm + topk"),
+        ):
             rows += Comparison(
                 BENCHMARK, f"{label}, {n} candidates", f"faiss IndexFlatIP, {n} candidates",
                 "seconds", seconds[name], seconds["faiss"],

@@ -51,7 +51,9 @@ def _fill(step: HybridlibStep, batches: list[Batch]) -> None:
         cache.fill(batch["passages"], "passage", show_progress=False)
 
 
-def _memory_probe(model: str, top_layers: int | None, precision: str, batches: list[Batch]) -> float:
+def _memory_probe(
+    model: str, top_layers: int | None, precision: str, batches: list[Batch]
+) -> float:
     """In a fresh process: the peak RSS (bytes) of building a step and taking ``batches``."""
     torch.set_num_threads(NUM_THREADS)
     torch.manual_seed(0)
@@ -100,10 +102,17 @@ def run(
         # ---- training step
         batches = batches if batches is not None else training_batches(repeats + 1)
         if len(batches) < repeats + 1:
-            raise ValueError(f"need {repeats + 1} batches (1 warm-up + {repeats} repeats), but got {len(batches)}")
-        log(f"top-k: training step, top {top_layers} layers vs whole model ({repeats} repeats + 1 warm-up)")
+            raise ValueError(
+                f"need {repeats + 1} batches (1 warm-up + {repeats} repeats), but got {len(batches)}"
+            )
+        log(
+            f"top-k: training step, top {top_layers} layers vs whole model ({repeats} repeats + 1 warm-up)"
+        )
         torch.manual_seed(0)
-        steps = {TOP: _step(model, top_layers, precision, root), WHOLE: _step(model, None, precision, root)}
+        steps = {
+            TOP: _step(model, top_layers, precision, root),
+            WHOLE: _step(model, None, precision, root),
+        }
         _fill(steps[TOP], batches)  # as the build: the untrained evaluation filled it before
         seconds: dict[str, list[float]] = {name: [] for name in steps}
         for step in steps.values():
@@ -118,7 +127,10 @@ def run(
         del steps
         if memory:
             log("top-k: peak memory of each step (fresh processes)")
-            peaks = {name: peak_memory(model, k, precision, batches[1:2]) for name, k in ((TOP, top_layers), (WHOLE, None))}
+            peaks = {
+                name: peak_memory(model, k, precision, batches[1:2])
+                for name, k in ((TOP, top_layers), (WHOLE, None))
+            }
             rows += Comparison(BENCHMARK, TOP, WHOLE, "peak_rss_gib", [peaks[TOP] / 2**30],
                                [peaks[WHOLE] / 2**30]).rows()  # fmt: skip
             details["peak_rss_bytes"] = peaks
@@ -132,12 +144,16 @@ def run(
         top.use_hidden_state_cache(f"{root}/encode").fill(texts, "passage", show_progress=False)
         encode = {
             TOP: lambda: top.encode(texts, "passage", batch_size=BATCH_SIZE, show_progress=False),
-            WHOLE: lambda: whole.encode(texts, "passage", batch_size=BATCH_SIZE, show_progress=False),
+            WHOLE: lambda: whole.encode(
+                texts, "passage", batch_size=BATCH_SIZE, show_progress=False
+            ),
         }
         timed = interleaved(encode, repeats)
         cosine = float((encode[TOP]() * encode[WHOLE]()).sum(axis=1).min())
         if cosine < MIN_COSINE:
-            raise AssertionError(f"top-k encoding through the cache differs from the whole model: min cosine {cosine:.6f}")
+            raise AssertionError(
+                f"top-k encoding through the cache differs from the whole model: min cosine {cosine:.6f}"
+            )
         rows += Comparison(BENCHMARK, f"encode via {TOP}", f"encode, {WHOLE}", "sentences_per_s",
                            [len(texts) / s for s in timed[TOP]], [len(texts) / s for s in timed[WHOLE]]).rows()  # fmt: skip
         rows.append(row(BENCHMARK, f"encode via {TOP} vs encode, {WHOLE}", "min_cosine", [cosine]))

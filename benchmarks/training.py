@@ -139,9 +139,17 @@ class HybridlibStep:
     name = "hybridlib"
 
     def __init__(
-        self, model: str, frozen: bool, total_steps: int = 100, row_gradients: bool = True,
-        unpadded: bool = True, *, top_layers: int | None = None, precision: str = "float32",
-        max_length: int = MAX_LENGTH, cache_root: str | None = None,
+        self,
+        model: str,
+        frozen: bool,
+        total_steps: int = 100,
+        row_gradients: bool = True,
+        unpadded: bool = True,
+        *,
+        top_layers: int | None = None,
+        precision: str = "float32",
+        max_length: int = MAX_LENGTH,
+        cache_root: str | None = None,
     ) -> None:
         from hybridlib.models import Encoder
         from hybridlib.training import build_training
@@ -149,7 +157,9 @@ class HybridlibStep:
         config = _config(model, frozen, row_gradients, top_layers=top_layers, precision=precision,
                          max_length=max_length)  # fmt: skip
         self.config = config
-        self.encoder = Encoder.from_pretrained(model, max_length=config.max_length, precision=precision)
+        self.encoder = Encoder.from_pretrained(
+            model, max_length=config.max_length, precision=precision
+        )
         if top_layers is not None:  # as the trainer: a frozen bottom served by the cache
             self.encoder.freeze_bottom(top_layers)
             self.encoder.use_hidden_state_cache(cache_root)
@@ -304,7 +314,9 @@ def peak_memory(
     """:func:`_memory_probe` in a new (spawned) process, which loads only that framework's model."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_memory_probe, framework, str(folder), frozen, prefixes, batches).result()
+        return pool.submit(
+            _memory_probe, framework, str(folder), frozen, prefixes, batches
+        ).result()
 
 
 # ----------------------------------------------------------------------------- benchmark
@@ -324,11 +336,12 @@ def run(
     if batches is None:
         batches = training_batches(n_batches)
     if len(batches) < n_batches:
-        raise ValueError(f"need {n_batches} batches (1 warm-up + {repeats} repeats), but got {len(batches)}")
+        raise ValueError(
+            f"need {n_batches} batches (1 warm-up + {repeats} repeats), but got {len(batches)}"
+        )
     folder = model_folder(model)
     rows: list[dict[str, Any]] = []
     details: dict[str, Any] = {"model": model, "folder": str(folder), "repeats": repeats}
-
 
     for frozen in (False, True):
         variant = "frozen word embeddings" if frozen else "all weights"

@@ -30,7 +30,13 @@ from hybridlib.io import atomic_write_json
 from hybridlib.reporting.protocol import direction, training_articles, validation_articles
 from hybridlib.systems import SELECTION_FILE, canonical, debiased_name, system_label, system_name
 
-__all__ = ["SELECTION_FILE", "canonical", "debiased_name", "system_label", "system_name"]  # re-exported
+__all__ = [
+    "SELECTION_FILE",
+    "canonical",
+    "debiased_name",
+    "system_label",
+    "system_name",
+]  # re-exported
 
 RUN_RECORD = "run.json"
 
@@ -45,7 +51,12 @@ def baseline_record(method: str, model: str) -> dict[str, Any]:
 
 
 def run_record(
-    direction_name: str, sampler: str, alpha: float, seed: int, model: str, alpha_end: float | None = None
+    direction_name: str,
+    sampler: str,
+    alpha: float,
+    seed: int,
+    model: str,
+    alpha_end: float | None = None,
 ) -> dict[str, Any]:
     """The run record of one trained model (``alpha_end``: a scheduled alpha's last value)."""
     label, name = system_label(sampler, alpha, alpha_end), system_name(sampler, alpha, alpha_end)
@@ -185,10 +196,16 @@ def train_config(
     }
     label = system_label(sampler, alpha, alpha_end)
     if alpha_end is not None and alpha_end != alpha:
-        fields["sampler"], fields["alpha"], fields["alpha_end"] = sampler, float(alpha), float(alpha_end)
+        fields["sampler"], fields["alpha"], fields["alpha_end"] = (
+            sampler,
+            float(alpha),
+            float(alpha_end),
+        )
     if validation_every:
         fields["validation"] = {
-            "articles": validation_articles(direction_name, validation_fraction, validation_seed, root),
+            "articles": validation_articles(
+                direction_name, validation_fraction, validation_seed, root
+            ),
             "every": validation_every,
         }
     return TrainConfig.from_dict(fields, source=f"{direction_name} {label} seed {seed}")
@@ -340,7 +357,9 @@ def evaluate_run(
 
 
 # ----------------------------------------------------------------------------- top-k check
-def article_sample(suite: str, n_articles: int, seed: int = 0, root: str | None = None) -> list[str]:
+def article_sample(
+    suite: str, n_articles: int, seed: int = 0, root: str | None = None
+) -> list[str]:
     """``n_articles`` articles of ``suite`` drawn by ``default_rng(seed)`` (sorted)."""
     import numpy as np
 
@@ -348,7 +367,9 @@ def article_sample(suite: str, n_articles: int, seed: int = 0, root: str | None 
 
     titles = suite_articles(suite, root)
     if not 1 <= n_articles <= len(titles):
-        raise ValueError(f"n_articles must be in [1, {len(titles)}] for {suite}, but got {n_articles}")
+        raise ValueError(
+            f"n_articles must be in [1, {len(titles)}] for {suite}, but got {n_articles}"
+        )
     order = np.random.default_rng(seed).permutation(len(titles))
     return sorted(titles[i] for i in order[:n_articles])
 
@@ -393,8 +414,12 @@ def finetuning_comparison(
                                     passage_prefix), **whole}, None),
     }  # fmt: skip
     for mode, (fields, layers) in modes.items():
-        settings = EvaluationSettings(precision=precision, top_layers=layers,
-                                      query_prefix=query_prefix, passage_prefix=passage_prefix)
+        settings = EvaluationSettings(
+            precision=precision,
+            top_layers=layers,
+            query_prefix=query_prefix,
+            passage_prefix=passage_prefix,
+        )
         for sampler, alpha in systems:
             for seed in seeds:
                 label = f"{system_label(sampler, alpha)}-s{seed}"
@@ -406,7 +431,9 @@ def finetuning_comparison(
                     validation_seed=validation_seed,
                 )  # fmt: skip
                 if topk_models_dir:  # the main run of this system, if it is this very run
-                    main = dataclasses.replace(config, output_dir=f"{topk_models_dir}/{direction_name}/{label}")
+                    main = dataclasses.replace(
+                        config, output_dir=f"{topk_models_dir}/{direction_name}/{label}"
+                    )
                     config = main if finished_run(main) else config
                 model_dir = train_once(config)
                 evaluate_run(
@@ -447,14 +474,18 @@ def fit_texts(
 
     chosen = direction(direction_name)
     articles = training_articles(direction_name, validation_fraction, validation_seed, root)
-    suite = load_lareqa(chosen.train_suite, languages=languages, root=root).subset(articles=articles)
+    suite = load_lareqa(chosen.train_suite, languages=languages, root=root).subset(
+        articles=articles
+    )
     return dataclasses.replace(
         suite, queries=_sample_by_language(suite.queries, per_language, seed),
         candidates=_sample_by_language(suite.candidates, per_language, seed),
     )  # fmt: skip
 
 
-def _embed_sides(encoder: Any, suite: Any, batch_size: int) -> tuple[Any, list[str], Any, list[str]]:
+def _embed_sides(
+    encoder: Any, suite: Any, batch_size: int
+) -> tuple[Any, list[str], Any, list[str]]:
     """``(queries (n_q, d), their languages, candidates (n_c, d), their languages)``, cached."""
     from hybridlib.evaluation.embeddings import embed_suite
 
@@ -478,9 +509,13 @@ def choose_debias_ranks(
 
     chosen = direction(direction_name)
     held_out = validation_articles(direction_name, validation_fraction, validation_seed, root)
-    suite = load_lareqa(chosen.train_suite, languages=languages, root=root).subset(articles=held_out)
+    suite = load_lareqa(chosen.train_suite, languages=languages, root=root).subset(
+        articles=held_out
+    )
     fit = _embed_sides(encoder, fit_suite, batch_size)
-    queries, query_languages, candidates, candidate_languages = _embed_sides(encoder, suite, batch_size)
+    queries, query_languages, candidates, candidate_languages = _embed_sides(
+        encoder, suite, batch_size
+    )
     rows = []
     for method, method_ranks in [("none", [None]), *ranks.items()]:
         for rank in method_ranks:
@@ -492,7 +527,9 @@ def choose_debias_ranks(
     table = pd.DataFrame(rows)
     choice: dict[str, int | None] = {}
     for method in ranks:
-        part = table[table["method"] == method].sort_values(["map_mean", "rank"], ascending=[False, True])
+        part = table[table["method"] == method].sort_values(
+            ["map_mean", "rank"], ascending=[False, True]
+        )
         choice[method] = int(part.iloc[0]["rank"])
     return choice, table
 
@@ -556,12 +593,16 @@ def debias_runs(
                   "fit_questions": len(fit_suite.queries), "fit_sentences": len(fit_suite.candidates),
                   "per_language": per_language}  # fmt: skip
     # (label, seed, record, the encoder or its folder)
-    models: list[tuple[str, int, dict[str, Any], Any]] = [("untrained", 0, baseline_record("untrained", model), untrained)]
+    models: list[tuple[str, int, dict[str, Any], Any]] = [
+        ("untrained", 0, baseline_record("untrained", model), untrained)
+    ]
     for sampler, alpha in systems:
         label = system_label(sampler, alpha)
         for seed in seeds:
             path = Path(models_dir) / direction_name / f"{label}-s{seed}" / "model"
-            models.append((label, seed, run_record(direction_name, sampler, alpha, seed, model), path))
+            models.append(
+                (label, seed, run_record(direction_name, sampler, alpha, seed, model), path)
+            )
     for label, seed, record, source in models:
         encoder = load_model(str(source)) if isinstance(source, Path) else source
         settings.apply(encoder)

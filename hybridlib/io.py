@@ -58,7 +58,9 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     except (OSError, RuntimeError) as error:
         shutil.rmtree(tmp, ignore_errors=True)  # free the space first, then say why
         if _disk_full(error, destination.parent):
-            raise OSError(errno.ENOSPC, "No space left on device (the disk is full)", str(destination)) from error
+            raise OSError(
+                errno.ENOSPC, "No space left on device (the disk is full)", str(destination)
+            ) from error
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -232,15 +234,21 @@ def load_yaml(text: str, source: str = "<yaml>") -> Any:
     class _UniqueKeyLoader(yaml.SafeLoader):
         pass
 
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    def construct_mapping(
+        loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False
+    ) -> dict:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise ValueError(f"{source}: key {key!r} is given twice (lines {seen[key]} and {line})")
+                raise ValueError(
+                    f"{source}: key {key!r} is given twice (lines {seen[key]} and {line})"
+                )
             seen[key] = line
         return loader.construct_mapping(node, deep=deep)
 
-    _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    _UniqueKeyLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping
+    )
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass

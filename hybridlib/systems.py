@@ -32,7 +32,9 @@ def _schedule(sampler: str, alpha: float, alpha_end: float | None) -> float | No
     if alpha_end is None or float(alpha_end) == float(alpha):
         return None
     if sampler != "hybrid":
-        raise ValueError(f"alpha_end (a scheduled alpha) applies to sampler 'hybrid', but got {sampler!r}")
+        raise ValueError(
+            f"alpha_end (a scheduled alpha) applies to sampler 'hybrid', but got {sampler!r}"
+        )
     return float(alpha_end)
 
 
@@ -55,7 +57,12 @@ def system_name(sampler: str, alpha: float, alpha_end: float | None = None) -> s
     if end is not None:
         return f"Schedule({float(alpha):.2f}→{end:.2f})"
     sampler, alpha = canonical(sampler, alpha)
-    names = {"x-x": "X-X", "x-y": "X-Y", "hybrid": f"Hybrid({alpha:.2f})", "per-pair": f"Per-pair({alpha:.2f})"}
+    names = {
+        "x-x": "X-X",
+        "x-y": "X-Y",
+        "hybrid": f"Hybrid({alpha:.2f})",
+        "per-pair": f"Per-pair({alpha:.2f})",
+    }
     return names[sampler]
 
 

@@ -52,9 +52,7 @@ def miracl_files(folder: Path, language: str, split: str) -> tuple[Path, Path, l
     return topics, qrels, shards
 
 
-def miracl_languages(
-    split: str = "dev", root: str | os.PathLike[str] | None = None
-) -> list[str]:
+def miracl_languages(split: str = "dev", root: str | os.PathLike[str] | None = None) -> list[str]:
     """The languages whose topics, qrels and corpus for ``split`` are all present (sorted)."""
     folder = miracl_folder(root)
     prefix = f"miracl-{MIRACL_VERSION}-"
@@ -190,4 +188,3 @@ def load_miracl_languages(
         unavailable=f"has no MIRACL {split} data here (available: {', '.join(available)})",
     )  # fmt: skip
     return [load_miracl(lang, split, root) for lang in langs]
-

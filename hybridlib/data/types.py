@@ -90,16 +90,12 @@ class RetrievalSuite:
             q for q in self.queries if (ql is None or q.language in ql) and article_ok(q.article)
         ]
         candidates = [
-            c
-            for c in self.candidates
-            if (cl is None or c.language in cl) and article_ok(c.article)
+            c for c in self.candidates if (cl is None or c.language in cl) and article_ok(c.article)
         ]
         candidate_ids = {c.id for c in candidates}
         qrels: Qrels = {}
         for q in queries:
-            judged = {
-                cid: g for cid, g in self.qrels.get(q.id, {}).items() if cid in candidate_ids
-            }
+            judged = {cid: g for cid, g in self.qrels.get(q.id, {}).items() if cid in candidate_ids}
             if judged:
                 qrels[q.id] = judged
         return RetrievalSuite(

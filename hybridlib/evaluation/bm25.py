@@ -91,9 +91,7 @@ class BM25Scorer:
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, but got k1={k1}, b={b}")
         self.k1, self.b, self.lowercase = k1, b, lowercase
         self.query_terms = xlmr_pieces([q.text for q in suite.queries], lowercase=lowercase)
-        self.candidate_terms = xlmr_pieces(
-            [c.text for c in suite.candidates], lowercase=lowercase
-        )
+        self.candidate_terms = xlmr_pieces([c.text for c in suite.candidates], lowercase=lowercase)
 
     @property
     def parameters(self) -> dict[str, object]:

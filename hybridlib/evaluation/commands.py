@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
             bm25_k1=args.bm25_k1,
             bm25_b=args.bm25_b,
             settings=EvaluationSettings(
-                max_length=args.max_length, precision=args.precision,
+                max_length=args.max_length,
+                precision=args.precision,
                 top_layers=None if args.model == "bm25" else args.top_layers,
                 candidate_input=args.candidate_input,
             ),  # fmt: skip

@@ -47,13 +47,17 @@ def _check(embeddings: np.ndarray, languages: Sequence[str] | None, what: str) -
     """``embeddings`` as a finite float64 ``(n, d)`` array, with ``n`` language codes."""
     array = np.asarray(embeddings, dtype=np.float64)
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{what}: embeddings must have shape (n, d) with n, d >= 1, but got {array.shape}")
+        raise ValueError(
+            f"{what}: embeddings must have shape (n, d) with n, d >= 1, but got {array.shape}"
+        )
     if not np.isfinite(array).all():
         row = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
         raise ValueError(f"{what}: embeddings hold a non-finite value (row {row})")
     if languages is not None:
         if isinstance(languages, str):
-            raise TypeError(f"{what}: languages must be one code per row, not one string {languages!r}")
+            raise TypeError(
+                f"{what}: languages must be one code per row, not one string {languages!r}"
+            )
         if len(languages) != array.shape[0]:
             raise ValueError(
                 f"{what}: languages must have one code per row ({array.shape[0]}), but got {len(languages)}"
@@ -99,7 +103,9 @@ class LanguageCentering:
         means = language_means(embeddings, languages)
         return cls(tuple(means), np.stack(list(means.values())))
 
-    def transform(self, embeddings: np.ndarray, languages: Sequence[str], normalize: bool = True) -> np.ndarray:
+    def transform(
+        self, embeddings: np.ndarray, languages: Sequence[str], normalize: bool = True
+    ) -> np.ndarray:
         array = _check(embeddings, languages, "LanguageCentering.transform")
         rows = _rows_of(languages, self.languages, "LanguageCentering.transform")
         return _finish(array - self.means[rows], normalize)
@@ -113,7 +119,9 @@ class LanguageInformationRemoval:
     components: np.ndarray  # (L, rank, d), orthonormal rows per language
 
     @classmethod
-    def fit(cls, embeddings: np.ndarray, languages: Sequence[str], rank: int = 1) -> LanguageInformationRemoval:
+    def fit(
+        cls, embeddings: np.ndarray, languages: Sequence[str], rank: int = 1
+    ) -> LanguageInformationRemoval:
         array = _check(embeddings, languages, "LanguageInformationRemoval.fit")
         codes = np.asarray(languages)
         known = sorted(set(codes.tolist()))
@@ -129,7 +137,9 @@ class LanguageInformationRemoval:
             parts.append(vt[:rank])
         return cls(tuple(known), np.stack(parts))
 
-    def transform(self, embeddings: np.ndarray, languages: Sequence[str], normalize: bool = True) -> np.ndarray:
+    def transform(
+        self, embeddings: np.ndarray, languages: Sequence[str], normalize: bool = True
+    ) -> np.ndarray:
         array = _check(embeddings, languages, "LanguageInformationRemoval.transform")
         rows = _rows_of(languages, self.languages, "LanguageInformationRemoval.transform")
         c = self.components[rows]  # (n, rank, d)
@@ -145,7 +155,9 @@ class LowRankSubspaceRemoval:
     basis: np.ndarray  # (d, rank), orthonormal columns U
 
     @classmethod
-    def fit(cls, embeddings: np.ndarray, languages: Sequence[str], rank: int = 1) -> LowRankSubspaceRemoval:
+    def fit(
+        cls, embeddings: np.ndarray, languages: Sequence[str], rank: int = 1
+    ) -> LowRankSubspaceRemoval:
         means = language_means(embeddings, languages)
         n_languages = len(means)
         if not 1 <= rank <= n_languages - 1:
@@ -175,7 +187,9 @@ def _fit(method: str, embeddings: np.ndarray, languages: Sequence[str], rank: in
             raise ValueError("fit_debiasing: centering takes no rank (give rank=None)")
         return LanguageCentering.fit(embeddings, languages)
     if method not in METHODS:
-        raise ValueError(f"fit_debiasing: method must be one of {list(METHODS)}, but got {method!r}")
+        raise ValueError(
+            f"fit_debiasing: method must be one of {list(METHODS)}, but got {method!r}"
+        )
     if rank is None:
         raise ValueError(f"fit_debiasing: method {method!r} needs a rank")
     cls = LanguageInformationRemoval if method == "lir" else LowRankSubspaceRemoval

@@ -205,7 +205,9 @@ def _set_aside(npy: Path, meta: Path, reason: str) -> None:
     for path in (npy, meta):
         if path.exists():
             path.replace(path.with_name(path.name + ".corrupt"))
-    logging.getLogger(__name__).warning("embedding cache entry %s set aside and recomputed: %s", npy, reason)
+    logging.getLogger(__name__).warning(
+        "embedding cache entry %s set aside and recomputed: %s", npy, reason
+    )
     return None
 
 

@@ -96,9 +96,7 @@ class SettingsResult:
     """Tidy results of one or more suites / settings (see the module docstring)."""
 
     results: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RESULT_COLUMNS))
-    per_query: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=PER_QUERY_COLUMNS)
-    )
+    per_query: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PER_QUERY_COLUMNS))
 
     def matrix(self, metric: str = "map", suite: str | None = None) -> pd.DataFrame:
         """Query language x candidate language table: Mono on the diagonal, Cross off it."""
@@ -220,11 +218,12 @@ def evaluate_cell(
         rows = query_rows[start : start + block]
         scores = scorer.scores(rows, candidate_cols)  # (block, n_pool)
         chunks.append(
-            per_query_measures(scores, relevance[start : start + block], measures, tie_keys=tie_keys)
+            per_query_measures(
+                scores, relevance[start : start + block], measures, tie_keys=tie_keys
+            )
         )
     values = {
-        m: np.concatenate([np.asarray(c[m], dtype=np.float64) for c in chunks])
-        for m in measures
+        m: np.concatenate([np.asarray(c[m], dtype=np.float64) for c in chunks]) for m in measures
     }
     query_ids = np.array([suite.queries[r].id for r in query_rows], dtype=object)
     # the unit of a test: a question with all its language versions (its parallel key)

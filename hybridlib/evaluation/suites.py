@@ -187,8 +187,10 @@ def evaluate_suite(
             f"BM25 runs the Mono setting only, and suite {suite_name!r} has none "
             f"(its settings: {', '.join(spec.settings)})"
         )
-    loaded = list(suites) if suites is not None else load_suite(
-        suite_name, languages=languages, root=root, xm3600_path=xm3600_path
+    loaded = (
+        list(suites)
+        if suites is not None
+        else load_suite(suite_name, languages=languages, root=root, xm3600_path=xm3600_path)
     )
     parts = []
     fingerprint = None  # computed once for all parts, after the leakage check
@@ -217,7 +219,11 @@ def evaluate_suite(
             scorer = DenseScorer(queries, candidates)
         parts.append(
             evaluate_loaded(
-                suite, spec, scorer, suite_name=suite_name, settings=chosen,
+                suite,
+                spec,
+                scorer,
+                suite_name=suite_name,
+                settings=chosen,
                 aggregate=suite_name not in PER_LANGUAGE_SUITES,
             )  # fmt: skip
         )
@@ -392,7 +398,7 @@ def evaluate(
     """
     encoder = load_model(model)
     is_bm25 = isinstance(encoder, str)
-    evaluation_settings = (settings or EvaluationSettings(candidate_input=candidate_input))
+    evaluation_settings = settings or EvaluationSettings(candidate_input=candidate_input)
     evaluation_record = evaluation_settings.apply(encoder)
     candidate_input = evaluation_settings.candidate_input  # type: ignore[assignment]
     include = list(include_articles) if include_articles is not None else None
@@ -462,7 +468,8 @@ def evaluate(
             "postprocess": postprocess.record if postprocess is not None else None,
             "hidden_state_cache": (
                 encoder.hidden_cache.info()
-                if getattr(encoder, "hidden_cache", None) is not None else None
+                if getattr(encoder, "hidden_cache", None) is not None
+                else None
             ),
             "n_result_rows": len(result.results),
             "n_per_query_rows": len(result.per_query),

@@ -182,9 +182,7 @@ def _token_keys(features: dict[str, torch.Tensor]) -> list[str]:
     """One key per row of tokenized texts: equal for equal token sequences."""
     ids = features["input_ids"].cpu().numpy()
     mask = features.get("attention_mask")
-    lengths = (
-        mask.sum(dim=1).cpu().numpy() if mask is not None else np.full(len(ids), ids.shape[1])
-    )
+    lengths = mask.sum(dim=1).cpu().numpy() if mask is not None else np.full(len(ids), ids.shape[1])
     return [
         hashlib.blake2b(row[:n].astype(np.int64).tobytes(), digest_size=16).hexdigest()
         for row, n in zip(ids, lengths, strict=True)

@@ -43,8 +43,14 @@ class PlannedBatchTrainer(Trainer):
     """``transformers.Trainer`` whose training batches are ``batch_sampler``'s plan and whose
     loss is ``model(batch)`` (an :class:`~hybridlib.losses.InfoNCELoss`)."""
 
-    def __init__(self, model: Any = None, args: Any = None, *, batch_sampler: HybridBatchSampler,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: Any = None,
+        args: Any = None,
+        *,
+        batch_sampler: HybridBatchSampler,
+        **kwargs: Any,
+    ) -> None:
         if "train_dataset" in kwargs:
             raise ValueError(
                 "PlannedBatchTrainer trains on batch_sampler.pairs; do not pass train_dataset"

@@ -293,7 +293,8 @@ class Comparison:
                     & self.tests["better"]
                 ]["other"]
                 text += "".join(
-                    _SUPERSCRIPTS[self.labels[o]] for o in sorted(wins, key=lambda other: self.labels[other])
+                    _SUPERSCRIPTS[self.labels[o]]
+                    for o in sorted(wins, key=lambda other: self.labels[other])
                 )
                 cells.append(text)
             table[measure] = cells

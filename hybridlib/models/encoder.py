@@ -507,7 +507,9 @@ class Encoder(torch.nn.Module):
         ids: list[list[int]] | None = None
         if self.hidden_cache is not None:  # the bottom once per text, then the top only
             ids = self.token_ids(texts, kind)  # tokenized once for the fill, order and batches
-            self.hidden_cache.fill_ids(ids, kind, batch_size=batch_size, show_progress=show_progress)
+            self.hidden_cache.fill_ids(
+                ids, kind, batch_size=batch_size, show_progress=show_progress
+            )
         if sort_by_length:
             lengths = (np.array([len(row) for row in ids], dtype=np.int64) if ids is not None
                        else self.token_lengths(texts, kind))  # fmt: skip
@@ -540,7 +542,9 @@ class Encoder(torch.nn.Module):
         return out
 
     # ---------------------------------------------------------------- saving
-    def save_pretrained(self, path: str | os.PathLike[str], *, top_layers_only: bool = False) -> Path:
+    def save_pretrained(
+        self, path: str | os.PathLike[str], *, top_layers_only: bool = False
+    ) -> Path:
         """Write weights (safetensors), tokenizer and settings into the folder ``path``.
 
         ``top_layers_only`` (a top-k model, see :meth:`freeze_bottom`): write only the top
@@ -566,7 +570,8 @@ class Encoder(torch.nn.Module):
         state = {
             name: tensor.detach().cpu().contiguous()
             for name, tensor in self.transformer.state_dict().items()
-            if name.startswith(prefix) and int(name[len(prefix) :].split(".")[0]) >= self.split_layer
+            if name.startswith(prefix)
+            and int(name[len(prefix) :].split(".")[0]) >= self.split_layer
         }
         if self.head is not None:
             for name, tensor in self.head.state_dict().items():
@@ -672,7 +677,11 @@ class Encoder(torch.nn.Module):
         record_file = folder / TOP_LAYERS_FILE
         try:
             record = json.loads(record_file.read_text(encoding="utf-8"))
-            base, top_layers, expected = record["base"], record["top_layers"], record["bottom_sha256"]
+            base, top_layers, expected = (
+                record["base"],
+                record["top_layers"],
+                record["bottom_sha256"],
+            )
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
             raise ValueError(f"{record_file}: not a valid top-layers record ({error})") from None
         with open(folder / SETTINGS_FILE, encoding="utf-8") as handle:
@@ -694,7 +703,11 @@ class Encoder(torch.nn.Module):
                 f"{folder / TOP_WEIGHTS_FILE}: holds {len(weights)} tensors, but the top "
                 f"{top_layers} layers of {base!r} have {len(expected_names)}"
             )
-        head_weights = {k[len(HEAD_PREFIX) :]: weights.pop(k) for k in list(weights) if k.startswith(HEAD_PREFIX)}
+        head_weights = {
+            k[len(HEAD_PREFIX) :]: weights.pop(k)
+            for k in list(weights)
+            if k.startswith(HEAD_PREFIX)
+        }
         encoder.transformer.load_state_dict(weights, strict=False)
         if encoder.head is not None:
             encoder.head.load_state_dict(head_weights)
@@ -763,7 +776,9 @@ def _saved_head(folder: Path, settings: EncoderSettings) -> DenseHead | None:
 
     head_file = folder / HEAD_FILE
     if not head_file.is_file():
-        raise FileNotFoundError(f"{head_file}: the settings name a dense head, but its weights are missing")
+        raise FileNotFoundError(
+            f"{head_file}: the settings name a dense head, but its weights are missing"
+        )
     head = DenseHead(**settings.head)
     head.load_state_dict(load_file(str(head_file)))
     return head

@@ -72,7 +72,9 @@ def input_keys(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[by
     ids = input_ids.detach().cpu().to(torch.int64).numpy()  # (n, s)
     lengths = attention_mask.detach().cpu().sum(dim=1).numpy()  # (n,)
     return [
-        hashlib.blake2b(ids[i, : lengths[i]].astype("<i8").tobytes(), digest_size=KEY_BYTES).digest()
+        hashlib.blake2b(
+            ids[i, : lengths[i]].astype("<i8").tobytes(), digest_size=KEY_BYTES
+        ).digest()
         for i in range(ids.shape[0])
     ]
 
@@ -214,7 +216,9 @@ class HiddenStateCache:
         for path in self.folder.glob(f"{name}.*"):
             path.replace(corrupt / f"{path.name}.{stamp}")
         self.set_aside.append(corrupt / f"{name}.json.{stamp}")
-        LOG.warning("hidden-state cache: shard %s set aside and will be recomputed: %s", name, reason)
+        LOG.warning(
+            "hidden-state cache: shard %s set aside and will be recomputed: %s", name, reason
+        )
 
     def _add(self, shard: _Shard, keys: np.ndarray) -> None:
         self._loaded.add(shard.name)
@@ -249,13 +253,19 @@ class HiddenStateCache:
                     f"{self.folder / shard.name}: input {i} has {lengths[i]} tokens but its "
                     f"cached states have {stop - start} rows"
                 )
-            out[i, : lengths[i]] = torch.from_numpy(np.array(shard.states[start:stop], dtype=np.float32))
+            out[i, : lengths[i]] = torch.from_numpy(
+                np.array(shard.states[start:stop], dtype=np.float32)
+            )
         if missing:
             self.computed_on_the_fly += len(missing)
             rows = torch.tensor(missing)
-            out[rows] = self.encoder.bottom_states(
-                {"input_ids": input_ids[rows], "attention_mask": attention_mask[rows]}
-            ).float().cpu()
+            out[rows] = (
+                self.encoder.bottom_states(
+                    {"input_ids": input_ids[rows], "attention_mask": attention_mask[rows]}
+                )
+                .float()
+                .cpu()
+            )
         return out
 
     # ------------------------------------------------------------------ filling
@@ -292,12 +302,19 @@ class HiddenStateCache:
             return self._fill_locked(ids, kind, batch_size=batch_size, show_progress=show_progress)
 
     def _fill_locked(
-        self, ids: Sequence[Sequence[int]], kind: str, *, batch_size: int, show_progress: bool | None
+        self,
+        ids: Sequence[Sequence[int]],
+        kind: str,
+        *,
+        batch_size: int,
+        show_progress: bool | None,
     ) -> int:
         todo: list[tuple[int, bytes, Sequence[int]]] = []  # (length, key, ids)
         seen: set[bytes] = set()
         for row in ids:
-            key = hashlib.blake2b(np.asarray(row, dtype="<i8").tobytes(), digest_size=KEY_BYTES).digest()
+            key = hashlib.blake2b(
+                np.asarray(row, dtype="<i8").tobytes(), digest_size=KEY_BYTES
+            ).digest()
             if key not in self._index and key not in seen:
                 seen.add(key)
                 todo.append((len(row), key, row))
@@ -306,7 +323,9 @@ class HiddenStateCache:
         started = time.perf_counter()
         todo.sort(key=lambda item: -item[0])
         show = len(todo) > 4 * batch_size if show_progress is None else show_progress
-        with tqdm(total=len(todo), desc=f"caching {kind} states", unit="text", disable=not show) as bar:
+        with tqdm(
+            total=len(todo), desc=f"caching {kind} states", unit="text", disable=not show
+        ) as bar:
             for shard_start in range(0, len(todo), self.shard_size):
                 chunk = todo[shard_start : shard_start + self.shard_size]
                 parts = []
@@ -314,20 +333,28 @@ class HiddenStateCache:
                     rows = [row for _, _, row in chunk[start : start + batch_size]]
                     features = self.encoder.pad(rows)
                     hidden = self.encoder.bottom_states(features)
-                    parts.append(hidden[features["attention_mask"].bool()].float().cpu().numpy())  # (T_batch, h)
+                    parts.append(
+                        hidden[features["attention_mask"].bool()].float().cpu().numpy()
+                    )  # (T_batch, h)
                     bar.update(len(rows))
                 self._write_shard(chunk, np.concatenate(parts))
         self.filled += len(todo)
         self.fill_seconds += time.perf_counter() - started
         return len(todo)
 
-    def _write_shard(self, chunk: list[tuple[int, bytes, Sequence[int]]], states: np.ndarray) -> None:
-        keys = np.frombuffer(b"".join(k for _, k, _ in chunk), dtype=np.uint8).reshape(-1, KEY_BYTES)
+    def _write_shard(
+        self, chunk: list[tuple[int, bytes, Sequence[int]]], states: np.ndarray
+    ) -> None:
+        keys = np.frombuffer(b"".join(k for _, k, _ in chunk), dtype=np.uint8).reshape(
+            -1, KEY_BYTES
+        )
         offsets = np.zeros(len(chunk) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([length for length, _, _ in chunk])
         name = "shard-" + hashlib.sha256(keys.tobytes()).hexdigest()[:16]
         arrays: dict[str, np.ndarray] = {
-            "keys": keys, "offsets": offsets, "states": states.astype(STORAGE_DTYPES[self.dtype]),
+            "keys": keys,
+            "offsets": offsets,
+            "states": states.astype(STORAGE_DTYPES[self.dtype]),
         }
         files: dict[str, Any] = {}
         for part, array in arrays.items():
@@ -338,7 +365,12 @@ class HiddenStateCache:
             files[part] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
         atomic_write_json(
             self.folder / f"{name}.json",
-            {"format": FORMAT, "n_inputs": len(chunk), "n_tokens": int(offsets[-1]), "files": files},
+            {
+                "format": FORMAT,
+                "n_inputs": len(chunk),
+                "n_tokens": int(offsets[-1]),
+                "files": files,
+            },
         )
         shard = _Shard(name, offsets, np.load(self.folder / f"{name}.states.npy", mmap_mode="r"))
         self._add(shard, keys)

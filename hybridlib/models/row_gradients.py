@@ -36,7 +36,9 @@ class RowGradients:
 
     def __init__(self, weight: torch.Tensor, padding_idx: int | None = None) -> None:
         if weight.ndim != 2:
-            raise ValueError(f"weight must be 2-D (vocab, dim), but got shape {tuple(weight.shape)}")
+            raise ValueError(
+                f"weight must be 2-D (vocab, dim), but got shape {tuple(weight.shape)}"
+            )
         self.weight = weight
         self.padding_idx = padding_idx
         self._buffer: torch.Tensor | None = None  # (vocab, dim), allocated on first write

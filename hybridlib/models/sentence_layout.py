@@ -28,7 +28,9 @@ class DenseHead(torch.nn.Module):
     """``y = activation(x W^T + b)`` on pooled ``(n, in_features)`` states: ``(n, out_features)``;
     the ``Dense`` module of sentence-transformers (same parameter names, ``linear.*``)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str = "tanh") -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, activation: str = "tanh"
+    ) -> None:
         super().__init__()
         if activation not in ("tanh", "identity"):
             raise ValueError(f"activation must be 'tanh' or 'identity', but got {activation!r}")
@@ -112,11 +114,15 @@ def _dense(folder: Path, path: str) -> DenseHead:
     elif (module / "pytorch_model.bin").is_file():
         state = torch.load(module / "pytorch_model.bin", map_location="cpu", weights_only=True)
     else:
-        raise FileNotFoundError(f"{module}: no model.safetensors or pytorch_model.bin for the Dense head")
+        raise FileNotFoundError(
+            f"{module}: no model.safetensors or pytorch_model.bin for the Dense head"
+        )
     try:
         head.load_state_dict(state)
     except RuntimeError as error:
-        raise ValueError(f"{module}: the Dense weights do not fit {head.config()} ({error})") from None
+        raise ValueError(
+            f"{module}: the Dense weights do not fit {head.config()} ({error})"
+        ) from None
     return head
 
 
@@ -164,5 +170,7 @@ def read_layout(folder: str | Path) -> Layout | None:
                 "supported here; the encoder reads Transformer -> Pooling -> [Dense] -> [Normalize]"
             )
     if transformer_path is None or pooling is None:
-        raise ValueError(f"{modules_file}: expected a Transformer and a Pooling module, found neither or one")
+        raise ValueError(
+            f"{modules_file}: expected a Transformer and a Pooling module, found neither or one"
+        )
     return Layout(transformer_path, pooling, head, normalize)

@@ -46,4 +46,6 @@ def tiny_encoder(seed: int = 0, **settings: Any) -> Encoder:
     transformer.eval()
     options = {"pooling": "mean", "max_length": 128, **settings}
     metadata = {"weights": f"random initialisation (tiny BERT, seed {seed}); not a trained model"}
-    return Encoder(transformer, tokenizer, EncoderSettings(name="tiny", metadata=metadata, **options))
+    return Encoder(
+        transformer, tokenizer, EncoderSettings(name="tiny", metadata=metadata, **options)
+    )

@@ -123,7 +123,9 @@ class _Group:
     s: int
 
 
-def _length_groups(attention_mask: torch.Tensor, max_groups: int = ATTENTION_GROUPS) -> tuple[list[_Group], torch.Tensor]:
+def _length_groups(
+    attention_mask: torch.Tensor, max_groups: int = ATTENTION_GROUPS
+) -> tuple[list[_Group], torch.Tensor]:
     """Split the texts, sorted by length, into up to ``max_groups`` groups of equal count, so
     attention pads each group to its own longest text: sum_g n_g s_g^2 instead of n s^2
     (training batches mix 10- and 150-token texts). Returns the groups and the permutation
@@ -141,7 +143,9 @@ def _length_groups(attention_mask: torch.Tensor, max_groups: int = ATTENTION_GRO
         position = torch.arange(s_g, device=lengths.device)  # (s_g,)
         inside = position[None, :] < lens[:, None]  # (n_g, s_g)
         rows = (starts[texts][:, None] + position[None, :])[inside]  # (T_g,)
-        slots = (torch.arange(len(texts), device=lengths.device)[:, None] * s_g + position[None, :])[inside]
+        slots = (
+            torch.arange(len(texts), device=lengths.device)[:, None] * s_g + position[None, :]
+        )[inside]
         groups.append(_Group(rows, slots, inside[:, None, None, :], len(texts), s_g))
         rows_all.append(rows)
     inverse = torch.empty_like(torch.cat(rows_all))
@@ -152,7 +156,9 @@ def _length_groups(attention_mask: torch.Tensor, max_groups: int = ATTENTION_GRO
 def _layer(layer: Any, x: torch.Tensor, groups: tuple[list[_Group], torch.Tensor]) -> torch.Tensor:
     """One encoder layer on the packed tokens ``x`` ``(T, h)``."""
     attention = layer.attention.self
-    weight = torch.cat([attention.query.weight, attention.key.weight, attention.value.weight])  # (3h, h)
+    weight = torch.cat(
+        [attention.query.weight, attention.key.weight, attention.value.weight]
+    )  # (3h, h)
     bias = torch.cat([attention.query.bias, attention.key.bias, attention.value.bias])  # (3h,)
     qkv = F.linear(x, weight, bias)  # (T, 3h)
     parts = [_attend(layer, qkv.index_select(0, g.rows), g) for g in groups[0]]  # (T_g, h) each
@@ -169,7 +175,9 @@ def _attend(layer: Any, qkv: torch.Tensor, group: _Group) -> torch.Tensor:
     h = qkv.shape[1] // 3
     heads = attention.num_attention_heads
     padded = qkv.new_zeros(n * s, 3 * h).index_copy(0, group.slots, qkv)  # (n * s, 3h)
-    q, k, v = padded.view(n, s, 3, heads, h // heads).permute(2, 0, 3, 1, 4)  # each (n, heads, s, d)
+    q, k, v = padded.view(n, s, 3, heads, h // heads).permute(
+        2, 0, 3, 1, 4
+    )  # each (n, heads, s, d)
     p_attention = attention.dropout.p if layer.training else 0.0
     if p_attention > 0:  # written out: SDPA's CPU dropout draws Bernoulli numbers slowly
         scores = torch.matmul(q, k.transpose(-1, -2)) * attention.scaling  # (n, heads, s, s)
@@ -205,6 +213,8 @@ def fast_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
         return torch.zeros_like(x)
     threshold = round(p * 65536)
     seed = int(torch.randint(0, 2**62, (1,), dtype=torch.int64))
-    draws = np.random.Generator(np.random.PCG64(seed)).integers(0, 65536, x.numel(), dtype=np.uint16)
+    draws = np.random.Generator(np.random.PCG64(seed)).integers(
+        0, 65536, x.numel(), dtype=np.uint16
+    )
     keep = torch.from_numpy(draws >= threshold).view(x.shape).to(x.device)
     return x.masked_fill(~keep, 0) * (65536 / (65536 - threshold))

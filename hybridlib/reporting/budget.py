@@ -18,7 +18,11 @@ import pandas as pd
 
 
 def _json_files(folder: Path, name: str) -> list[dict]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob(name))] if folder.is_dir() else []
+    return (
+        [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob(name))]
+        if folder.is_dir()
+        else []
+    )
 
 
 def execution_group(name: str) -> str:
@@ -44,7 +48,11 @@ def build_budget(runs_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     executions["group"] = executions["name"].map(execution_group)
     training = 0.0
     for log in sorted(runs_dir.rglob("train_log.jsonl")):
-        training += sum(json.loads(line)["seconds"] for line in log.read_text(encoding="utf-8").splitlines() if line)
+        training += sum(
+            json.loads(line)["seconds"]
+            for line in log.read_text(encoding="utf-8").splitlines()
+            if line
+        )
     fill = evaluation = 0.0
     for record in _json_files(runs_dir, "provenance.json"):
         parameters = record.get("parameters") or {}
@@ -53,7 +61,9 @@ def build_budget(runs_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     for record in _json_files(runs_dir, "run.json"):
         filled = float(record.get("hidden_state_fill_seconds", 0.0))
         fill += filled
-        evaluation += sum(float(v or 0.0) for v in (record.get("evaluation_seconds") or {}).values()) - filled
+        evaluation += (
+            sum(float(v or 0.0) for v in (record.get("evaluation_seconds") or {}).values()) - filled
+        )
     # the benchmarks' own wall time (the efficiency chapter, which shows this table, runs last
     # and is not yet in the manifest when it does)
     benchmarks = sum(float(r["machine"]["wall_seconds"]) for r in _json_files(runs_dir / "benchmarks", "*.json")
@@ -68,8 +78,12 @@ def build_budget(runs_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         "benchmarks (efficiency chapter)": benchmarks,
         "statistics, tables and figures (chapters)": chapters,
     }
-    phases["other (kernels, loading data and models, validation scoring)"] = max(total - sum(phases.values()), 0.0)
-    table = pd.DataFrame({"minutes": [v / 60 for v in phases.values()]}, index=pd.Index(list(phases), name="phase"))
+    phases["other (kernels, loading data and models, validation scoring)"] = max(
+        total - sum(phases.values()), 0.0
+    )
+    table = pd.DataFrame(
+        {"minutes": [v / 60 for v in phases.values()]}, index=pd.Index(list(phases), name="phase")
+    )
     table.loc["all notebook executions"] = total / 60
     groups = executions.groupby("group", sort=False).agg(
         executions=("name", "size"), minutes=("seconds", lambda s: s.sum() / 60)

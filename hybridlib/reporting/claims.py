@@ -38,7 +38,11 @@ class Claim:
 
     @property
     def name(self) -> str:
-        measure = "rank distance" if self.metric == "rank_distance" else f"{self.setting.title()} {self.metric}"
+        measure = (
+            "rank distance"
+            if self.metric == "rank_distance"
+            else f"{self.setting.title()} {self.metric}"
+        )
         relation = "<=" if not self.higher_is_better else ">="
         return f"{self.suite}: {self.better} {relation} {self.other} on {measure}"
 
@@ -92,7 +96,9 @@ def verdict_counts(table: pd.DataFrame) -> str:
 LAREQA_MEASURES = (("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance"))
 
 
-def mixing_claims(suite: str, systems: Sequence[str], hybrid: str = "Hybrid(0.50)") -> dict[str, list[Claim]]:
+def mixing_claims(
+    suite: str, systems: Sequence[str], hybrid: str = "Hybrid(0.50)"
+) -> dict[str, list[Claim]]:
     """The questions of the other ways to mix languages, stated before the runs, as three
     families of claims on one LAReQA suite (each tested and corrected on its own):
 

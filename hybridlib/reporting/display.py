@@ -54,7 +54,11 @@ def claims_display(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
         return MISSING if value is None or np.isnan(value) else f"{value:.{digits}f}"
 
     def p_value(value: float) -> str:
-        return MISSING if value is None or np.isnan(value) else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+        return (
+            MISSING
+            if value is None or np.isnan(value)
+            else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+        )
 
     shown = pd.DataFrame({
         "claim": table["name"],

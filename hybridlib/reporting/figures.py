@@ -19,14 +19,20 @@ def heatmap_figure(matrices: dict[str, pd.DataFrame], title: str, *, reference: 
     panels = dict(matrices)
     if reference is not None:
         base = panels[reference]
-        panels = {reference: base, **{f"{k} − {reference}": m - base for k, m in panels.items() if k != reference}}
+        panels = {
+            reference: base,
+            **{f"{k} − {reference}": m - base for k, m in panels.items() if k != reference},
+        }
     n = len(panels)
     columns = min(n, 2)
     rows = -(-n // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 5.8 * rows), squeeze=False)
     absolute = [m for k, m in panels.items() if reference is None or k == reference]
     differences = [m for k, m in panels.items() if reference is not None and k != reference]
-    lo, hi = float(np.nanmin(pd.concat(absolute).to_numpy())), float(np.nanmax(pd.concat(absolute).to_numpy()))
+    lo, hi = (
+        float(np.nanmin(pd.concat(absolute).to_numpy())),
+        float(np.nanmax(pd.concat(absolute).to_numpy())),
+    )
     span = float(np.nanmax(np.abs(pd.concat(differences).to_numpy()))) if differences else 0.0
     for ax, (name, matrix) in zip(axes.flat, panels.items()):
         is_difference = reference is not None and name != reference
@@ -113,7 +119,9 @@ def tradeoff_figure(summary: pd.DataFrame, suite: str, systems: Sequence[str]):
                 continue
             ax.errorbar(x, y, xerr=[[x - x_lo], [x_hi - x]], yerr=[[y - y_lo], [y_hi - y]],
                         marker=markers[i % len(markers)], capsize=2, linestyle="none", label=system)  # fmt: skip
-        x_label = "rank distance (lower is better)" if x_measure[1] == "rank_distance" else "Multi mAP"
+        x_label = (
+            "rank distance (lower is better)" if x_measure[1] == "rank_distance" else "Multi mAP"
+        )
         ax.set(xlabel=x_label, ylabel=f"{y_measure[0].title()} mAP", title=suite)
     axes[1].legend(fontsize=7, loc="best")
     fig.tight_layout()

@@ -26,7 +26,14 @@ from hybridlib.reporting.display import readable_index
 
 RUN_FIELDS = ["system", "sampler", "alpha", "alpha_end", "seed", "direction", "method"]
 # the evaluation settings that must agree between dense systems of one comparison
-SETTINGS_FIELDS = ("max_length", "precision", "top_layers", "candidate_input", "query_prefix", "passage_prefix")
+SETTINGS_FIELDS = (
+    "max_length",
+    "precision",
+    "top_layers",
+    "candidate_input",
+    "query_prefix",
+    "passage_prefix",
+)
 BASELINES = ("untrained", "bm25")
 DEBIAS_ORDER = ("centering", "lir", "lsar")  # the training-free post-processings, as presented
 LOWER_IS_BETTER = {"rank_distance", "rank_distance_norm"}
@@ -75,7 +82,9 @@ def load_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         for suite in record.get("suites", []):
             per_query_file = record_file.parent / suite / "per_query.csv.gz"
             if not per_query_file.is_file():
-                raise FileNotFoundError(f"{record_file} lists suite {suite!r}, but {per_query_file} is missing")
+                raise FileNotFoundError(
+                    f"{record_file} lists suite {suite!r}, but {per_query_file} is missing"
+                )
             frame = pd.read_csv(per_query_file, dtype={"query_id": str, "cluster": str})
             frames.append(frame.assign(**meta))
             settings = (record.get("evaluation") or {}).get(suite) or {}
@@ -98,7 +107,9 @@ def systems_of(runs: pd.DataFrame, suite: str, direction: str | None = None) -> 
     names = set(part["system"])
     order = [s for s in BASELINES if s in names] + [s for s in ("X-X", "X-Y") if s in names]
     alphas = hybrid_alphas(part)
-    hybrids = sorted((s for s in alphas if s not in ("X-X", "X-Y")), key=lambda system: alphas[system])
+    hybrids = sorted(
+        (s for s in alphas if s not in ("X-X", "X-Y")), key=lambda system: alphas[system]
+    )
     return order + hybrids
 
 
@@ -111,13 +122,18 @@ def hybrid_alphas(runs: pd.DataFrame) -> dict[str, float]:
     return {str(s): float(a) for s, a in zip(part["system"], part["alpha"])}
 
 
-def mixing_systems(runs: pd.DataFrame, suite: str, direction: str, hybrid: str = "Hybrid(0.50)") -> list[str]:
+def mixing_systems(
+    runs: pd.DataFrame, suite: str, direction: str, hybrid: str = "Hybrid(0.50)"
+) -> list[str]:
     """The systems of the other ways to mix languages evaluated on ``suite`` in ``direction``,
     in the order: the untrained encoder, X-X, X-Y, ``hybrid``; per-pair mixing, then the
     schedules (X-X first, i.e. by falling start alpha); then the post-processed systems of the
     untrained encoder, ``hybrid``, X-X and X-Y, each group in the order centering, LIR, LSAR.
     The order comes from the run records (sampler, alpha, method), not from the names."""
-    part = runs[(runs["suite"] == suite) & ((runs["direction"] == direction) | runs["method"].isin(BASELINES))]
+    part = runs[
+        (runs["suite"] == suite)
+        & ((runs["direction"] == direction) | runs["method"].isin(BASELINES))
+    ]
     first = part.drop_duplicates("system").set_index("system")
     names = set(first.index)
     head = [s for s in ("untrained", "X-X", "X-Y", hybrid) if s in names]
@@ -128,7 +144,9 @@ def mixing_systems(runs: pd.DataFrame, suite: str, direction: str, hybrid: str =
         return DEBIAS_ORDER.index(post) if post in DEBIAS_ORDER else len(DEBIAS_ORDER)
 
     trained = [s for s in names if str(s).startswith(("Per-pair(", "Schedule("))]
-    trained.sort(key=lambda s: (str(s).startswith("Schedule("), -float(first.loc[s, "alpha"]), str(s)))
+    trained.sort(
+        key=lambda s: (str(s).startswith("Schedule("), -float(first.loc[s, "alpha"]), str(s))
+    )
     post = []
     for base in ("untrained", hybrid, "X-X", "X-Y"):
         group = [s for s in names if str(s).startswith(f"{base}+")]
@@ -266,13 +284,19 @@ def measure_table(summary: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame
     return readable_index(table[[s for s in systems if s in table.columns]])
 
 
-def language_matrix(per_query: pd.DataFrame, suite: str, system: str, metric: str = "map") -> pd.DataFrame:
+def language_matrix(
+    per_query: pd.DataFrame, suite: str, system: str, metric: str = "map"
+) -> pd.DataFrame:
     """Query language x candidate language mean ``metric`` (Mono on the diagonal, Cross off
     it), averaged over the system's seeds."""
     data = per_query[(per_query["suite"] == suite) & (per_query["system"] == system)
                      & (per_query["metric"] == metric) & per_query["setting"].isin(["mono", "cross"])]  # fmt: skip
-    cells = data.groupby(["seed", "query_language", "candidate_language"])["value"].mean().reset_index()
-    return cells.pivot_table(index="query_language", columns="candidate_language", values="value", aggfunc="mean")
+    cells = (
+        data.groupby(["seed", "query_language", "candidate_language"])["value"].mean().reset_index()
+    )
+    return cells.pivot_table(
+        index="query_language", columns="candidate_language", values="value", aggfunc="mean"
+    )
 
 
 def seed_values(per_query: pd.DataFrame, suite: str, systems: Sequence[str],
@@ -327,10 +351,15 @@ def tatoeba_table(per_query: pd.DataFrame, runs: pd.DataFrame, systems: Sequence
     data["seen"] = np.isin(foreign, list(training_languages))
     rows = []
     for (way, seen), part in data.groupby(["group_direction", "seen"]):
-        summary = summarise(part, runs, "tatoeba", systems, [("cross", metric)], n_resamples=n_resamples)
+        summary = summarise(
+            part, runs, "tatoeba", systems, [("cross", metric)], n_resamples=n_resamples
+        )
         languages = sorted(set(np.where(part["candidate_language"] == "en", part["query_language"],
                                         part["candidate_language"])))  # fmt: skip
-        row = {"direction": way, "languages": ("seen: " if seen else "unseen: ") + " ".join(languages)}
+        row = {
+            "direction": way,
+            "languages": ("seen: " if seen else "unseen: ") + " ".join(languages),
+        }
         for r in summary.itertuples():
             row[r.system] = format_interval(r.mean, r.ci_low, r.ci_high, 3)
         rows.append(row)

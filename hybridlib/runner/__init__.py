@@ -12,7 +12,18 @@ from hybridlib.runner.plan import Execution, grid_systems, plan_profile
 from hybridlib.runner.profiles import Profile, ProfileError, load_profile, load_profiles
 
 __all__ = [
-    "BookError", "Execution", "NotebookFailure", "ParameterError", "Profile", "ProfileError",
-    "build_book", "check_book", "install_mathjax", "load_profile", "load_profiles",
-    "plan_profile", "run_executions", "grid_systems",
+    "BookError",
+    "Execution",
+    "NotebookFailure",
+    "ParameterError",
+    "Profile",
+    "ProfileError",
+    "build_book",
+    "check_book",
+    "install_mathjax",
+    "load_profile",
+    "load_profiles",
+    "plan_profile",
+    "run_executions",
+    "grid_systems",
 ]

@@ -53,19 +53,25 @@ def install_mathjax(static_dir: str | Path) -> Path:
         return entry
     npm = shutil.which("npm")
     if npm is None:
-        raise BookError(f"npm not found: needed once to install {MATHJAX_PACKAGE} into {entry.parent}")
+        raise BookError(
+            f"npm not found: needed once to install {MATHJAX_PACKAGE} into {entry.parent}"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
             [npm, "pack", MATHJAX_PACKAGE, "--pack-destination", tmp, "--silent"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         tarballs = list(Path(tmp).glob("mathjax-*.tgz"))
         if result.returncode != 0 or not tarballs:
             raise BookError(f"npm pack {MATHJAX_PACKAGE} failed: {result.stderr.strip()[-2000:]}")
         with atomic_path(static_dir / "mathjax") as target:
             with tarfile.open(tarballs[0]) as archive:
-                members = [m for m in archive.getmembers()
-                           if m.name.startswith("package/es5/") or m.name == "package/LICENSE"]
+                members = [
+                    m
+                    for m in archive.getmembers()
+                    if m.name.startswith("package/es5/") or m.name == "package/LICENSE"
+                ]
                 archive.extractall(tmp, members=members, filter="data")
             shutil.copytree(Path(tmp) / "package", target)
     if not entry.is_file():
@@ -119,8 +125,11 @@ def toc_pages(root: Path) -> list[str]:
                 pages.append(strip(node["file"]))
             if "glob" in node:
                 matches = sorted(_glob.glob(str(root / node["glob"])))
-                pages.extend(strip(str(Path(m).relative_to(root).as_posix())) for m in matches
-                             if re.search(r"\.(md|ipynb|rst)$", m))
+                pages.extend(
+                    strip(str(Path(m).relative_to(root).as_posix()))
+                    for m in matches
+                    if re.search(r"\.(md|ipynb|rst)$", m)
+                )
             for key in ("parts", "chapters", "sections"):
                 if key in node:
                     walk(node[key])
@@ -158,7 +167,7 @@ def glue_references(text: str, page: str) -> list[tuple[str, str]]:
         if not directive:
             continue
         doc = page
-        for option in lines[i + 1: i + 8]:
+        for option in lines[i + 1 : i + 8]:
             opt = _DOC_OPTION.match(option)
             if opt:
                 doc = _normalise(base / opt.group(1))
@@ -193,9 +202,12 @@ def notebook_glue_keys(path: Path) -> set[str]:
 def notebook_errors(path: Path) -> list[str]:
     """Error outputs left in an executed notebook (there should be none)."""
     nb = nbformat.read(path, as_version=4)
-    return [f"{path}: cell {i}: {o.get('ename')}: {o.get('evalue')}"
-            for i, cell in enumerate(nb.cells) for o in cell.get("outputs", [])
-            if o.get("output_type") == "error"]
+    return [
+        f"{path}: cell {i}: {o.get('ename')}: {o.get('evalue')}"
+        for i, cell in enumerate(nb.cells)
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
 
 
 def check_book(root: Path, html_dir: Path, built_after: float) -> list[str]:
@@ -225,7 +237,9 @@ def check_book(root: Path, html_dir: Path, built_after: float) -> list[str]:
                 nb_path = root / f"{doc}.ipynb"
                 keys_by_doc[doc] = notebook_glue_keys(nb_path) if nb_path.is_file() else set()
             if key not in keys_by_doc[doc]:
-                problems.append(f"page {page!r} references glue key {key!r} of {doc!r}, which does not exist")
+                problems.append(
+                    f"page {page!r} references glue key {key!r} of {doc!r}, which does not exist"
+                )
         html = html_dir / f"{page}.html"
         if not html.is_file():
             problems.append(f"page {page!r} of _toc.yml is missing from the HTML output ({html})")
@@ -245,8 +259,17 @@ def jupyter_book_build(root: Path, builder: str = "html") -> subprocess.Complete
     HTML is new, which the checks rely on).
     """
     executable = Path(sys.executable).parent / "jupyter-book"
-    command = [str(executable) if executable.exists() else "jupyter-book", "build", str(root),
-               "--all", "-W", "-n", "--keep-going", "--builder", builder]
+    command = [
+        str(executable) if executable.exists() else "jupyter-book",
+        "build",
+        str(root),
+        "--all",
+        "-W",
+        "-n",
+        "--keep-going",
+        "--builder",
+        builder,
+    ]
     return subprocess.run(command, cwd=root, capture_output=True, text=True)
 
 
@@ -286,9 +309,12 @@ def build_book(
 
 def select(executions: list[Execution], only: str) -> list[Execution]:
     """The executions of notebook ``only`` (a path, a stem or a glob) and what they depend on."""
-    chosen = [e for e in executions
-              if only in (e.notebook, PurePosixPath(e.notebook).stem, e.name)
-              or fnmatch.fnmatch(e.name, only)]
+    chosen = [
+        e
+        for e in executions
+        if only in (e.notebook, PurePosixPath(e.notebook).stem, e.name)
+        or fnmatch.fnmatch(e.name, only)
+    ]
     if not chosen:
         known = sorted({PurePosixPath(e.notebook).stem for e in executions})
         raise BookError(f"no notebook {only!r} in this profile; notebooks: {known}")

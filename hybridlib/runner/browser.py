@@ -61,7 +61,9 @@ def _parse(path: Path) -> _Anchors:
 def pages(html_dir: str | Path) -> list[Path]:
     """Every HTML page of the build (not the theme's or Sphinx's support folders)."""
     root = Path(html_dir)
-    return sorted(p for p in root.rglob("*.html") if p.relative_to(root).parts[0] not in SKIPPED_FOLDERS)
+    return sorted(
+        p for p in root.rglob("*.html") if p.relative_to(root).parts[0] not in SKIPPED_FOLDERS
+    )
 
 
 def dead_links(html_dir: str | Path) -> list[str]:
@@ -73,18 +75,34 @@ def dead_links(html_dir: str | Path) -> list[str]:
     for page in pages(root):
         for link in _parse(page).links:
             parsed = urllib.parse.urlsplit(link)
-            if parsed.scheme or parsed.netloc or link.startswith(("mailto:", "javascript:", "data:")):
+            if (
+                parsed.scheme
+                or parsed.netloc
+                or link.startswith(("mailto:", "javascript:", "data:"))
+            ):
                 continue
             path = urllib.parse.unquote(parsed.path)
-            target = page if not path else ((root / path.lstrip("/")) if path.startswith("/") else page.parent / path)
+            target = (
+                page
+                if not path
+                else ((root / path.lstrip("/")) if path.startswith("/") else page.parent / path)
+            )
             target = target.resolve()
             if target.is_dir():
                 target = target / "index.html"
             where = f"{page.relative_to(root)}: link {link!r}"
             if not target.is_file():
-                problems.append(f"{where}: no file {target.relative_to(root) if root in target.parents else target}")
-            elif parsed.fragment and target.suffix == ".html" and parsed.fragment not in _parse(target).ids:
-                problems.append(f"{where}: no anchor #{parsed.fragment} in {target.relative_to(root)}")
+                problems.append(
+                    f"{where}: no file {target.relative_to(root) if root in target.parents else target}"
+                )
+            elif (
+                parsed.fragment
+                and target.suffix == ".html"
+                and parsed.fragment not in _parse(target).ids
+            ):
+                problems.append(
+                    f"{where}: no anchor #{parsed.fragment} in {target.relative_to(root)}"
+                )
     return problems
 
 
@@ -104,10 +122,14 @@ def chromium_path() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise FileNotFoundError("no Chromium found: install Debian's (apt-get install --no-install-recommends chromium)")
+    raise FileNotFoundError(
+        "no Chromium found: install Debian's (apt-get install --no-install-recommends chromium)"
+    )
 
 
-def check_site(html_dir: str | Path, search_word: str | None = None, *, timeout_ms: int = 20000) -> list[str]:
+def check_site(
+    html_dir: str | Path, search_word: str | None = None, *, timeout_ms: int = 20000
+) -> list[str]:
     """Every problem a reader's browser meets in the build ``html_dir`` (see the module
     docstring); an empty list when there is none."""
     from playwright.sync_api import sync_playwright
@@ -121,7 +143,9 @@ def check_site(html_dir: str | Path, search_word: str | None = None, *, timeout_
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path(), args=["--no-sandbox"]
+            )
             page = browser.new_page()
             current: list[str] = [""]
 
@@ -131,14 +155,18 @@ def check_site(html_dir: str | Path, search_word: str | None = None, *, timeout_
 
             page.on("console", on_console)
             page.on("pageerror", lambda e: problems.append(f"{current[0]}: script error: {e}"))
-            page.on("requestfailed", lambda r: problems.append(f"{current[0]}: request failed: {r.url}"))
+            page.on(
+                "requestfailed", lambda r: problems.append(f"{current[0]}: request failed: {r.url}")
+            )
             page.on("response", lambda r: problems.append(f"{current[0]}: HTTP {r.status}: {r.url}")
                     if r.status >= 400 else None)  # fmt: skip
             for path in pages(root):
                 if _parse(path).redirect:
                     continue  # a redirect page: its target is checked as a link
                 current[0] = str(path.relative_to(root))
-                page.goto(base + urllib.parse.quote(current[0]), wait_until="load", timeout=timeout_ms)
+                page.goto(
+                    base + urllib.parse.quote(current[0]), wait_until="load", timeout=timeout_ms
+                )
                 broken = page.evaluate(
                     "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
                 )
@@ -155,7 +183,9 @@ def check_site(html_dir: str | Path, search_word: str | None = None, *, timeout_
                         problems.append(f"{current[0]}: {raw} formula(s) not rendered by MathJax")
             if search_word:
                 current[0] = f"search for {search_word!r}"
-                page.goto(f"{base}search.html?q={urllib.parse.quote(search_word)}", wait_until="load")
+                page.goto(
+                    f"{base}search.html?q={urllib.parse.quote(search_word)}", wait_until="load"
+                )
                 try:
                     page.wait_for_selector("#search-results ul.search li", timeout=timeout_ms)
                 except Exception:  # playwright's TimeoutError

@@ -37,10 +37,15 @@ def _apply(executions: list[Execution], only: str | None, overrides: dict) -> li
         return executions
     if only is None:
         raise BookError("-p needs --only NOTEBOOK: say which notebook's parameters to change")
-    targets = {e.name for e in select(executions, only)
-               if only in (e.notebook, PurePosixPath(e.notebook).stem, e.name)}
-    return [dataclasses.replace(e, parameters={**e.parameters, **overrides})
-            if e.name in targets else e for e in executions]
+    targets = {
+        e.name
+        for e in select(executions, only)
+        if only in (e.notebook, PurePosixPath(e.notebook).stem, e.name)
+    }
+    return [
+        dataclasses.replace(e, parameters={**e.parameters, **overrides}) if e.name in targets else e
+        for e in executions
+    ]
 
 
 @contextlib.contextmanager
@@ -58,7 +63,9 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise BookError("--workers and --scheduler need dask.distributed: pip install 'hybridlib[grid]'") from None
+        raise BookError(
+            "--workers and --scheduler need dask.distributed: pip install 'hybridlib[grid]'"
+        ) from None
     if scheduler is not None:
         with Client(scheduler) as client:
             yield client
@@ -80,7 +87,9 @@ def run_book(args: argparse.Namespace) -> int:
     try:
         profile = load_profile(root / args.profiles, args.profile)
         executions = plan_profile(profile)
-        check_plan(executions, root, profile, train_fields=_trainer_fields())  # all problems at once
+        check_plan(
+            executions, root, profile, train_fields=_trainer_fields()
+        )  # all problems at once
         if args.only:
             executions = _apply(select(executions, args.only), args.only, _overrides(args.param))
         elif args.param:
@@ -88,8 +97,13 @@ def run_book(args: argparse.Namespace) -> int:
         build = not args.no_build and not args.only
         with _client(args.workers, args.scheduler) as client:
             records = build_book(
-                root, executions, root / "runs" / profile.name / "notebooks",
-                force=args.force, build=build, mathjax=build, client=client,
+                root,
+                executions,
+                root / "runs" / profile.name / "notebooks",
+                force=args.force,
+                build=build,
+                mathjax=build,
+                client=client,
             )
     except (ProfileError, ParameterError, NotebookFailure, BookError, FileNotFoundError) as error:
         print(f"hybridlib book: {error}", file=sys.stderr)
@@ -110,8 +124,9 @@ def _adhoc_outputs(parameters: dict, profile: str) -> dict:
     validation's selection file) stay where the profile wrote them."""
     prefix = f"runs/{profile}/"
     return {
-        key: "runs/adhoc/" + value[len(prefix):]
-        if key.endswith("_dir") and isinstance(value, str) and value.startswith(prefix) else value
+        key: "runs/adhoc/" + value[len(prefix) :]
+        if key.endswith("_dir") and isinstance(value, str) and value.startswith(prefix)
+        else value
         for key, value in parameters.items()
     }
 
@@ -123,12 +138,21 @@ def run_notebook(args: argparse.Namespace) -> int:
         profile = load_profile(root / args.profiles, args.profile)
         notebook = str(PurePosixPath(Path(args.notebook).resolve().relative_to(root).as_posix()))
         planned = [e for e in plan_profile(profile) if e.notebook == notebook]
-        base = planned[0] if planned else Execution(
-            name=PurePosixPath(notebook).stem, notebook=notebook, parameters={},
-            offered={**machine_parameters(profile.common), "profile": profile.name},
+        base = (
+            planned[0]
+            if planned
+            else Execution(
+                name=PurePosixPath(notebook).stem,
+                notebook=notebook,
+                parameters={},
+                offered={**machine_parameters(profile.common), "profile": profile.name},
+            )
         )
         execution = dataclasses.replace(
-            base, name=PurePosixPath(notebook).stem, depends_on=(), artifacts=(),
+            base,
+            name=PurePosixPath(notebook).stem,
+            depends_on=(),
+            artifacts=(),
             parameters={**_adhoc_outputs(base.parameters, profile.name), **_overrides(args.param)},
         )
         store = root / "runs" / "adhoc"
@@ -142,34 +166,54 @@ def run_notebook(args: argparse.Namespace) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="cpu", help="profile of profiles.yaml (default: cpu)")
-    parser.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                        help="override a parameter (YAML literal); repeatable")
+    parser.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="override a parameter (YAML literal); repeatable",
+    )
     parser.add_argument("--force", action="store_true", help="re-execute even when cached")
-    parser.add_argument("--profiles", default="profiles.yaml", help="profile file (relative to --root)")
+    parser.add_argument(
+        "--profiles", default="profiles.yaml", help="profile file (relative to --root)"
+    )
     parser.add_argument("--root", default=str(ROOT), help="project root (default: this checkout)")
 
 
 def register(subparsers) -> None:
     book = subparsers.add_parser(
-        "book", help="execute the notebooks of a profile and build the Jupyter Book",
+        "book",
+        help="execute the notebooks of a profile and build the Jupyter Book",
         description="Execute every notebook of a profile (cached), build the book in "
-                    "_build/html with warnings as errors, and check every glue key and page.",
+        "_build/html with warnings as errors, and check every glue key and page.",
     )
     _common(book)
-    book.add_argument("--only", metavar="NOTEBOOK",
-                      help="run only this notebook (path, stem or execution name) and what it "
-                           "depends on; the book is not built")
+    book.add_argument(
+        "--only",
+        metavar="NOTEBOOK",
+        help="run only this notebook (path, stem or execution name) and what it "
+        "depends on; the book is not built",
+    )
     book.add_argument("--no-build", action="store_true", help="execute only; do not build")
-    book.add_argument("--workers", type=int, metavar="N",
-                      help="run independent executions at once on a local Dask cluster of N "
-                           "processes (pip install 'hybridlib[grid]')")
-    book.add_argument("--scheduler", metavar="ADDRESS",
-                      help="run the executions on the workers of a running Dask scheduler "
-                           "(tcp://host:8786), e.g. a SLURM cluster from dask-jobqueue")
+    book.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run independent executions at once on a local Dask cluster of N "
+        "processes (pip install 'hybridlib[grid]')",
+    )
+    book.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the executions on the workers of a running Dask scheduler "
+        "(tcp://host:8786), e.g. a SLURM cluster from dask-jobqueue",
+    )
     book.set_defaults(func=run_book)
 
     one = subparsers.add_parser(
-        "run-notebook", help="execute one notebook with the profile's parameters and overrides",
+        "run-notebook",
+        help="execute one notebook with the profile's parameters and overrides",
     )
     one.add_argument("notebook", help="path of the notebook template, e.g. notebooks/data.ipynb")
     _common(one)

@@ -68,6 +68,8 @@ class LocalKernelManager(AsyncKernelManager):
         runtime = jupyter_runtime_dir()
         os.makedirs(runtime, exist_ok=True)
         return os.path.join(runtime, f"kernel-{uuid.uuid4()}-ipc")
+
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../hybridlib
 # top-level packages of the project whose sources key the cache (``benchmarks`` sits beside
 # ``hybridlib`` in a checkout; an installed hybridlib has none, and nothing is tracked there)
@@ -77,8 +79,15 @@ TRACKED_PACKAGES = ("hybridlib", "benchmarks")
 class NotebookFailure(RuntimeError):
     """A notebook failed; ``notebook``, ``execution``, ``cell_index`` and ``source`` say where."""
 
-    def __init__(self, execution: str, notebook: str, cell_index: int | None, source: str,
-                 error: str, failed_copy: Path | None):
+    def __init__(
+        self,
+        execution: str,
+        notebook: str,
+        cell_index: int | None,
+        source: str,
+        error: str,
+        failed_copy: Path | None,
+    ):
         self.execution, self.notebook, self.cell_index = execution, notebook, cell_index
         self.source, self.error, self.failed_copy = source, error, failed_copy
         first_line = source.strip().splitlines()[0] if source.strip() else "<empty>"
@@ -90,8 +99,17 @@ class NotebookFailure(RuntimeError):
         )
 
     def __reduce__(self):  # rebuilt from its fields when it crosses processes (a Dask worker)
-        return (type(self), (self.execution, self.notebook, self.cell_index, self.source,
-                             self.error, self.failed_copy))
+        return (
+            type(self),
+            (
+                self.execution,
+                self.notebook,
+                self.cell_index,
+                self.source,
+                self.error,
+                self.failed_copy,
+            ),
+        )
 
 
 class ParameterError(ValueError):
@@ -176,7 +194,8 @@ def dependency_files(sources: Iterable[str]) -> list[Path]:
         pending.update(_imports(file.read_text(encoding="utf-8"), module))
     for folder in {f.parent for f in files}:
         files.update(
-            p for p in folder.iterdir()
+            p
+            for p in folder.iterdir()
             if p.is_file() and p.suffix not in {".py", ".pyc"} and not p.name.startswith(".")
         )
     return sorted(files)
@@ -239,7 +258,9 @@ def check_plan(executions: list[Execution], root: Path, profile: Any = None,
     for execution in executions:
         template = root / execution.notebook
         if not template.is_file():
-            problems.append(f"execution {execution.name!r}: notebook {execution.notebook} not found")
+            problems.append(
+                f"execution {execution.name!r}: notebook {execution.notebook} not found"
+            )
             continue
         declared = declared_parameters(template)
         declared_anywhere |= declared
@@ -260,8 +281,9 @@ def check_plan(executions: list[Execution], root: Path, profile: Any = None,
                              + "\n  - ".join(dict.fromkeys(problems)))  # fmt: skip
 
 
-def cache_key(execution: Execution, root: Path, parameters: dict[str, Any],
-              upstream_keys: list[str]) -> str:
+def cache_key(
+    execution: Execution, root: Path, parameters: dict[str, Any], upstream_keys: list[str]
+) -> str:
     sources = notebook_sources(root / execution.notebook)
     payload = {
         "notebook": sources,
@@ -361,7 +383,9 @@ def _hide_injected_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def execute_one(execution: Execution, root: Path, output: Path, parameters: dict[str, Any]) -> float:
+def execute_one(
+    execution: Execution, root: Path, output: Path, parameters: dict[str, Any]
+) -> float:
     """Run one notebook into ``output`` atomically; returns wall seconds."""
     started = time.perf_counter()
     # the kernels inherit this: no "Loading weights" progress bars from transformers or the hub in
@@ -385,8 +409,12 @@ def execute_one(execution: Execution, root: Path, output: Path, parameters: dict
             if tmp.is_file():
                 shutil.copyfile(tmp, failed)
             raise NotebookFailure(
-                execution.name, execution.notebook, error.cell_index, error.source,
-                f"{error.ename}: {error.evalue}", failed if failed.exists() else None,
+                execution.name,
+                execution.notebook,
+                error.cell_index,
+                error.source,
+                f"{error.ename}: {error.evalue}",
+                failed if failed.exists() else None,
             ) from None
         _hide_injected_parameters(tmp)
         tmp.rename(target)
@@ -407,8 +435,15 @@ def _remove(path: Path) -> None:
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def _execute_and_stamp(execution: Execution, root: Path, store: Path, parameters: dict[str, Any],
-                       key: str, *finished: Any, environ: dict[str, str | None] | None = None) -> float:
+def _execute_and_stamp(
+    execution: Execution,
+    root: Path,
+    store: Path,
+    parameters: dict[str, Any],
+    key: str,
+    *finished: Any,
+    environ: dict[str, str | None] | None = None,
+) -> float:
     """Run one execution that is not cached and write its stamp; returns its seconds.
 
     ``finished``: what its dependencies returned (ignored; a Dask task starts after them).
@@ -483,10 +518,13 @@ def run_executions(
     for execution in executions:  # keys and cache checks, in plan order (cheap)
         missing = [d for d in execution.depends_on if d not in keys]
         if missing:
-            raise ValueError(f"execution {execution.name!r} depends on {missing}, not run before it")
+            raise ValueError(
+                f"execution {execution.name!r} depends on {missing}, not run before it"
+            )
         parameters = parameters_of[execution.name] = resolve_parameters(execution, root)
         key = keys[execution.name] = cache_key(
-            execution, root, parameters, [keys[d] for d in execution.depends_on])
+            execution, root, parameters, [keys[d] for d in execution.depends_on]
+        )
         output, stamp = store / f"{execution.name}.ipynb", store / f"{execution.name}.json"
         cached = None if force else _is_cached(stamp, output, key, execution, root, log=bar.write)
         if cached is not None:

@@ -102,14 +102,20 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
         validations: dict[str, Execution] = {}
         for name in grid.directions:
             chosen = protocol_direction(name)
-            validated = name if name in grid.validation_directions else grid.validation_directions[0]
+            validated = (
+                name if name in grid.validation_directions else grid.validation_directions[0]
+            )
             validation_dir = str(base / "validation" / validated)
             if validated not in validations:
                 validations[validated] = Execution(
                     name=f"runs/validate/{validated}",
                     notebook=grid.validate_notebook,
-                    parameters={**grid.validation, "direction": validated, "train": dict(grid.train),
-                                "output_dir": validation_dir},  # fmt: skip
+                    parameters={
+                        **grid.validation,
+                        "direction": validated,
+                        "train": dict(grid.train),
+                        "output_dir": validation_dir,
+                    },  # fmt: skip
                     offered={**common, **shared},
                     depends_on=cache_fill,
                     artifacts=(validation_dir,),
@@ -167,7 +173,9 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     names = [e.name for e in executions]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ValueError(f"profile {profile.name!r}: notebooks run twice under one name: {duplicates}")
+        raise ValueError(
+            f"profile {profile.name!r}: notebooks run twice under one name: {duplicates}"
+        )
     return executions
 
 
@@ -223,7 +231,9 @@ def _mixing_runs(
         known = {e.name for e in earlier}
         missing = sorted(needed - known)
         if missing:
-            raise ValueError(f"experiment.mixing.debias.systems: no run of {missing} in the grid to post-process")
+            raise ValueError(
+                f"experiment.mixing.debias.systems: no run of {missing} in the grid to post-process"
+            )
         output = f"{results_dir}/debias/{name}"
         runs.append(Execution(
             name=f"runs/debias/{name}",

@@ -84,7 +84,9 @@ def native_bfloat16(cpuinfo: str | None = None) -> bool:
             cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         except OSError:
             return False
-    flags = {flag for line in cpuinfo.splitlines() if line.startswith("flags") for flag in line.split()}
+    flags = {
+        flag for line in cpuinfo.splitlines() if line.startswith("flags") for flag in line.split()
+    }
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
@@ -99,7 +101,10 @@ def resolve_precision(value: Any, cpuinfo: str | None = None) -> Any:
 def machine_parameters(common: dict[str, Any]) -> dict[str, Any]:
     """A profile's ``common`` parameters for this machine: ``precision: auto`` resolved
     (:func:`resolve_precision`), once for every execution of a plan."""
-    return {**common, **({"precision": resolve_precision(common["precision"])} if "precision" in common else {})}
+    return {
+        **common,
+        **({"precision": resolve_precision(common["precision"])} if "precision" in common else {}),
+    }
 
 
 class ProfileError(ValueError):
@@ -216,7 +221,9 @@ def _check_keys(source: Path, profile: str, field: str, mapping: Any, allowed: s
     unknown = sorted(set(mapping) - allowed)
     if unknown:
         raise _fail(
-            source, profile, field,
+            source,
+            profile,
+            field,
             f"unknown key(s) {unknown}; allowed: {sorted(allowed)}",
         )
     return mapping
@@ -235,19 +242,25 @@ def _literal_parameters(source: Path, profile: str, field: str, value: Any) -> d
 
 
 def _int_list(source: Path, name: str, field: str, value: Any) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
         raise _fail(source, name, field, f"must be a non-empty list of integers, but got {value!r}")
     return tuple(value)
 
 
-def _choices(source: Path, name: str, field: str, values: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
+def _choices(
+    source: Path, name: str, field: str, values: Any, allowed: tuple[str, ...]
+) -> tuple[str, ...]:
     if not isinstance(values, list):
         raise _fail(source, name, field, f"must be a list, but got {values!r}")
     for value in values:
         if value not in allowed:
-            raise _fail(source, name, field, f"unknown value {value!r}; choose from {list(allowed)}")
+            raise _fail(
+                source, name, field, f"unknown value {value!r}; choose from {list(allowed)}"
+            )
     return tuple(values)
 
 
@@ -258,7 +271,13 @@ def _alpha(source: Path, name: str, field: str, value: Any) -> float:
 
 
 def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]) -> MixingGrid:
-    raw = _check_keys(source, name, "experiment.mixing", raw, {"direction", "systems", "debias", "debias_notebook"})
+    raw = _check_keys(
+        source,
+        name,
+        "experiment.mixing",
+        raw,
+        {"direction", "systems", "debias", "debias_notebook"},
+    )
     where = raw.get("direction", directions[0])
     if where not in directions:
         raise _fail(source, name, "experiment.mixing.direction",
@@ -266,15 +285,27 @@ def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]
     systems = []
     for index, entry in enumerate(raw.get("systems") or []):
         field = f"experiment.mixing.systems[{index}]"
-        entry = _check_keys(source, name, field, entry, {"sampler", "alpha", "alpha_end", "seeds", "domain_shift"})
+        entry = _check_keys(
+            source, name, field, entry, {"sampler", "alpha", "alpha_end", "seeds", "domain_shift"}
+        )
         sampler = entry.get("sampler")
         if sampler not in MIXING_SAMPLERS:
-            raise _fail(source, name, f"{field}.sampler", f"unknown value {sampler!r}; choose from {list(MIXING_SAMPLERS)}")
+            raise _fail(
+                source,
+                name,
+                f"{field}.sampler",
+                f"unknown value {sampler!r}; choose from {list(MIXING_SAMPLERS)}",
+            )
         alpha_end = entry.get("alpha_end")
         if alpha_end is not None:
             alpha_end = _alpha(source, name, f"{field}.alpha_end", alpha_end)
             if sampler != "hybrid":
-                raise _fail(source, name, f"{field}.alpha_end", f"a scheduled alpha applies to sampler 'hybrid', not {sampler!r}")
+                raise _fail(
+                    source,
+                    name,
+                    f"{field}.alpha_end",
+                    f"a scheduled alpha applies to sampler 'hybrid', not {sampler!r}",
+                )
         systems.append(MixedSystem(
             sampler=sampler, alpha=_alpha(source, name, f"{field}.alpha", entry.get("alpha")),
             seeds=_int_list(source, name, f"{field}.seeds", entry.get("seeds")), alpha_end=alpha_end,
@@ -283,22 +314,47 @@ def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]
     debias = None
     if raw.get("debias"):
         field = "experiment.mixing.debias"
-        body = _check_keys(source, name, field, raw["debias"], {f.name for f in dataclasses.fields(DebiasGrid)})
-        methods = _choices(source, name, f"{field}.methods", body.get("methods", list(DEBIAS_METHODS)), DEBIAS_METHODS)
+        body = _check_keys(
+            source, name, field, raw["debias"], {f.name for f in dataclasses.fields(DebiasGrid)}
+        )
+        methods = _choices(
+            source,
+            name,
+            f"{field}.methods",
+            body.get("methods", list(DEBIAS_METHODS)),
+            DEBIAS_METHODS,
+        )
         ranks = body.get("ranks") or {}
         for method in methods:
-            if method != "centering" and not (isinstance(ranks.get(method), list) and ranks[method]
-                                              and all(isinstance(r, int) and r >= 1 for r in ranks[method])):
-                raise _fail(source, name, f"{field}.ranks.{method}",
-                            f"must be a non-empty list of ranks >= 1, but got {ranks.get(method)!r}")
+            if method != "centering" and not (
+                isinstance(ranks.get(method), list)
+                and ranks[method]
+                and all(isinstance(r, int) and r >= 1 for r in ranks[method])
+            ):
+                raise _fail(
+                    source,
+                    name,
+                    f"{field}.ranks.{method}",
+                    f"must be a non-empty list of ranks >= 1, but got {ranks.get(method)!r}",
+                )
         pairs = []
         for system in body.get("systems") or []:
             if not (isinstance(system, list) and len(system) == 2 and system[0] in SAMPLERS):
-                raise _fail(source, name, f"{field}.systems", f"each must be [sampler, alpha], but got {system!r}")
+                raise _fail(
+                    source,
+                    name,
+                    f"{field}.systems",
+                    f"each must be [sampler, alpha], but got {system!r}",
+                )
             pairs.append((system[0], _alpha(source, name, f"{field}.systems", system[1])))
         per_language = body.get("per_language", 100)
         if isinstance(per_language, bool) or not isinstance(per_language, int) or per_language < 2:
-            raise _fail(source, name, f"{field}.per_language", f"must be an integer >= 2, but got {per_language!r}")
+            raise _fail(
+                source,
+                name,
+                f"{field}.per_language",
+                f"must be an integer >= 2, but got {per_language!r}",
+            )
         fit_languages = body.get("fit_languages")
         debias = DebiasGrid(
             methods=methods, systems=tuple(pairs),
@@ -313,30 +369,44 @@ def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]
 
 
 def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
-    allowed = {f.name for f in dataclasses.fields(ExperimentGrid)} | {"domain_shift_suites_if_present"}
+    allowed = {f.name for f in dataclasses.fields(ExperimentGrid)} | {
+        "domain_shift_suites_if_present"
+    }
     raw = _check_keys(source, name, "experiment", raw, allowed)
-    directions = _choices(source, name, "experiment.directions", raw.get("directions", list(DIRECTIONS)), DIRECTIONS)
+    directions = _choices(
+        source, name, "experiment.directions", raw.get("directions", list(DIRECTIONS)), DIRECTIONS
+    )
     if not directions:
         raise _fail(source, name, "experiment.directions", "must name at least one direction")
-    samplers = _choices(source, name, "experiment.samplers", raw.get("samplers", list(SAMPLERS)), SAMPLERS)
+    samplers = _choices(
+        source, name, "experiment.samplers", raw.get("samplers", list(SAMPLERS)), SAMPLERS
+    )
     alphas = [raw.get("alpha", 0.5), *raw.get("ablation_alphas", [])]
     for alpha in alphas:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-            raise _fail(source, name, "experiment.alpha", f"alpha must be in [0, 1], but got {alpha!r}")
+            raise _fail(
+                source, name, "experiment.alpha", f"alpha must be in [0, 1], but got {alpha!r}"
+            )
     seeds = _int_list(source, name, "experiment.seeds", raw.get("seeds", [0]))
     ablation_directions = _choices(
         source, name, "experiment.ablation_directions",
         raw.get("ablation_directions", [directions[0]]), directions,
     )  # fmt: skip
-    ablation_seeds = _int_list(source, name, "experiment.ablation_seeds", raw.get("ablation_seeds", list(seeds)))
+    ablation_seeds = _int_list(
+        source, name, "experiment.ablation_seeds", raw.get("ablation_seeds", list(seeds))
+    )
     baselines = _choices(source, name, "experiment.baselines", raw.get("baselines", []), BASELINES)
     if_present = _choices(source, name, "experiment.domain_shift_suites_if_present",
                           raw.get("domain_shift_suites_if_present", []), OPTIONAL_SUITES)  # fmt: skip
     domain_shift_suites = (*raw.get("domain_shift_suites", []), *filter(suite_present, if_present))
     domain_shift_direction = raw.get("domain_shift_direction", directions[0])
     if domain_shift_direction not in directions:
-        raise _fail(source, name, "experiment.domain_shift_direction",
-                    f"must be one of the directions {list(directions)}, but got {domain_shift_direction!r}")
+        raise _fail(
+            source,
+            name,
+            "experiment.domain_shift_direction",
+            f"must be one of the directions {list(directions)}, but got {domain_shift_direction!r}",
+        )
     return ExperimentGrid(
         directions=directions,
         samplers=samplers,
@@ -347,18 +417,32 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
         ablation_seeds=ablation_seeds,
         baselines=baselines,
         train=_literal_parameters(source, name, "experiment.train", raw.get("train")),
-        validation=_literal_parameters(source, name, "experiment.validation", raw.get("validation")),
+        validation=_literal_parameters(
+            source, name, "experiment.validation", raw.get("validation")
+        ),
         evaluate=_literal_parameters(source, name, "experiment.evaluate", raw.get("evaluate")),
         domain_shift_suites=domain_shift_suites,
         domain_shift_direction=domain_shift_direction,
-        domain_shift_seeds=_int_list(source, name, "experiment.domain_shift_seeds",
-                                     raw.get("domain_shift_seeds", list(seeds))),  # fmt: skip
+        domain_shift_seeds=_int_list(
+            source,
+            name,
+            "experiment.domain_shift_seeds",
+            raw.get("domain_shift_seeds", list(seeds)),
+        ),  # fmt: skip
         validation_directions=_choices(
-            source, name, "experiment.validation_directions",
-            raw.get("validation_directions", list(directions)), directions,
-        ) or directions,  # fmt: skip
-        topk=_literal_parameters(source, name, "experiment.topk", raw["topk"]) if raw.get("topk") else None,
-        mixing=_parse_mixing(source, name, raw["mixing"], directions) if raw.get("mixing") else None,
+            source,
+            name,
+            "experiment.validation_directions",
+            raw.get("validation_directions", list(directions)),
+            directions,
+        )
+        or directions,  # fmt: skip
+        topk=_literal_parameters(source, name, "experiment.topk", raw["topk"])
+        if raw.get("topk")
+        else None,
+        mixing=_parse_mixing(source, name, raw["mixing"], directions)
+        if raw.get("mixing")
+        else None,
         evaluate_notebook=str(raw.get("evaluate_notebook", EVALUATE_NOTEBOOK)),
         validate_notebook=str(raw.get("validate_notebook", VALIDATE_NOTEBOOK)),
         runs_notebook=str(raw.get("runs_notebook", RUNS_NOTEBOOK)),
@@ -372,17 +456,28 @@ def _parse_profile(source: Path, name: str, raw: Any) -> Profile:
     )
     notebooks_raw = raw.get("notebooks")
     if not isinstance(notebooks_raw, list) or not notebooks_raw:
-        raise _fail(source, name, "notebooks", f"must be a non-empty list, but got {notebooks_raw!r}")
+        raise _fail(
+            source, name, "notebooks", f"must be a non-empty list, but got {notebooks_raw!r}"
+        )
     notebooks = []
     for index, entry in enumerate(notebooks_raw):
         field = f"notebooks[{index}]"
-        entry = _check_keys(source, name, field, entry, {"notebook", "parameters", "after_experiment"})
+        entry = _check_keys(
+            source, name, field, entry, {"notebook", "parameters", "after_experiment"}
+        )
         if not isinstance(entry.get("notebook"), str):
-            raise _fail(source, name, f"{field}.notebook", f"must be a path, but got {entry.get('notebook')!r}")
+            raise _fail(
+                source,
+                name,
+                f"{field}.notebook",
+                f"must be a path, but got {entry.get('notebook')!r}",
+            )
         notebooks.append(
             NotebookSpec(
                 notebook=entry["notebook"],
-                parameters=_literal_parameters(source, name, f"{field}.parameters", entry.get("parameters")),
+                parameters=_literal_parameters(
+                    source, name, f"{field}.parameters", entry.get("parameters")
+                ),
                 after_experiment=bool(entry.get("after_experiment", False)),
             )
         )
@@ -409,8 +504,14 @@ def load_profiles(path: str | Path) -> dict[str, Profile]:
         raise ProfileError(f"{path}: not valid YAML: {error}") from error
     except ValueError as error:  # a key given twice
         raise ProfileError(str(error)) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("profiles"), dict) or not raw["profiles"]:
-        raise ProfileError(f"{path}: expected a top-level mapping 'profiles' with at least one profile")
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("profiles"), dict)
+        or not raw["profiles"]
+    ):
+        raise ProfileError(
+            f"{path}: expected a top-level mapping 'profiles' with at least one profile"
+        )
     unknown = sorted(k for k in raw if k != "profiles" and not str(k).startswith("x-"))
     if unknown:
         raise ProfileError(
@@ -440,9 +541,19 @@ def _extended(source: Path, name: str, profiles: dict[str, Any], seen: tuple[str
         return body
     base = body["extends"]
     if base not in profiles:
-        raise _fail(source, name, "extends", f"must name another profile of {sorted(profiles)}, but got {base!r}")
+        raise _fail(
+            source,
+            name,
+            "extends",
+            f"must name another profile of {sorted(profiles)}, but got {base!r}",
+        )
     if base == name or base in seen:
-        raise _fail(source, name, "extends", f"profiles extend each other in a cycle: {' -> '.join((*seen, name, base))}")
+        raise _fail(
+            source,
+            name,
+            "extends",
+            f"profiles extend each other in a cycle: {' -> '.join((*seen, name, base))}",
+        )
     own = {key: value for key, value in body.items() if key != "extends"}
     return deep_merge(_extended(source, base, profiles, (*seen, name)), own)
 

@@ -105,7 +105,10 @@ def behind_the_result(app: Any, docname: str, key: str, label: str | None) -> li
             links.append(nodes.Text(" · "))
         links.append(nodes.reference("", text, refuri=posixpath.relpath(target, page_dir or ".")))
 
-    for mime, suffix, text in ((CSV_MIME, "csv", "data (CSV)"), (SVG_MIME, "svg", "vector image (SVG)")):
+    for mime, suffix, text in (
+        (CSV_MIME, "csv", "data (CSV)"),
+        (SVG_MIME, "svg", "vector image (SVG)"),
+    ):
         if mime in data:
             target = f"{DATA_FOLDER}/{docname}/{stem}.{suffix}"
             path = Path(app.outdir) / target
@@ -116,10 +119,16 @@ def behind_the_result(app: Any, docname: str, key: str, label: str | None) -> li
     paragraph = nodes.paragraph("", "", classes=["behind-the-result"])
     paragraph += nodes.Text("Behind it: ")
     paragraph.extend(links)
-    code = nodes.literal_block(_text(cell.get("source", "")), _text(cell.get("source", "")), language="python")
+    code = nodes.literal_block(
+        _text(cell.get("source", "")), _text(cell.get("source", "")), language="python"
+    )
     return [
         paragraph,
-        nodes.raw("", f'<details class="result-code"><summary>Code of cell {index + 1}</summary>', format="html"),
+        nodes.raw(
+            "",
+            f'<details class="result-code"><summary>Code of cell {index + 1}</summary>',
+            format="html",
+        ),
         code,
         nodes.raw("", "</details>", format="html"),
     ]
@@ -164,7 +173,9 @@ def setup(app: Any) -> dict[str, Any]:
             for node in result:
                 if isinstance(node, nodes.figure):
                     names = node.get("names") or [None]
-                    node.extend(behind_the_result(env.app, env.docname, self.arguments[0], names[0]))
+                    node.extend(
+                        behind_the_result(env.app, env.docname, self.arguments[0], names[0])
+                    )
             return result
 
     from docutils.parsers.rst import Directive
@@ -190,9 +201,14 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_enumerable_node(glued_table, "table", _caption, html=(_visit, _depart),
                             latex=(_visit, _depart), text=(_visit, _depart))  # fmt: skip
     app.add_directive_to_domain("glue", "figure", LinkedPasteFigure, override=True)
-    def dedupe(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+
+    def dedupe(
+        app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+    ) -> None:
         scripts = context.get("script_files")
-        if isinstance(scripts, list):  # in place: it is the builder's list, which later handlers extend
+        if isinstance(
+            scripts, list
+        ):  # in place: it is the builder's list, which later handlers extend
             scripts[:] = unique_scripts(scripts)
 
     app.add_transform(MarkTables)

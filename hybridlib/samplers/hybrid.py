@@ -425,14 +425,20 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         self._cache = (epoch, plan)
         return plan
 
-    def _make_plan(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _make_plan(
+        self, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The plan of one epoch from its generator (see :meth:`_global_plan`)."""
         steps, n = self.steps_per_epoch, self.global_batch_size
         block = max(steps if self.kind_block is None else self.kind_block, 1)
         if self.alpha_end is not None:
             ramp = _alpha_ramp(self.alpha, self.alpha_end, steps, block)  # (steps,)
             draws = rng.random(steps)
-            is_xx = draws < ramp if self.kind_schedule == "coin" else _scheduled_exact_kinds(ramp, block)
+            is_xx = (
+                draws < ramp
+                if self.kind_schedule == "coin"
+                else _scheduled_exact_kinds(ramp, block)
+            )
         elif self.kind_schedule == "coin":
             is_xx = rng.random(steps) < self.alpha  # (steps,)
         else:
@@ -477,14 +483,20 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
             kind, languages = BatchKind.X_Y, self._languages_of(q, p)
         return PlannedBatch(kind, languages, list(zip(q.tolist(), p.tolist(), strict=True)))
 
-    def _rank_rows(self, queries: np.ndarray, passages: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    def _rank_rows(
+        self, queries: np.ndarray, passages: np.ndarray, step: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """This rank's slice ``(batch_size,)`` of a global step's query and passage indices."""
         lo, hi = self.rank * self.batch_size, (self.rank + 1) * self.batch_size
         return queries[step, lo:hi], passages[step, lo:hi]
 
     def _languages_of(self, queries: np.ndarray, passages: np.ndarray) -> tuple[str, ...]:
         """The sorted languages of the given pairs' queries and passages together."""
-        codes = np.unique(np.concatenate([self.pairs.language_codes[queries], self.pairs.language_codes[passages]]))
+        codes = np.unique(
+            np.concatenate(
+                [self.pairs.language_codes[queries], self.pairs.language_codes[passages]]
+            )
+        )
         return tuple(self.pairs.languages[c] for c in codes)
 
     def plan(self, epoch: int | None = None) -> list[PlannedBatch]:

@@ -69,7 +69,9 @@ class PerPairMixingSampler(HybridBatchSampler):
         if "language_weighting" in kwargs and kwargs["language_weighting"] != "uniform":
             raise ValueError("PerPairMixingSampler draws languages uniformly per key: "
                              f"language_weighting={kwargs['language_weighting']!r} does not apply")  # fmt: skip
-        super().__init__(pairs, batch_size, alpha=alpha, seed=seed, kind_schedule=kind_schedule, **kwargs)
+        super().__init__(
+            pairs, batch_size, alpha=alpha, seed=seed, kind_schedule=kind_schedule, **kwargs
+        )
 
     def _check_capacity(self) -> None:
         n, n_xy = self.global_batch_size, int(self._xy_key_start.size)
@@ -80,7 +82,9 @@ class PerPairMixingSampler(HybridBatchSampler):
                 "that a per-pair mixed batch needs"
             )
 
-    def _make_plan(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _make_plan(
+        self, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``is_mono`` ``(steps, N)`` bool, an unused ``(steps,)`` -1, and ``queries``,
         ``passages`` ``(steps, N)`` pair indices; ``N = batch_size * num_replicas``."""
         steps, n = self.steps_per_epoch, self.global_batch_size

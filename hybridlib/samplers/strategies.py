@@ -29,6 +29,7 @@ ALIASES: dict[str, BatchSamplingStrategy] = {
     "language-agnostic": BatchSamplingStrategy.X_Y,
 }
 
+
 class PlanningSampler(Protocol):
     """What the trainer needs of a batch sampler (every sampler of this library has it): it
     yields batches of ``(query index, passage index)`` items, ``last_batch`` is the

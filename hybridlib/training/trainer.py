@@ -86,7 +86,10 @@ def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
     elif articles is not None:
         from hybridlib.io import did_you_mean
 
-        known = {p.article for p in lareqa_training_pairs(suite, languages=data.languages, root=data.root)}
+        known = {
+            p.article
+            for p in lareqa_training_pairs(suite, languages=data.languages, root=data.root)
+        }
         unknown = [a for a in articles if a not in known]
         if unknown:
             hint = did_you_mean(unknown[0], known, " (did you mean {!r}?)")
@@ -94,7 +97,9 @@ def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
                 f"data.articles: {len(unknown)} article(s) not in {suite} in the chosen "
                 f"languages, e.g. {unknown[0]!r}{hint}"
             )
-    pairs = lareqa_training_pairs(suite, languages=data.languages, articles=articles, root=data.root)
+    pairs = lareqa_training_pairs(
+        suite, languages=data.languages, articles=articles, root=data.root
+    )
     if not pairs:
         raise ConfigError(f"data: no training pair in {suite} for languages {data.languages} "
                           f"and the chosen articles")  # fmt: skip
@@ -182,7 +187,13 @@ def _rng_state() -> dict[str, Any]:
     kind, keys, position, has_gauss, cached = numpy_state
     state = {
         "python": random.getstate(),
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached)],
+        "numpy": [
+            kind,
+            torch.from_numpy(keys.astype(np.int64)),
+            int(position),
+            int(has_gauss),
+            float(cached),
+        ],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -221,19 +232,25 @@ def _load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         record = json.loads(record_file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        raise CheckpointError(f"{record_file.name} is missing or unreadable (a write cut short)") from None
+        raise CheckpointError(
+            f"{record_file.name} is missing or unreadable (a write cut short)"
+        ) from None
     size = path.stat().st_size
     if size != record.get("size"):
         raise CheckpointError(f"{size} bytes, but its record says {record.get('size')}")
     if sha256_file(path) != record.get("sha256"):
-        raise CheckpointError("its SHA-256 differs from its record (the file changed after it was written)")
+        raise CheckpointError(
+            "its SHA-256 differs from its record (the file changed after it was written)"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # an unpickling error of any kind: the file is unusable
         raise CheckpointError(f"unreadable ({type(error).__name__}: {error})") from None
 
 
-def newest_valid_checkpoint(output_dir: str | os.PathLike[str]) -> tuple[Path | None, dict[str, Any] | None, list[str]]:
+def newest_valid_checkpoint(
+    output_dir: str | os.PathLike[str],
+) -> tuple[Path | None, dict[str, Any] | None, list[str]]:
     """The newest checkpoint that verifies, its state, and why each newer one was skipped.
     A checkpoint that fails is set aside (renamed ``*.corrupt``), never loaded again."""
     skipped: list[str] = []
@@ -351,7 +368,8 @@ def train(
         size_temperature=config.size_temperature,
         kind_schedule=config.kind_schedule,
         kind_block=(config.kind_block or _run_block(config, dataset, world))
-        if config.kind_schedule == "exact" and config.sampler != "per-pair" else None,
+        if config.kind_schedule == "exact" and config.sampler != "per-pair"
+        else None,
         **({} if config.alpha_end is None else {"alpha_end": config.alpha_end}),
     )
     # in-process loading (the sampler's position is then exact); its own generator, because
@@ -376,8 +394,12 @@ def train(
 
     # model, loss, optimizer, schedule
     encoder = Encoder.from_pretrained(
-        config.model, max_length=config.max_length, precision=config.precision, device=device,
-        query_prefix=config.query_prefix, passage_prefix=config.passage_prefix,
+        config.model,
+        max_length=config.max_length,
+        precision=config.precision,
+        device=device,
+        query_prefix=config.query_prefix,
+        passage_prefix=config.passage_prefix,
     )
     if config.train_top_layers is not None:
         encoder.freeze_bottom(config.train_top_layers)
@@ -501,7 +523,9 @@ def train(
             "model_name": encoder.name,
             "training_articles": sorted({p.article for p in training_pairs}),
             "training_languages": sorted({p.language for p in training_pairs}),
-            "hidden_state_cache": encoder.hidden_cache.info() if encoder.hidden_cache is not None else None,
+            "hidden_state_cache": encoder.hidden_cache.info()
+            if encoder.hidden_cache is not None
+            else None,
         }
         pairs_file = config.data.pairs_file if pairs is None and config.data is not None else None
         data_files = {"pairs_file": pairs_file} if pairs_file else None

@@ -34,7 +34,9 @@ MAX_LOSS_BATCHES = 8  # batches of the validation loss (the first of the fixed e
 class Validator:
     """Scores an encoder on validation pairs and the matching LAReQA suite."""
 
-    def __init__(self, pairs: Sequence[TrainingPair], suite: RetrievalSuite, batch_size: int) -> None:
+    def __init__(
+        self, pairs: Sequence[TrainingPair], suite: RetrievalSuite, batch_size: int
+    ) -> None:
         from hybridlib.samplers import HybridBatchSampler, ParallelPairs
 
         if not pairs:
@@ -68,16 +70,23 @@ class Validator:
         try:
             with torch.no_grad():
                 losses = [float(loss_fn(batch)) for batch in self.batches]
-            queries = encoder.encode([q.text for q in self.suite.queries], "query", show_progress=False)
+            queries = encoder.encode(
+                [q.text for q in self.suite.queries], "query", show_progress=False
+            )
             candidates = encoder.encode(
                 [c.text for c in self.suite.candidates], "passage", show_progress=False
             )
         finally:
             encoder.train(was_training)
-        return {"val_loss": float(np.mean(losses)), **validation_maps(self.suite, queries, candidates)}
+        return {
+            "val_loss": float(np.mean(losses)),
+            **validation_maps(self.suite, queries, candidates),
+        }
 
 
-def validation_maps(suite: RetrievalSuite, queries: np.ndarray, candidates: np.ndarray) -> dict[str, float]:
+def validation_maps(
+    suite: RetrievalSuite, queries: np.ndarray, candidates: np.ndarray
+) -> dict[str, float]:
     """``map_mono``, ``map_cross``, ``map_multi`` of ``suite`` scored with these embeddings
     (``(n_queries, d)``, ``(n_candidates, d)``), and ``map_mean``, their mean: the criterion
     of every choice made on held-out training data."""
@@ -90,4 +99,7 @@ def validation_maps(suite: RetrievalSuite, queries: np.ndarray, candidates: np.n
     rows = result.results
     overall = rows[(rows["query_language"] == "all") & (rows["metric"] == "map")]
     maps = {f"map_{r.setting}": float(r.value) for r in overall.itertuples()}
-    return {**maps, "map_mean": float(np.mean([maps[f"map_{s}"] for s in ("mono", "cross", "multi")]))}
+    return {
+        **maps,
+        "map_mean": float(np.mean([maps[f"map_{s}"] for s in ("mono", "cross", "multi")])),
+    }

@@ -52,7 +52,9 @@ def test_flop_counter_matches_hand_computation_on_tiny_config():
     assert shape.layer_parameters == 2 * (4224 + 4192 + 128) == 17088
     # 2 texts x 5 tokens: dense 2*17088*10 = 341760; attention 4*2 layers*2 texts*25*32 = 12800
     assert shape.forward_flops(2, 5) == 354_560
-    assert shape.step_flops([(2, 5), (3, 4)]) == 3 * (354_560 + (2 * 17088 * 12 + 4 * 2 * 3 * 16 * 32))
+    assert shape.step_flops([(2, 5), (3, 4)]) == 3 * (
+        354_560 + (2 * 17088 * 12 + 4 * 2 * 3 * 16 * 32)
+    )
 
 
 def test_flop_counter_parameters_equal_the_tiny_models_layers():
@@ -141,8 +143,9 @@ def test_our_evaluation_equals_the_sklearn_loop_on_every_unit():
     reference = loop.evaluate(units)
     assert len(reference) == 3 * len(units)
     ties = evaluation.near_ties(suite, queries, candidates, units, loop.pools)
-    near_tie = units.assign(query_id=[suite.queries[r].id for r in units["query_row"]],
-                            near_tie=ties)[["setting", "query_id", "candidate_language", "near_tie"]]
+    near_tie = units.assign(
+        query_id=[suite.queries[r].id for r in units["query_row"]], near_tie=ties
+    )[["setting", "query_id", "candidate_language", "near_tie"]]
     check = evaluation.compare_with_ours(result.per_query, reference, near_tie)
     assert check["max_abs_difference"] < 1e-12  # float64 sums in another order; no rank differs
     assert check["units_differing"] == 0
@@ -151,7 +154,9 @@ def test_our_evaluation_equals_the_sklearn_loop_on_every_unit():
     check = evaluation.compare_with_ours(result.per_query, reference, near_tie)
     assert check["units_differing"] == 1
     unit = reference.loc[0, ["setting", "query_id", "candidate_language"]].tolist()
-    flagged = near_tie.set_index(["setting", "query_id", "candidate_language"]).loc[tuple(unit), "near_tie"]
+    flagged = near_tie.set_index(["setting", "query_id", "candidate_language"]).loc[
+        tuple(unit), "near_tie"
+    ]
     assert check["max_abs_difference"] == (0.0 if flagged else pytest.approx(0.25))
     near_tie["near_tie"] = False
     check = evaluation.compare_with_ours(result.per_query, reference, near_tie)
@@ -192,7 +197,9 @@ def test_search_paths_return_the_same_top_k():
     expected = np.argsort(-scores, axis=1)[:, :10]
     for fn in (search.hybridlib_top_k, search.torch_top_k, search.faiss_top_k):
         found = np.asarray(fn(queries, candidates, 10)[1])
-        assert search.same_top_k(queries, candidates, found, expected) >= 6  # rounding swaps at most
+        assert (
+            search.same_top_k(queries, candidates, found, expected) >= 6
+        )  # rounding swaps at most
 
 
 def test_same_top_k_rejects_a_wrong_list():
@@ -213,7 +220,9 @@ def test_ratio_is_oriented_so_that_above_one_means_ours_is_better():
 
 
 def test_comparison_rows_carry_paired_ratios_and_spread():
-    rows = common.Comparison("b", "ours", "peer", "seconds", [1.0, 2.0, 4.0], [3.0, 4.0, 4.0]).rows()
+    rows = common.Comparison(
+        "b", "ours", "peer", "seconds", [1.0, 2.0, 4.0], [3.0, 4.0, 4.0]
+    ).rows()
     frame = common.table(rows)
     assert list(frame.columns) == common.TABLE_COLUMNS
     ours, peer, ratio = frame.to_dict(orient="records")
@@ -252,7 +261,9 @@ def test_run_all_writes_one_json_per_benchmark_and_a_tidy_table(tmp_path, tiny_f
     assert frame.loc[frame["metric"] == "min_cosine", "value"].iloc[0] >= encoding.MIN_COSINE
     cosine = frame[(frame["benchmark"] == "topk") & (frame["metric"] == "min_cosine")]
     assert cosine["value"].iloc[0] >= topk.MIN_COSINE  # the cached path encodes as the whole model
-    assert {f"{topk.TOP} vs {topk.WHOLE}", "cache fill vs encode, whole model"} <= set(frame["variant"])
+    assert {f"{topk.TOP} vs {topk.WHOLE}", "cache fill vs encode, whole model"} <= set(
+        frame["variant"]
+    )
     for name in ("search", "evaluation", "encoding", "training", "topk"):
         record = json.loads((tmp_path / f"{name}.json").read_text())
         assert record["benchmark"] == name
@@ -290,18 +301,32 @@ def test_headline_keeps_the_goal_rows_and_judges_them():
     frame = headline(common.table(rows))
     assert frame[["benchmark", "ours", "reference", "goal", "met"]].values.tolist() == [
         ["encoding", "hybridlib Encoder.encode", "sentence-transformers encode", ">= 1.5", "yes"],
-        ["evaluation", "hybridlib evaluate_settings (full)", "sklearn per-query loop (extrapolated)", ">= 50", "yes"],
+        [
+            "evaluation",
+            "hybridlib evaluate_settings (full)",
+            "sklearn per-query loop (extrapolated)",
+            ">= 50",
+            "yes",
+        ],
         ["evaluation", "hybridlib evaluate_settings (full)", "", "<= 10", "no"],
         ["search", "a", "b", "", ""],
     ]
-    assert frame["median"].tolist() == [1.6, 125.0, 11.5, 0.5]  # a ratio of seconds: above 1 is better
+    assert frame["median"].tolist() == [
+        1.6,
+        125.0,
+        11.5,
+        0.5,
+    ]  # a ratio of seconds: above 1 is better
 
 
 def test_a_benchmark_run_on_a_busy_machine_is_not_judged_and_the_headline_says_so():
     from benchmarks.run import busy_benchmarks, headline, load_note
 
     def record(name, load):
-        return {"benchmark": name, "machine": {"load_average_before": [load, 0.0, 0.0], "cpu_count": 2}}
+        return {
+            "benchmark": name,
+            "machine": {"load_average_before": [load, 0.0, 0.0], "cpu_count": 2},
+        }
 
     records = [record("encoding", 4.5), record("evaluation", 1.2)]
     assert busy_benchmarks(records) == ["encoding"]

@@ -12,7 +12,11 @@ import pytest
 def make_notebook(cells: list[tuple[str, str]], parameters: str) -> nbformat.NotebookNode:
     """A notebook with a ``parameters`` cell (literals) followed by ``cells`` (kind, source)."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     first = nbformat.v4.new_code_cell(parameters)
     first.metadata["tags"] = ["parameters"]
     nb.cells.append(first)
@@ -37,32 +41,48 @@ GLUED_RESULTS = """\
 """  # the figure and the table of a points page (markdown, indented like the cells)
 
 FIGURE_NOTEBOOK = [
-    ("code", """
+    (
+        "code",
+        """
         import matplotlib.pyplot as plt
         import pandas as pd
         from myst_nb import glue
         from hybridlib.io import atomic_write_text
-    """),
-    ("code", """
+    """,
+    ),
+    (
+        "code",
+        """
         fig, ax = plt.subplots(figsize=(3, 2))
         ax.plot(range(n_points), [i * slope for i in range(n_points)])
         glue("line_figure", fig, display=False)
         plt.close(fig)
-    """),
-    ("code", """
+    """,
+    ),
+    (
+        "code",
+        """
         table = pd.DataFrame({"x": range(n_points), "y": [i * slope for i in range(n_points)]})
         glue("points_table", table, display=False)
         glue("n_points", n_points, display=False)
-    """),
-    ("code", """
+    """,
+    ),
+    (
+        "code",
+        """
         assert not fail, "asked to fail"
         import time
         time.sleep(sleep)  # a slow execution, to be interrupted by a test
-    """),
-    ("markdown", """
+    """,
+    ),
+    (
+        "markdown",
+        """
         # Points
 
-""" + GLUED_RESULTS),
+"""
+        + GLUED_RESULTS,
+    ),
 ]
 
 INTRO = """\

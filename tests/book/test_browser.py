@@ -52,6 +52,10 @@ def test_a_planted_dead_link_image_and_script_error_fail_in_the_browser(tmp_path
         '<a href="gone.html">gone</a> <img src="no.png" alt="x"> <script>undefinedFunction()</script>')))  # fmt: skip
     problems = check_site(root)
     assert "broken.html: link 'gone.html': no file gone.html" in problems
-    assert any(p.startswith("broken.html: image did not load:") and p.endswith("/no.png") for p in problems)
-    assert any(p.startswith("broken.html: script error:") and "undefinedFunction" in p for p in problems)
+    assert any(
+        p.startswith("broken.html: image did not load:") and p.endswith("/no.png") for p in problems
+    )
+    assert any(
+        p.startswith("broken.html: script error:") and "undefinedFunction" in p for p in problems
+    )
     assert all(p.startswith("broken.html") for p in problems)

@@ -14,7 +14,9 @@ from hybridlib.reporting.protocol import shared_articles, training_articles, val
 def test_a_schedule_is_recorded_as_hybrid_with_its_end_and_a_pure_sampler_folds():
     record = experiment.run_record("xquad-to-mlqa", "hybrid", 1.0, 2, "tiny", alpha_end=0.0)
     assert (record["sampler"], record["alpha"], record["alpha_end"]) == ("hybrid", 1.0, 0.0)
-    assert record["system"] == "Schedule(1.00→0.00)" and record["run_name"] == "hybrid-a1.00-0.00-s2"
+    assert (
+        record["system"] == "Schedule(1.00→0.00)" and record["run_name"] == "hybrid-a1.00-0.00-s2"
+    )
     plain = experiment.run_record("xquad-to-mlqa", "hybrid", 1.0, 0, "tiny")
     assert (plain["sampler"], plain["system"], plain["alpha_end"]) == ("x-x", "X-X", None)
 
@@ -36,9 +38,13 @@ def test_fit_texts_come_from_training_articles_only_and_are_drawn_reproducibly(r
     texts = experiment.fit_texts("xquad-to-mlqa", languages=["de", "en", "vi"], per_language=30,
                                  validation_fraction=0.1, root=root)  # fmt: skip
     train = set(training_articles("xquad-to-mlqa", 0.1, 0, root))
-    held_out = set(validation_articles("xquad-to-mlqa", 0.1, 0, root)) | set(shared_articles("xquad-r", root))
+    held_out = set(validation_articles("xquad-to-mlqa", 0.1, 0, root)) | set(
+        shared_articles("xquad-r", root)
+    )
     for side in (texts.queries, texts.candidates):
-        assert {item.article for item in side} <= train and not {item.article for item in side} & held_out
+        assert {item.article for item in side} <= train and not {
+            item.article for item in side
+        } & held_out
         counts = {lang: sum(item.language == lang for item in side) for lang in ("de", "en", "vi")}
         assert counts == {"de": 30, "en": 30, "vi": 30}
     again = experiment.fit_texts("xquad-to-mlqa", languages=["de", "en", "vi"], per_language=30,
@@ -50,7 +56,9 @@ def test_fit_texts_come_from_training_articles_only_and_are_drawn_reproducibly(r
 
 
 @pytest.mark.slow
-def test_the_chosen_rank_is_the_validation_tables_best_with_ties_to_the_smaller(real_data_dir: Path, tmp_path: Path):
+def test_the_chosen_rank_is_the_validation_tables_best_with_ties_to_the_smaller(
+    real_data_dir: Path, tmp_path: Path
+):
     from hybridlib.models import tiny_encoder
 
     root = str(real_data_dir)
@@ -67,7 +75,9 @@ def test_the_chosen_rank_is_the_validation_tables_best_with_ties_to_the_smaller(
         best = part["map_mean"].max()
         assert choice[method] == int(part[part["map_mean"] == best]["rank"].min())
     row = table.iloc[0]
-    assert row["map_mean"] == pytest.approx((row["map_mono"] + row["map_cross"] + row["map_multi"]) / 3)
+    assert row["map_mean"] == pytest.approx(
+        (row["map_mono"] + row["map_cross"] + row["map_multi"]) / 3
+    )
 
 
 def test_a_main_run_is_reused_only_when_it_is_this_very_configuration(tmp_path: Path):
@@ -78,11 +88,15 @@ def test_a_main_run_is_reused_only_when_it_is_this_very_configuration(tmp_path: 
 
     from hybridlib.training import TrainConfig
 
-    config = TrainConfig(model="tiny", output_dir=str(tmp_path / "main"), steps=2, train_top_layers=1)
+    config = TrainConfig(
+        model="tiny", output_dir=str(tmp_path / "main"), steps=2, train_top_layers=1
+    )
     assert not experiment.finished_run(config)  # nothing there
     (tmp_path / "main" / "model").mkdir(parents=True)
     (tmp_path / "main" / "provenance.json").write_text("{}")
     (tmp_path / "main" / "config.json").write_text(json.dumps(config.to_dict()))
     assert experiment.finished_run(config)
-    other = TrainConfig(model="tiny", output_dir=str(tmp_path / "main"), steps=2, train_top_layers=None)
+    other = TrainConfig(
+        model="tiny", output_dir=str(tmp_path / "main"), steps=2, train_top_layers=None
+    )
     assert not experiment.finished_run(other)

@@ -16,7 +16,9 @@ from hybridlib.runner.plan import Execution
 from .conftest import make_notebook
 
 TIMED = [
-    ("code", """
+    (
+        "code",
+        """
         import json, time
         from pathlib import Path
         from myst_nb import glue
@@ -27,7 +29,8 @@ TIMED = [
         glue("value", value * 2, display=False)
         import os
         glue("omp", os.environ.get("OMP_NUM_THREADS", "unset"), display=False)
-    """),
+    """,
+    ),
 ]
 
 
@@ -42,10 +45,12 @@ def grid_book(tmp_path: Path) -> Path:
 
 def plan(root: Path, fail_c: bool = False) -> list[Execution]:
     """a and b are independent (5 s each); c needs both."""
+
     def run(label, value, depends_on=(), **extra):
         return Execution(name=label, notebook="notebooks/timed.ipynb",
                          parameters={"label": label, "value": value, "log_dir": str(root / "logs"), **extra},
                          depends_on=depends_on)  # fmt: skip
+
     return [run("a", 1, sleep=5.0), run("b", 2, sleep=5.0), run("c", 3, ("a", "b"), fail=fail_c)]
 
 
@@ -67,12 +72,16 @@ def client():
         yield client
 
 
-def test_a_two_worker_cluster_gives_the_sequential_results_running_a_and_b_at_once(grid_book, client):
+def test_a_two_worker_cluster_gives_the_sequential_results_running_a_and_b_at_once(
+    grid_book, client
+):
     sequential = run_executions(plan(grid_book), grid_book, grid_book / "seq", progress=False)
     times = {n: json.loads((grid_book / "logs" / f"{n}.json").read_text()) for n in "abc"}
     assert times["b"][0] >= times["a"][1]  # one after another
 
-    parallel = run_executions(plan(grid_book), grid_book, grid_book / "par", progress=False, client=client)
+    parallel = run_executions(
+        plan(grid_book), grid_book, grid_book / "par", progress=False, client=client
+    )
     times = {n: json.loads((grid_book / "logs" / f"{n}.json").read_text()) for n in "abc"}
     assert max(times["a"][0], times["b"][0]) < min(times["a"][1], times["b"][1])  # a and b overlap
     assert times["c"][0] >= max(times["a"][1], times["b"][1])  # c after both
@@ -86,15 +95,27 @@ def test_a_two_worker_cluster_gives_the_sequential_results_running_a_and_b_at_on
     manifest = json.loads((grid_book / "par" / "manifest.json").read_text())
     assert [m["name"] for m in manifest] == ["a", "b", "c"]
 
-    again = run_executions(plan(grid_book), grid_book, grid_book / "par", progress=False, client=client)
+    again = run_executions(
+        plan(grid_book), grid_book, grid_book / "par", progress=False, client=client
+    )
     assert [r.status for r in again] == ["cached"] * 3
 
 
 def test_a_failing_execution_on_a_worker_is_named(grid_book, client):
-    with pytest.raises(NotebookFailure, match=r"notebook notebooks/timed.ipynb \(execution 'c'\) failed") as caught:
-        run_executions(plan(grid_book, fail_c=True), grid_book, grid_book / "fail", progress=False, client=client)
+    with pytest.raises(
+        NotebookFailure, match=r"notebook notebooks/timed.ipynb \(execution 'c'\) failed"
+    ) as caught:
+        run_executions(
+            plan(grid_book, fail_c=True),
+            grid_book,
+            grid_book / "fail",
+            progress=False,
+            client=client,
+        )
     assert caught.value.execution == "c" and "asked to fail" in caught.value.error
-    stamps = sorted(p.name for p in (grid_book / "fail").glob("*.json") if p.name != "manifest.json")
+    stamps = sorted(
+        p.name for p in (grid_book / "fail").glob("*.json") if p.name != "manifest.json"
+    )
     assert stamps == ["a.json", "b.json"]  # c left no stamp: never taken for finished
 
 

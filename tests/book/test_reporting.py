@@ -18,39 +18,83 @@ from hybridlib.reporting.protocol import (
     validation_articles,
 )
 
-SETTINGS = {"max_length": 512, "precision": "float32", "top_layers": 2, "candidate_input": "sentence"}
+SETTINGS = {
+    "max_length": 512,
+    "precision": "float32",
+    "top_layers": 2,
+    "candidate_input": "sentence",
+}
 
 
-def _write_run(root: Path, name: str, system: str, seed: int, rows: list[tuple], *,
-               suite: str = "xquad-r", settings: dict | None = None, method: str = "trained",
-               **fields) -> None:
+def _write_run(
+    root: Path,
+    name: str,
+    system: str,
+    seed: int,
+    rows: list[tuple],
+    *,
+    suite: str = "xquad-r",
+    settings: dict | None = None,
+    method: str = "trained",
+    **fields,
+) -> None:
     """A run folder as `hybridlib.experiment.evaluate_run` writes it."""
     folder = root / name / suite
     folder.mkdir(parents=True)
-    frame = pd.DataFrame(rows, columns=["setting", "query_language", "candidate_language",
-                                        "query_id", "cluster", "metric", "value"]).assign(suite=suite)
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "setting",
+            "query_language",
+            "candidate_language",
+            "query_id",
+            "cluster",
+            "metric",
+            "value",
+        ],
+    ).assign(suite=suite)
     frame.to_csv(folder / "per_query.csv.gz", index=False, compression="gzip")
-    record = {"run_name": name, "method": method, "system": system, "sampler": system, "alpha": 0.5,
-              "seed": seed, "direction": "mlqa-to-xquad", "suites": [suite],
-              "evaluation": {suite: settings or SETTINGS}, **fields}
+    record = {
+        "run_name": name,
+        "method": method,
+        "system": system,
+        "sampler": system,
+        "alpha": 0.5,
+        "seed": seed,
+        "direction": "mlqa-to-xquad",
+        "suites": [suite],
+        "evaluation": {suite: settings or SETTINGS},
+        **fields,
+    }
     (root / name / "run.json").write_text(json.dumps(record))
 
 
 def _rows(values: dict[tuple[str, str], list[float]], setting: str = "mono") -> list[tuple]:
     """(cell) -> one value per question q0, q1, ...; the question is its own cluster."""
-    return [(setting, x, y, f"{x}/q{i}", f"q{i}", "map", v)
-            for (x, y), vs in values.items() for i, v in enumerate(vs)]
+    return [
+        (setting, x, y, f"{x}/q{i}", f"q{i}", "map", v)
+        for (x, y), vs in values.items()
+        for i, v in enumerate(vs)
+    ]
 
 
 def test_summary_is_the_macro_mean_over_cells_then_seeds(tmp_path: Path) -> None:
     # seed 0: en cell (1.0, 0.5, 0.0) -> 0.5, de cell (0.25, 0.25, 0.25) -> 0.25: macro 0.375
-    _write_run(tmp_path, "a0", "X-X", 0, _rows({("en", "en"): [1.0, 0.5, 0.0], ("de", "de"): [0.25] * 3}))
+    _write_run(
+        tmp_path, "a0", "X-X", 0, _rows({("en", "en"): [1.0, 0.5, 0.0], ("de", "de"): [0.25] * 3})
+    )
     _write_run(tmp_path, "a1", "X-X", 1, _rows({("en", "en"): [0.5] * 3, ("de", "de"): [0.5] * 3}))
     per_query, runs = reporting.load_results(tmp_path)
-    summary = reporting.summarise(per_query, runs, "xquad-r", ["X-X"], [("mono", "map")], n_resamples=200)
+    summary = reporting.summarise(
+        per_query, runs, "xquad-r", ["X-X"], [("mono", "map")], n_resamples=200
+    )
     row = summary.iloc[0]
     assert row["mean"] == pytest.approx((0.375 + 0.5) / 2)
-    assert row["ci_low"] <= row["mean"] <= row["ci_high"] and row["n_seeds"] == 2 and row["n_clusters"] == 3
+    assert (
+        row["ci_low"] <= row["mean"] <= row["ci_high"]
+        and row["n_seeds"] == 2
+        and row["n_clusters"] == 3
+    )
     values = reporting.seed_values(per_query, "xquad-r", ["X-X"], "mono", "map")
     assert values.set_index("seed")["value"].to_dict() == pytest.approx({0: 0.375, 1: 0.5})
 
@@ -60,7 +104,9 @@ def test_a_comparison_across_different_pools_is_refused(tmp_path: Path) -> None:
     # the other system was scored on one query fewer (another pool): not a comparison
     _write_run(tmp_path, "b", "X-Y", 0, _rows({("en", "en"): [1.0]}))
     per_query, runs = reporting.load_results(tmp_path)
-    with pytest.raises(reporting.ComparisonError, match=r"system 'X-Y' seed 0 is scored on 1 units.*1 missing"):
+    with pytest.raises(
+        reporting.ComparisonError, match=r"system 'X-Y' seed 0 is scored on 1 units.*1 missing"
+    ):
         reporting.summarise(per_query, runs, "xquad-r", ["X-X", "X-Y"], [("mono", "map")])
     # each alone is fine
     reporting.summarise(per_query, runs, "xquad-r", ["X-X"], [("mono", "map")], n_resamples=50)
@@ -71,23 +117,33 @@ def test_a_comparison_across_different_input_lengths_is_refused(tmp_path: Path) 
     _write_run(tmp_path, "a", "untrained", 0, rows, method="untrained")
     _write_run(tmp_path, "b", "X-X", 0, rows, settings={**SETTINGS, "max_length": 48})
     per_query, runs = reporting.load_results(tmp_path)
-    with pytest.raises(reporting.ComparisonError, match=r"different max_length \(max_length=48: \['X-X'\]; max_length=512: \['untrained'\]\)"):
-        reporting.check_like_for_like(per_query, runs, "xquad-r", ["untrained", "X-X"], "mono", "map")
+    with pytest.raises(
+        reporting.ComparisonError,
+        match=r"different max_length \(max_length=48: \['X-X'\]; max_length=512: \['untrained'\]\)",
+    ):
+        reporting.check_like_for_like(
+            per_query, runs, "xquad-r", ["untrained", "X-X"], "mono", "map"
+        )
 
 
 def test_bm25_reads_no_tokens_so_only_dense_settings_must_agree(tmp_path: Path) -> None:
     rows = _rows({("en", "en"): [1.0, 0.5]})
-    _write_run(tmp_path, "a", "bm25", 0, rows, method="bm25", settings={"candidate_input": "sentence"})
+    _write_run(
+        tmp_path, "a", "bm25", 0, rows, method="bm25", settings={"candidate_input": "sentence"}
+    )
     _write_run(tmp_path, "b", "X-X", 0, rows)
     per_query, runs = reporting.load_results(tmp_path)
     reporting.check_like_for_like(per_query, runs, "xquad-r", ["bm25", "X-X"], "mono", "map")
 
 
 def test_main_table_shows_ours_with_intervals_beside_the_papers() -> None:
-    summary = pd.DataFrame([
-        ("xquad-r", "X-X", "mono", "map", 0.5, 0.4, 0.6),
-        ("xquad-r", "X-X", "multi", "rank_distance", 12.34, 10.0, 14.0),
-    ], columns=["suite", "system", "setting", "metric", "mean", "ci_low", "ci_high"])
+    summary = pd.DataFrame(
+        [
+            ("xquad-r", "X-X", "mono", "map", 0.5, 0.4, 0.6),
+            ("xquad-r", "X-X", "multi", "rank_distance", 12.34, 10.0, 14.0),
+        ],
+        columns=["suite", "system", "setting", "metric", "mean", "ci_low", "ci_high"],
+    )
     table = reporting.main_table(summary, "xquad-r", ["X-X"])
     assert table.loc[("ours", "X-X"), "Mono mAP"] == "0.500 [0.400, 0.600]"
     assert table.loc[("ours", "X-X"), "rank distance (lower is better)"] == "12.3 [10.0, 14.0]"
@@ -102,15 +158,37 @@ def _claim_run(root: Path, shift: dict[str, float], n: int = 60, seeds=(0, 1)) -
     for system, offset in shift.items():
         for seed in seeds:
             rows = []
-            for setting, cells in (("mono", [("en", "en"), ("de", "de")]),
-                                   ("cross", [("en", "de"), ("de", "en")]),
-                                   ("multi", [("en", "all"), ("de", "all")])):
+            for setting, cells in (
+                ("mono", [("en", "en"), ("de", "de")]),
+                ("cross", [("en", "de"), ("de", "en")]),
+                ("multi", [("en", "all"), ("de", "all")]),
+            ):
                 for c, (x, y) in enumerate(cells):
-                    rows += [(setting, x, y, f"{x}/q{i}", f"q{i}", "map", base[c, i] + offset + 0.001 * seed)
-                             for i in range(n)]
+                    rows += [
+                        (
+                            setting,
+                            x,
+                            y,
+                            f"{x}/q{i}",
+                            f"q{i}",
+                            "map",
+                            base[c, i] + offset + 0.001 * seed,
+                        )
+                        for i in range(n)
+                    ]
             for c, x in enumerate(("en", "de")):
-                rows += [("multi", x, "all", f"{x}/q{i}", f"q{i}", "rank_distance", 10 * base[c, i] - 20 * offset)
-                         for i in range(n)]
+                rows += [
+                    (
+                        "multi",
+                        x,
+                        "all",
+                        f"{x}/q{i}",
+                        f"q{i}",
+                        "rank_distance",
+                        10 * base[c, i] - 20 * offset,
+                    )
+                    for i in range(n)
+                ]
             _write_run(root, f"{system}-{seed}", system, seed, rows)
 
 
@@ -118,15 +196,21 @@ def test_claims_are_tested_as_one_family_with_margins(tmp_path: Path) -> None:
     # Hybrid = X-Y + 0.05 everywhere (superior on Cross and Multi), X-X = Hybrid (Mono: equal)
     _claim_run(tmp_path, {"X-X": 0.05, "X-Y": 0.0, "Hybrid(0.50)": 0.05})
     per_query, runs = reporting.load_results(tmp_path)
-    table = reporting.evaluate_claims(per_query, runs, reporting.paper_claims("xquad-r"), n_resamples=400)
+    table = reporting.evaluate_claims(
+        per_query, runs, reporting.paper_claims("xquad-r"), n_resamples=400
+    )
     verdict = dict(zip(table["name"], table["verdict"]))
     assert verdict["xquad-r: Hybrid(0.50) >= X-Y on Cross map"] == "superior"
     assert verdict["xquad-r: Hybrid(0.50) >= X-Y on Multi map"] == "superior"
-    assert verdict["xquad-r: Hybrid(0.50) >= X-X on Mono map"] == "non-inferior"  # equal, within 0.01
+    assert (
+        verdict["xquad-r: Hybrid(0.50) >= X-X on Mono map"] == "non-inferior"
+    )  # equal, within 0.01
     # lower rank distance is better: Hybrid's is 1.0 below X-Y's (10 * base - 1)
     assert verdict["xquad-r: Hybrid(0.50) <= X-Y on rank distance"] == "superior"
     row = table.set_index("name").loc["xquad-r: Hybrid(0.50) <= X-Y on rank distance"]
-    assert row["difference"] == pytest.approx(1.0) and row["margin"] == pytest.approx(0.05 * row["other_estimate"])
+    assert row["difference"] == pytest.approx(1.0) and row["margin"] == pytest.approx(
+        0.05 * row["other_estimate"]
+    )
     assert (table["margin"].iloc[:3] == 0.01).all() and (table["mde"] > 0).all()
     assert reporting.verdict_counts(table) == "3 superior, 1 non-inferior"
 
@@ -134,7 +218,9 @@ def test_claims_are_tested_as_one_family_with_margins(tmp_path: Path) -> None:
 def test_effect_sizes_name_the_direction_of_each_difference(tmp_path: Path) -> None:
     _claim_run(tmp_path, {"X-X": -0.05, "X-Y": 0.0, "Hybrid(0.50)": 0.0})
     per_query, runs = reporting.load_results(tmp_path)
-    effects = reporting.effect_sizes(per_query, runs, "xquad-r", n_resamples=200).set_index("effect")
+    effects = reporting.effect_sizes(per_query, runs, "xquad-r", n_resamples=200).set_index(
+        "effect"
+    )
     assert effects.loc["X-Y - X-X, Multi mAP", "difference"] == pytest.approx(0.05)
     assert effects.loc["X-Y - X-X, Multi mAP", "sign"] == "+"
     assert effects.loc["X-X - X-Y, Mono mAP", "sign"] == "-"
@@ -145,11 +231,15 @@ def test_alpha_trend_fits_the_slope_by_hand(tmp_path: Path) -> None:
     # mono: value = 0.5 + 0.2 * alpha + (+-0.01 by seed); cross: flat
     for system, alpha in [("X-Y", 0.0), ("Hybrid(0.50)", 0.5), ("X-X", 1.0)]:
         for seed, noise in [(0, 0.01), (1, -0.01)]:
-            rows = [("mono", "en", "en", "en/q0", "q0", "map", 0.5 + 0.2 * alpha + noise),
-                    ("cross", "en", "de", "en/q0", "q0", "map", 0.4 + noise)]
+            rows = [
+                ("mono", "en", "en", "en/q0", "q0", "map", 0.5 + 0.2 * alpha + noise),
+                ("cross", "en", "de", "en/q0", "q0", "map", 0.4 + noise),
+            ]
             _write_run(tmp_path, f"{system}-{seed}", system, seed, rows)
     per_query, _ = reporting.load_results(tmp_path)
-    table = reporting.alpha_trend(per_query, "xquad-r", {"X-Y": 0.0, "Hybrid(0.50)": 0.5, "X-X": 1.0})
+    table = reporting.alpha_trend(
+        per_query, "xquad-r", {"X-Y": 0.0, "Hybrid(0.50)": 0.5, "X-X": 1.0}
+    )
     assert table.loc["Mono", "slope per unit alpha"].startswith("0.200 [")
     assert table.loc["Mono", "trend"] == "rises with alpha"
     assert table.loc["Mono", "best alpha"] == 1.0 and table.loc["Mono", "points"] == 6
@@ -158,8 +248,14 @@ def test_alpha_trend_fits_the_slope_by_hand(tmp_path: Path) -> None:
 
 
 def test_tatoeba_splits_directions_and_seen_languages(tmp_path: Path) -> None:
-    rows = [("cross", "de", "en", f"de/q{i}", f"q{i}", "recall@1", v) for i, v in enumerate([1, 0, 1, 1])]
-    rows += [("cross", "el", "en", f"el/q{i}", f"q{i}", "recall@1", v) for i, v in enumerate([0, 1, 0, 1])]
+    rows = [
+        ("cross", "de", "en", f"de/q{i}", f"q{i}", "recall@1", v)
+        for i, v in enumerate([1, 0, 1, 1])
+    ]
+    rows += [
+        ("cross", "el", "en", f"el/q{i}", f"q{i}", "recall@1", v)
+        for i, v in enumerate([0, 1, 0, 1])
+    ]
     rows += [("cross", "en", "de", f"en/q{i}", f"q{i}", "recall@1", 1.0) for i in range(4)]
     _write_run(tmp_path, "a", "X-X", 0, rows, suite="tatoeba")
     per_query, runs = reporting.load_results(tmp_path)
@@ -189,17 +285,41 @@ def test_protocol_keeps_test_articles_and_validation_out_of_training(real_data_d
     assert table.loc["xquad-to-mlqa", "validation articles"] == 5  # ceil(0.1 * 46)
 
 
-def test_other_ways_to_mix_are_listed_in_groups_and_tested_in_three_families(tmp_path: Path) -> None:
-    shifts = {"untrained": 0.0, "X-X": 0.05, "X-Y": 0.0, "Hybrid(0.50)": 0.05, "Per-pair(0.50)": 0.05,
-              "Schedule(1.00→0.00)": -0.05, "untrained+LSAR": 0.05, "Hybrid(0.50)+LSAR": 0.05}
+def test_other_ways_to_mix_are_listed_in_groups_and_tested_in_three_families(
+    tmp_path: Path,
+) -> None:
+    shifts = {
+        "untrained": 0.0,
+        "X-X": 0.05,
+        "X-Y": 0.0,
+        "Hybrid(0.50)": 0.05,
+        "Per-pair(0.50)": 0.05,
+        "Schedule(1.00→0.00)": -0.05,
+        "untrained+LSAR": 0.05,
+        "Hybrid(0.50)+LSAR": 0.05,
+    }
     _claim_run(tmp_path, shifts)
     per_query, runs = reporting.load_results(tmp_path)
     systems = reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad")
-    assert systems == ["untrained", "X-X", "X-Y", "Hybrid(0.50)", "Per-pair(0.50)", "Schedule(1.00→0.00)",
-                       "untrained+LSAR", "Hybrid(0.50)+LSAR"]
+    assert systems == [
+        "untrained",
+        "X-X",
+        "X-Y",
+        "Hybrid(0.50)",
+        "Per-pair(0.50)",
+        "Schedule(1.00→0.00)",
+        "untrained+LSAR",
+        "Hybrid(0.50)+LSAR",
+    ]
     families = reporting.mixing_claims("xquad-r", systems)
-    assert {k: len(v) for k, v in families.items()} == {"trained": 8, "training-free": 3, "combined": 4}
-    assert families["combined"][-1] == reporting.Claim("xquad-r", "multi", "map", "Hybrid(0.50)+LSAR", "untrained+LSAR")
+    assert {k: len(v) for k, v in families.items()} == {
+        "trained": 8,
+        "training-free": 3,
+        "combined": 4,
+    }
+    assert families["combined"][-1] == reporting.Claim(
+        "xquad-r", "multi", "map", "Hybrid(0.50)+LSAR", "untrained+LSAR"
+    )
     trained = reporting.evaluate_claims(per_query, runs, families["trained"], n_resamples=1000)
     verdict = dict(zip(trained["name"], trained["verdict"]))
     # per-pair equals Hybrid everywhere: non-inferior, not superior; the schedule is 0.05 below
@@ -207,10 +327,15 @@ def test_other_ways_to_mix_are_listed_in_groups_and_tested_in_three_families(tmp
     assert verdict["xquad-r: Schedule(1.00→0.00) >= Hybrid(0.50) on Multi map"] == "inferior"
     assert verdict["xquad-r: Schedule(1.00→0.00) <= Hybrid(0.50) on rank distance"] == "inferior"
     free = reporting.evaluate_claims(per_query, runs, families["training-free"], n_resamples=300)
-    assert dict(zip(free["name"], free["verdict"]))["xquad-r: untrained+LSAR >= untrained on Mono map"] == "superior"
+    assert (
+        dict(zip(free["name"], free["verdict"]))["xquad-r: untrained+LSAR >= untrained on Mono map"]
+        == "superior"
+    )
 
 
-def test_hybrids_are_ordered_by_the_alpha_their_records_hold_not_by_their_names(tmp_path: Path) -> None:
+def test_hybrids_are_ordered_by_the_alpha_their_records_hold_not_by_their_names(
+    tmp_path: Path,
+) -> None:
     rows = _rows({("en", "en"): [0.5, 0.5]})
     for name, system, extra in [
         ("a", "X-X", {"sampler": "x-x", "alpha": 1.0}), ("b", "X-Y", {"sampler": "x-y", "alpha": 0.0}),
@@ -222,7 +347,12 @@ def test_hybrids_are_ordered_by_the_alpha_their_records_hold_not_by_their_names(
     ]:  # fmt: skip
         _write_run(tmp_path, name, system, 0, rows, **extra)
     _, runs = reporting.load_results(tmp_path)
-    assert reporting.hybrid_alphas(runs) == {"X-X": 1.0, "X-Y": 0.0, "Hybrid(0.75)": 0.75, "Hybrid(0.25)": 0.25}
+    assert reporting.hybrid_alphas(runs) == {
+        "X-X": 1.0,
+        "X-Y": 0.0,
+        "Hybrid(0.75)": 0.75,
+        "Hybrid(0.25)": 0.25,
+    }
     assert reporting.systems_of(runs, "xquad-r") == ["X-X", "X-Y", "Hybrid(0.25)", "Hybrid(0.75)"]
 
 
@@ -230,22 +360,42 @@ def test_the_mixing_table_orders_systems_by_their_records(tmp_path: Path) -> Non
     """X-X first before X-Y first; centering, LIR, LSAR (not name order); X-X's and X-Y's
     post-processed systems listed after Hybrid's (the full profile makes them)."""
     rows = _rows({("en", "en"): [0.5, 0.5]})
-    specs = [("untrained", {"sampler": "untrained", "method": "untrained"}),
-             ("X-X", {"sampler": "x-x", "alpha": 1.0}), ("X-Y", {"sampler": "x-y", "alpha": 0.0}),
-             ("Hybrid(0.50)", {"sampler": "hybrid", "alpha": 0.5}),
-             ("Schedule(0.00→1.00)", {"sampler": "hybrid", "alpha": 0.0, "alpha_end": 1.0}),
-             ("Schedule(1.00→0.00)", {"sampler": "hybrid", "alpha": 1.0, "alpha_end": 0.0}),
-             ("Per-pair(0.50)", {"sampler": "per-pair", "alpha": 0.5})]
+    specs = [
+        ("untrained", {"sampler": "untrained", "method": "untrained"}),
+        ("X-X", {"sampler": "x-x", "alpha": 1.0}),
+        ("X-Y", {"sampler": "x-y", "alpha": 0.0}),
+        ("Hybrid(0.50)", {"sampler": "hybrid", "alpha": 0.5}),
+        ("Schedule(0.00→1.00)", {"sampler": "hybrid", "alpha": 0.0, "alpha_end": 1.0}),
+        ("Schedule(1.00→0.00)", {"sampler": "hybrid", "alpha": 1.0, "alpha_end": 0.0}),
+        ("Per-pair(0.50)", {"sampler": "per-pair", "alpha": 0.5}),
+    ]
     for method, display in (("lsar", "LSAR"), ("lir", "LIR"), ("centering", "centering")):
-        specs += [(f"untrained+{display}", {"sampler": "untrained", "method": f"untrained+{method}"}),
-                  (f"Hybrid(0.50)+{display}", {"sampler": "hybrid", "alpha": 0.5, "method": f"trained+{method}"}),
-                  (f"X-Y+{display}", {"sampler": "x-y", "alpha": 0.0, "method": f"trained+{method}"})]
+        specs += [
+            (f"untrained+{display}", {"sampler": "untrained", "method": f"untrained+{method}"}),
+            (
+                f"Hybrid(0.50)+{display}",
+                {"sampler": "hybrid", "alpha": 0.5, "method": f"trained+{method}"},
+            ),
+            (f"X-Y+{display}", {"sampler": "x-y", "alpha": 0.0, "method": f"trained+{method}"}),
+        ]
     for n, (system, extra) in enumerate(specs):
         _write_run(tmp_path, f"r{n}", system, 0, rows, **extra)
     _, runs = reporting.load_results(tmp_path)
     assert reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad") == [
-        "untrained", "X-X", "X-Y", "Hybrid(0.50)", "Per-pair(0.50)", "Schedule(1.00→0.00)",
-        "Schedule(0.00→1.00)", "untrained+centering", "untrained+LIR", "untrained+LSAR",
-        "Hybrid(0.50)+centering", "Hybrid(0.50)+LIR", "Hybrid(0.50)+LSAR",
-        "X-Y+centering", "X-Y+LIR", "X-Y+LSAR",
+        "untrained",
+        "X-X",
+        "X-Y",
+        "Hybrid(0.50)",
+        "Per-pair(0.50)",
+        "Schedule(1.00→0.00)",
+        "Schedule(0.00→1.00)",
+        "untrained+centering",
+        "untrained+LIR",
+        "untrained+LSAR",
+        "Hybrid(0.50)+centering",
+        "Hybrid(0.50)+LIR",
+        "Hybrid(0.50)+LSAR",
+        "X-Y+centering",
+        "X-Y+LIR",
+        "X-Y+LSAR",
     ]

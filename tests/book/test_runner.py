@@ -33,8 +33,18 @@ REPO = Path(__file__).resolve().parents[2]
 def _executions(book: Path, **overrides) -> list[Execution]:
     executions = plan_profile(load_profile(book / "profiles.yaml", "tiny"))
     if overrides:
-        executions = [Execution(e.name, e.notebook, {**e.parameters, **overrides}, e.offered,
-                                e.depends_on, e.artifacts, e.page) for e in executions]
+        executions = [
+            Execution(
+                e.name,
+                e.notebook,
+                {**e.parameters, **overrides},
+                e.offered,
+                e.depends_on,
+                e.artifacts,
+                e.page,
+            )
+            for e in executions
+        ]
     return executions
 
 
@@ -109,23 +119,34 @@ def test_changed_parameter_reruns_only_what_depends_on_it(small_book: Path) -> N
         Execution("b", nb, {"n_points": 3}),
         Execution("c", nb, {"n_points": 4}, depends_on=("a",)),
     ]
-    assert {r.status for r in run_executions(base, small_book, store, progress=False)} == {"executed"}
+    assert {r.status for r in run_executions(base, small_book, store, progress=False)} == {
+        "executed"
+    }
     changed = [Execution("a", nb, {"n_points": 6}), base[1], base[2]]
-    statuses = {r.name: r.status for r in run_executions(changed, small_book, store, progress=False)}
+    statuses = {
+        r.name: r.status for r in run_executions(changed, small_book, store, progress=False)
+    }
     assert statuses == {"a": "executed", "b": "cached", "c": "executed"}
 
 
-def test_changed_package_versions_rerun_and_say_which(small_book: Path, monkeypatch, capsys) -> None:
+def test_changed_package_versions_rerun_and_say_which(
+    small_book: Path, monkeypatch, capsys
+) -> None:
     """The cache key holds the environment: a torch upgrade no longer reuses executed notebooks."""
     import hybridlib.runner.execute as execute
 
     store = small_book / "runs" / "store"
-    assert [r.status for r in run_executions(_executions(small_book), small_book, store, progress=False)] == ["executed"]
+    assert [
+        r.status for r in run_executions(_executions(small_book), small_book, store, progress=False)
+    ] == ["executed"]
     real = execute.package_versions()
     monkeypatch.setattr(execute, "package_versions", lambda: {**real, "torch": "99.0.0"})
     again = run_executions(_executions(small_book), small_book, store, progress=True)
     assert [r.status for r in again] == ["executed"]
-    assert f"points: run again, package versions changed (torch {real['torch']} -> 99.0.0)" in capsys.readouterr().out
+    assert (
+        f"points: run again, package versions changed (torch {real['torch']} -> 99.0.0)"
+        in capsys.readouterr().out
+    )
 
 
 def test_changed_notebook_code_reruns_it(small_book: Path) -> None:
@@ -135,7 +156,10 @@ def test_changed_notebook_code_reruns_it(small_book: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     nb.cells[-2].source += "\nprint('changed')"
     nbformat.write(nb, path)
-    assert run_executions(_executions(small_book), small_book, store, progress=False)[0].status == "executed"
+    assert (
+        run_executions(_executions(small_book), small_book, store, progress=False)[0].status
+        == "executed"
+    )
 
 
 def test_failure_names_the_notebook_and_the_cell(small_book: Path) -> None:
@@ -157,22 +181,31 @@ def test_failure_names_the_notebook_and_the_cell(small_book: Path) -> None:
 
 def test_undeclared_parameter_is_an_error_naming_it(small_book: Path) -> None:
     with pytest.raises(ParameterError, match=r"does not declare parameter\(s\) \['n_pionts'\]"):
-        run_executions(_executions(small_book, n_pionts=3), small_book, small_book / "s", progress=False)
+        run_executions(
+            _executions(small_book, n_pionts=3), small_book, small_book / "s", progress=False
+        )
 
 
 def test_missing_page_is_reported(small_book: Path) -> None:
-    build_book(small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False)
+    build_book(
+        small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False
+    )
     (small_book / "_toc.yml").write_text(
-        (small_book / "_toc.yml").read_text() + "  - file: book/absent\n")
+        (small_book / "_toc.yml").read_text() + "  - file: book/absent\n"
+    )
     problems = check_book(small_book, small_book / "_build" / "html", built_after=0.0)
     assert any("'book/absent'" in p and "no source file" in p for p in problems)
 
 
 def test_missing_glue_key_fails_the_build(small_book: Path) -> None:
     intro = small_book / "book" / "intro.md"
-    intro.write_text(intro.read_text() + "\nAlso {glue:text}`generated/points.ipynb::no_such_key:d`.\n")
+    intro.write_text(
+        intro.read_text() + "\nAlso {glue:text}`generated/points.ipynb::no_such_key:d`.\n"
+    )
     with pytest.raises(BookError, match="no_such_key"):
-        build_book(small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False)
+        build_book(
+            small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False
+        )
 
 
 def test_glue_references_are_parsed_like_myst_nb() -> None:
@@ -182,8 +215,11 @@ def test_glue_references_are_parsed_like_myst_nb() -> None:
         ":::{glue} k5\n:doc: ../other.ipynb\n:::\n"
     )
     assert glue_references(text, "book/intro") == [
-        ("book/generated/r", "k1"), ("book/intro", "k2"), ("book/intro", "k3"),
-        ("book/intro", "k4"), ("other", "k5"),
+        ("book/generated/r", "k1"),
+        ("book/intro", "k2"),
+        ("book/intro", "k3"),
+        ("book/intro", "k4"),
+        ("other", "k5"),
     ]
 
 
@@ -200,26 +236,63 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("text", "message"),
     [
         ("profiles: {}\n", "expected a top-level mapping 'profiles'"),
-        ("profiles:\n  p: {notebooks: []}\n", r"profile 'p', field 'notebooks': must be a non-empty list"),
-        ("profiles:\n  p: {notebooks: [{notebook: a.ipynb}], extra: 1}\n", r"field '<profile>': unknown key\(s\) \['extra'\]"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb, parameters: {1x: 2}}]\n", "parameter name '1x' is not an identifier"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {samplers: [x-z]}\n", "unknown value 'x-z'"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {directions: [xquad-to-tydi]}\n", "unknown value 'xquad-to-tydi'"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {directions: [xquad-to-mlqa], domain_shift_direction: mlqa-to-xquad}\n", "must be one of the directions"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {alpha: 1.5}\n", r"alpha must be in \[0, 1\], but got 1.5"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {n_folds: 2}\n", r"unknown key\(s\) \['n_folds'\]"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {seeds: []}\n", "non-empty list of integers"),
+        (
+            "profiles:\n  p: {notebooks: []}\n",
+            r"profile 'p', field 'notebooks': must be a non-empty list",
+        ),
+        (
+            "profiles:\n  p: {notebooks: [{notebook: a.ipynb}], extra: 1}\n",
+            r"field '<profile>': unknown key\(s\) \['extra'\]",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb, parameters: {1x: 2}}]\n",
+            "parameter name '1x' is not an identifier",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {samplers: [x-z]}\n",
+            "unknown value 'x-z'",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {directions: [xquad-to-tydi]}\n",
+            "unknown value 'xquad-to-tydi'",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {directions: [xquad-to-mlqa], domain_shift_direction: mlqa-to-xquad}\n",
+            "must be one of the directions",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {alpha: 1.5}\n",
+            r"alpha must be in \[0, 1\], but got 1.5",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {n_folds: 2}\n",
+            r"unknown key\(s\) \['n_folds'\]",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {seeds: []}\n",
+            "non-empty list of integers",
+        ),
         ("profiles: [\n", "not valid YAML"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: x-x, alpha: 1, seeds: [0]}]}}\n",
-         r"field 'experiment.mixing.systems\[0\].sampler': unknown value 'x-x'"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: per-pair, alpha: 0.5, alpha_end: 0, seeds: [0]}]}}\n",
-         "a scheduled alpha applies to sampler 'hybrid', not 'per-pair'"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: hybrid, alpha: 1, alpha_end: 2, seeds: [0]}]}}\n",
-         r"alpha_end': alpha must be in \[0, 1\], but got 2"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [lir], ranks: {}}}}\n",
-         r"field 'experiment.mixing.debias.ranks.lir': must be a non-empty list of ranks >= 1, but got None"),
-        ("profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [whitening]}}}\n",
-         "unknown value 'whitening'"),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: x-x, alpha: 1, seeds: [0]}]}}\n",
+            r"field 'experiment.mixing.systems\[0\].sampler': unknown value 'x-x'",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: per-pair, alpha: 0.5, alpha_end: 0, seeds: [0]}]}}\n",
+            "a scheduled alpha applies to sampler 'hybrid', not 'per-pair'",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: hybrid, alpha: 1, alpha_end: 2, seeds: [0]}]}}\n",
+            r"alpha_end': alpha must be in \[0, 1\], but got 2",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [lir], ranks: {}}}}\n",
+            r"field 'experiment.mixing.debias.ranks.lir': must be a non-empty list of ranks >= 1, but got None",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [whitening]}}}\n",
+            "unknown value 'whitening'",
+        ),
     ],
 )
 def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, message: str) -> None:
@@ -232,10 +305,14 @@ def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, mess
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("profiles:\n  p: {extends: q, notebooks: [{notebook: a.ipynb}]}\n",
-         r"profile 'p', field 'extends': must name another profile of \['p'\], but got 'q'"),
-        ("profiles:\n  p: {extends: r}\n  r: {extends: p}\n",
-         r"field 'extends': profiles extend each other in a cycle: p -> r -> p"),
+        (
+            "profiles:\n  p: {extends: q, notebooks: [{notebook: a.ipynb}]}\n",
+            r"profile 'p', field 'extends': must name another profile of \['p'\], but got 'q'",
+        ),
+        (
+            "profiles:\n  p: {extends: r}\n  r: {extends: p}\n",
+            r"field 'extends': profiles extend each other in a cycle: p -> r -> p",
+        ),
     ],
 )
 def test_extends_errors_name_the_profile_and_value(tmp_path: Path, text: str, message: str) -> None:
@@ -248,17 +325,21 @@ def test_a_profile_extends_another_by_deep_merge(tmp_path: Path) -> None:
 
     base = {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": 2}
     assert deep_merge(base, {"a": {"c": [3], "d": {"g": 2}}, "f": None}) == {
-        "a": {"b": 1, "c": [3], "d": {"e": 1, "g": 2}}, "f": None,
+        "a": {"b": 1, "c": [3], "d": {"e": 1, "g": 2}},
+        "f": None,
     }
     assert base == {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": 2}  # not modified
-    path = _write(tmp_path, (
-        "profiles:\n"
-        "  base:\n    common: {model: big, num_threads: 8}\n"
-        "    notebooks: [{notebook: a.ipynb}]\n"
-        "    experiment: {seeds: [0, 1, 2], train: {batch_size: 64, warmup_steps: 100}}\n"
-        "  mid: {extends: base, common: {model: tiny}}\n"
-        "  p: {extends: mid, experiment: {seeds: [0], train: {batch_size: 8}}}\n"
-    ))
+    path = _write(
+        tmp_path,
+        (
+            "profiles:\n"
+            "  base:\n    common: {model: big, num_threads: 8}\n"
+            "    notebooks: [{notebook: a.ipynb}]\n"
+            "    experiment: {seeds: [0, 1, 2], train: {batch_size: 64, warmup_steps: 100}}\n"
+            "  mid: {extends: base, common: {model: tiny}}\n"
+            "  p: {extends: mid, experiment: {seeds: [0], train: {batch_size: 8}}}\n"
+        ),
+    )
     profile = load_profile(path, "p")
     assert profile.common == {"model": "tiny", "num_threads": 8}
     assert profile.experiment.seeds == (0,)
@@ -286,7 +367,9 @@ def test_an_optional_suite_joins_the_domain_shift_suites_where_its_data_are(
     (corpus / "docs-0.jsonl.gz").write_bytes(b"")
     assert load_profile(path, "p").experiment.domain_shift_suites == ("tatoeba", "miracl")
     bad = _write(tmp_path, path.read_text().replace("if_present: [miracl]", "if_present: [mteb]"))
-    with pytest.raises(ProfileError, match=r"domain_shift_suites_if_present': unknown value 'mteb'"):
+    with pytest.raises(
+        ProfileError, match=r"domain_shift_suites_if_present': unknown value 'mteb'"
+    ):
         load_profile(bad, "p")
 
 
@@ -295,16 +378,24 @@ def test_the_dry_run_of_the_full_profile_keeps_its_design() -> None:
     whole-model training, precision and post-processings."""
     full = load_profile(REPO / "profiles.yaml", "full")
     dry = load_profile(REPO / "profiles.yaml", "full-dry")
-    for field in ("directions", "samplers", "alpha", "ablation_alphas", "ablation_directions",
-                  "baselines", "domain_shift_suites", "validation_directions"):
+    for field in (
+        "directions",
+        "samplers",
+        "alpha",
+        "ablation_alphas",
+        "ablation_directions",
+        "baselines",
+        "domain_shift_suites",
+        "validation_directions",
+    ):
         assert getattr(dry.experiment, field) == getattr(full.experiment, field), field
     for key in ("top_layers", "precision"):
         assert dry.common[key] == full.common[key], key
     assert dry.experiment.mixing.debias.methods == full.experiment.mixing.debias.methods
     assert dry.experiment.mixing.debias.systems == full.experiment.mixing.debias.systems
-    assert [(s.sampler, s.alpha, s.alpha_end, s.domain_shift) for s in dry.experiment.mixing.systems] == [
-        (s.sampler, s.alpha, s.alpha_end, s.domain_shift) for s in full.experiment.mixing.systems
-    ]
+    assert [
+        (s.sampler, s.alpha, s.alpha_end, s.domain_shift) for s in dry.experiment.mixing.systems
+    ] == [(s.sampler, s.alpha, s.alpha_end, s.domain_shift) for s in full.experiment.mixing.systems]
     assert dry.common["model"] == "tiny" and dry.experiment.seeds == (0,)
 
 
@@ -332,7 +423,9 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
             assert names.index(dep) < names.index(e.name)
     # the untrained encoder fills the hidden-state cache before any training, in a parallel
     # build too: every execution that trains waits for it (directly or through its validation)
-    assert names.index("runs/evaluate/untrained") < min(i for i, n in enumerate(names) if n.startswith("runs/validate"))
+    assert names.index("runs/evaluate/untrained") < min(
+        i for i, n in enumerate(names) if n.startswith("runs/validate")
+    )
     by_name = {e.name: e for e in executions}
 
     def waits_for_fill(name: str) -> bool:
@@ -345,7 +438,9 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     runs = {e.name: e for e in executions}
     main = runs[f"runs/{first}/hybrid-a0.50"].parameters
     assert main["suites"] == ["mlqa-r"] and main["extra_suites"] == list(grid.domain_shift_suites)
-    assert main["extra_seeds"] == list(grid.domain_shift_seeds) and len(main["seeds"]) > len(main["extra_seeds"])
+    assert main["extra_seeds"] == list(grid.domain_shift_seeds) and len(main["seeds"]) > len(
+        main["extra_seeds"]
+    )
     ablation = runs[f"runs/{first}/hybrid-a0.25"].parameters
     assert ablation["suites"] == ["mlqa-r"] and ablation["extra_suites"] == []
     assert runs[f"runs/{second}/x-x"].parameters["suites"] == ["xquad-r"]
@@ -354,11 +449,18 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     # the other ways to mix: their runs in the first direction, then the post-processings
     # after the runs they post-process and after the untrained encoder filled the cache
     mixing = grid.mixing
-    labels = {f"runs/{first}/per-pair-a0.50", f"runs/{first}/hybrid-a1.00-0.00", f"runs/{first}/hybrid-a0.00-1.00"}
+    labels = {
+        f"runs/{first}/per-pair-a0.50",
+        f"runs/{first}/hybrid-a1.00-0.00",
+        f"runs/{first}/hybrid-a0.00-1.00",
+    }
     assert labels <= set(runs) and {s.sampler for s in mixing.systems} == {"per-pair", "hybrid"}
     schedule = runs[f"runs/{first}/hybrid-a1.00-0.00"].parameters
     assert (schedule["sampler"], schedule["alpha"], schedule["alpha_end"]) == ("hybrid", 1.0, 0.0)
-    assert schedule["extra_suites"] == [] and runs[f"runs/{first}/per-pair-a0.50"].parameters["extra_suites"]
+    assert (
+        schedule["extra_suites"] == []
+        and runs[f"runs/{first}/per-pair-a0.50"].parameters["extra_suites"]
+    )
     debias = runs[f"runs/debias/{first}"]
     assert set(debias.depends_on) == {f"runs/{first}/hybrid-a0.50", "runs/evaluate/untrained"}
     assert debias.parameters["results_dir"].endswith("results/debias")
@@ -371,7 +473,9 @@ def test_a_post_processing_of_a_system_the_grid_does_not_train_is_refused(tmp_pa
         "    experiment:\n      samplers: [x-x]\n"
         "      mixing: {debias: {methods: [centering], systems: [[hybrid, 0.5]]}}\n"
     ))  # fmt: skip
-    with pytest.raises(ValueError, match=r"no run of \['runs/xquad-to-mlqa/hybrid-a0.50'\] in the grid"):
+    with pytest.raises(
+        ValueError, match=r"no run of \['runs/xquad-to-mlqa/hybrid-a0.50'\] in the grid"
+    ):
         plan_profile(load_profile(path, "p"))
 
 
@@ -399,14 +503,20 @@ def test_notebooks_are_committed_clean_with_a_literal_parameters_cell() -> None:
 
 
 def test_code_version_follows_imports_transitively() -> None:
-    files = {p.relative_to(REPO).as_posix() for p in dependency_files(["from hybridlib.runner import plan_profile"])}
+    files = {
+        p.relative_to(REPO).as_posix()
+        for p in dependency_files(["from hybridlib.runner import plan_profile"])
+    }
     assert "hybridlib/runner/plan.py" in files
     assert "hybridlib/runner/profiles.py" in files  # imported by plan.py
     assert "hybridlib/io.py" in files  # imported by execute.py via runner/__init__
     assert "hybridlib/__init__.py" in files
     assert not any(f.startswith("hybridlib/training/") for f in files)
     # the benchmarks package keys the efficiency chapter, and leads into hybridlib
-    files = {p.relative_to(REPO).as_posix() for p in dependency_files(["from benchmarks.run import run_all"])}
+    files = {
+        p.relative_to(REPO).as_posix()
+        for p in dependency_files(["from benchmarks.run import run_all"])
+    }
     assert {"benchmarks/run.py", "benchmarks/training.py", "benchmarks/__init__.py"} <= files
     assert "hybridlib/io.py" in files  # imported inside run_all
 
@@ -416,7 +526,8 @@ def test_toc_pages_expand_globs(small_book: Path) -> None:
     for name in ("b", "a"):
         (small_book / "book" / "generated" / f"{name}.ipynb").write_text("{}")
     (small_book / "_toc.yml").write_text(
-        "format: jb-book\nroot: book/intro\nchapters:\n  - glob: book/generated/*\n")
+        "format: jb-book\nroot: book/intro\nchapters:\n  - glob: book/generated/*\n"
+    )
     assert toc_pages(small_book) == ["book/intro", "book/generated/a", "book/generated/b"]
 
 
@@ -424,15 +535,23 @@ def test_stale_outputs_are_removed_before_a_rerun_unless_resumable(small_book: P
     store = small_book / "runs" / "store"
     nb = "notebooks/points.ipynb"
     notebook = nbformat.read(small_book / nb, as_version=4)  # it leaves its artifacts
-    notebook.cells.append(nbformat.v4.new_code_cell(
-        "from pathlib import Path\nfor flag in (False, True): Path(f'runs/out-{flag}').mkdir(parents=True, exist_ok=True)"))
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "from pathlib import Path\nfor flag in (False, True): Path(f'runs/out-{flag}').mkdir(parents=True, exist_ok=True)"
+        )
+    )
     nbformat.write(notebook, small_book / nb)
     for resumable, survives in ((False, False), (True, True)):
         artifact = small_book / "runs" / f"out-{resumable}"
         artifact.mkdir(parents=True, exist_ok=True)
         (artifact / "partial.txt").write_text("left by an interrupted run")
-        execution = Execution(f"e-{resumable}", nb, {"n_points": 2},
-                              artifacts=(f"runs/out-{resumable}",), resumable=resumable)
+        execution = Execution(
+            f"e-{resumable}",
+            nb,
+            {"n_points": 2},
+            artifacts=(f"runs/out-{resumable}",),
+            resumable=resumable,
+        )
         run_executions([execution], small_book, store, progress=False)
         assert (artifact / "partial.txt").exists() is survives
 
@@ -454,8 +573,23 @@ def test_book_command_runs_a_profile_and_reports_a_failing_cell(small_book: Path
     assert main(args) == 0
     assert "(0 run, 1 cached)" in capsys.readouterr().out
 
-    assert main(["book", "--root", str(small_book), "--profile", "tiny", "--only", "points",
-                 "-p", "fail", "true"]) == 1
+    assert (
+        main(
+            [
+                "book",
+                "--root",
+                str(small_book),
+                "--profile",
+                "tiny",
+                "--only",
+                "points",
+                "-p",
+                "fail",
+                "true",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "notebooks/points.ipynb" in err and "assert not fail" in err and "asked to fail" in err
 
@@ -470,7 +604,9 @@ def test_the_build_log_names_each_execution_with_its_time_and_no_kernel_warning(
     without encryption" (to the kernel's own stderr, hence capfd) once per notebook."""
     from hybridlib.cli import main
 
-    assert main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build", "--force"]) == 0
+    assert (
+        main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build", "--force"]) == 0
+    )
     out, err = capfd.readouterr()
     assert re.search(r"^points: executed in \d+ s$", out, flags=re.M), out
     assert "without encryption" not in out + err and "IPKernelApp" not in out + err
@@ -504,12 +640,28 @@ def test_an_interrupted_rerun_is_never_taken_for_a_finished_one(small_book: Path
     # with SIGINT ignored keeps ignoring it (Unix convention, which Python and this CLI follow),
     # and a test process launched in the background by a non-interactive shell (`pytest &`) is
     # one: every child it starts would ignore the Ctrl-C this test sends.
-    launcher = ("import runpy, signal, sys; "
-                "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
-                "signal.signal(signal.SIGINT, signal.default_int_handler); "
-                "runpy.run_module('hybridlib.cli', run_name='__main__')")
-    command = [sys.executable, "-c", launcher, "book", "--root", str(small_book), "--profile",
-               "tiny", "--only", "points", "--force", "-p", "sleep", "60"]
+    launcher = (
+        "import runpy, signal, sys; "
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('hybridlib.cli', run_name='__main__')"
+    )
+    command = [
+        sys.executable,
+        "-c",
+        launcher,
+        "book",
+        "--root",
+        str(small_book),
+        "--profile",
+        "tiny",
+        "--only",
+        "points",
+        "--force",
+        "-p",
+        "sleep",
+        "60",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180  # generous: a loaded machine starts Python slowly
     while stamp.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -519,8 +671,12 @@ def test_an_interrupted_rerun_is_never_taken_for_a_finished_one(small_book: Path
     process.send_signal(signal.SIGINT)
     output = process.communicate(timeout=120)[0].decode(errors="replace")
     assert not stamp.exists(), output[-3000:]
-    records = run_executions(_executions(small_book), small_book, small_book / "runs" / "tiny" / "notebooks",
-                             progress=False)
+    records = run_executions(
+        _executions(small_book),
+        small_book,
+        small_book / "runs" / "tiny" / "notebooks",
+        progress=False,
+    )
     assert [r.status for r in records] == ["executed"]
 
 
@@ -532,18 +688,28 @@ def test_a_changed_or_missing_artifact_reruns_the_execution(small_book: Path) ->
     notebook.cells.append(nbformat.v4.new_code_cell(code))
     nbformat.write(notebook, small_book / nb)
     execution = [Execution("e", nb, {"n_points": 2}, artifacts=("runs/out",))]
-    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["executed"]
-    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["cached"]
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == [
+        "executed"
+    ]
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == [
+        "cached"
+    ]
     (small_book / "runs/out/a.txt").write_text("yy")  # same size, other content
-    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["executed"]
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == [
+        "executed"
+    ]
     (small_book / "runs/out/a.txt").unlink()
-    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == ["executed"]
+    assert [r.status for r in run_executions(execution, small_book, store, progress=False)] == [
+        "executed"
+    ]
     stamp = json.loads((store / "e.json").read_text())
     assert stamp["artifacts"]["runs/out/a.txt"]["size"] == 2
 
 
 def test_an_execution_that_leaves_no_declared_artifact_fails_loudly(small_book: Path) -> None:
-    execution = [Execution("e", "notebooks/points.ipynb", {"n_points": 2}, artifacts=("runs/never",))]
+    execution = [
+        Execution("e", "notebooks/points.ipynb", {"n_points": 2}, artifacts=("runs/never",))
+    ]
     with pytest.raises(FileNotFoundError, match="did not leave its declared artifact runs/never"):
         run_executions(execution, small_book, small_book / "runs" / "store", progress=False)
     assert not (small_book / "runs" / "store" / "e.json").exists()  # not counted as done
@@ -576,17 +742,34 @@ def test_trainer_fields_of_the_experiment_are_checked(small_book: Path) -> None:
     from hybridlib.runner.execute import check_plan
 
     profile = load_profile(REPO / "profiles.yaml", "smoke")
-    profile = dataclasses.replace(profile, experiment=dataclasses.replace(
-        profile.experiment, train={**profile.experiment.train, "batchsize": 8}))
-    with pytest.raises(ParameterError, match="experiment.train: 'batchsize' is not a trainer field; did you mean 'batch_size'"):
+    profile = dataclasses.replace(
+        profile,
+        experiment=dataclasses.replace(
+            profile.experiment, train={**profile.experiment.train, "batchsize": 8}
+        ),
+    )
+    with pytest.raises(
+        ParameterError,
+        match="experiment.train: 'batchsize' is not a trainer field; did you mean 'batch_size'",
+    ):
         check_plan(plan_profile(profile), REPO, profile, train_fields=["batch_size", "steps"])
-    check_plan(plan_profile(load_profile(REPO / "profiles.yaml", "cpu")), REPO,
-               load_profile(REPO / "profiles.yaml", "cpu"),
-               train_fields=[f.name for f in dataclasses.fields(__import__("hybridlib.training", fromlist=["TrainConfig"]).TrainConfig)])
+    check_plan(
+        plan_profile(load_profile(REPO / "profiles.yaml", "cpu")),
+        REPO,
+        load_profile(REPO / "profiles.yaml", "cpu"),
+        train_fields=[
+            f.name
+            for f in dataclasses.fields(
+                __import__("hybridlib.training", fromlist=["TrainConfig"]).TrainConfig
+            )
+        ],
+    )
 
 
 def test_a_key_given_twice_in_a_profile_is_an_error(tmp_path: Path) -> None:
-    path = _write(tmp_path, "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n  p:\n    notebooks: []\n")
+    path = _write(
+        tmp_path, "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n  p:\n    notebooks: []\n"
+    )
     with pytest.raises(ProfileError, match=r"key 'p' is given twice \(lines 2 and 4\)"):
         load_profile(path, "p")
 
@@ -596,8 +779,15 @@ def test_precision_auto_is_bf16_only_where_the_cpu_has_it_natively() -> None:
 
     amx = "processor : 0\nflags\t\t: fpu sse2 avx2 avx512f amx_bf16 amx_tile\n"
     avx2 = "processor : 0\nflags\t\t: fpu sse2 avx2 fma\n"
-    assert native_bfloat16(amx) and native_bfloat16("flags : avx512_bf16\n") and not native_bfloat16(avx2)
-    assert resolve_precision("auto", amx) == "bfloat16" and resolve_precision("auto", avx2) == "float32"
+    assert (
+        native_bfloat16(amx)
+        and native_bfloat16("flags : avx512_bf16\n")
+        and not native_bfloat16(avx2)
+    )
+    assert (
+        resolve_precision("auto", amx) == "bfloat16"
+        and resolve_precision("auto", avx2) == "float32"
+    )
     assert resolve_precision("bfloat16", avx2) == "bfloat16"  # an explicit choice is kept
     resolved = machine_parameters({"precision": "auto", "model": "embedded"})
     assert resolved["precision"] in ("bfloat16", "float32") and resolved["model"] == "embedded"

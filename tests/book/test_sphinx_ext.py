@@ -17,27 +17,38 @@ from hybridlib.runner.sphinx_ext import book_bibtex, glue_cell, mark_tables
 from .conftest import CONFIG, GLUED_RESULTS, make_notebook
 
 PUBLISHED_NOTEBOOK = [
-    ("code", """
+    (
+        "code",
+        """
         import matplotlib.pyplot as plt
         import pandas as pd
         from hybridlib.reporting import glue_figure, glue_table
-    """),
-    ("code", """
+    """,
+    ),
+    (
+        "code",
+        """
         table = pd.DataFrame({"x": range(n_points), "y": [i * slope for i in range(n_points)]})
         fig, ax = plt.subplots(figsize=(3, 2))
         ax.plot(table.x, table.y)
         glue_figure("line_figure", fig, data=table)
         glue_table("points_table", table.set_index("x"))
-    """),
-    ("markdown", """
+    """,
+    ),
+    (
+        "markdown",
+        """
         # Points
 
         {numref}`tbl-points` lists what {numref}`fig-line` draws: $y = 2x$.
 
-""" + GLUED_RESULTS + """
+"""
+        + GLUED_RESULTS
+        + """
         ```{hybridlib-bibtex}
         ```
-    """),
+    """,
+    ),
 ]
 
 EXTENSION = """\
@@ -51,7 +62,9 @@ EXTENSION = """\
 def test_tables_figures_and_what_is_behind_them(small_book: Path) -> None:
     config = CONFIG.replace("sphinx:\n  config:\n", "sphinx:\n" + EXTENSION)
     (small_book / "_config.yml").write_text(config)
-    (small_book / "book" / "intro.md").write_text("# A small book\n\nIts one chapter has a table and a figure.\n")
+    (small_book / "book" / "intro.md").write_text(
+        "# A small book\n\nIts one chapter has a table and a figure.\n"
+    )
     nb = make_notebook(PUBLISHED_NOTEBOOK, "n_points = 3\nslope = 2.0")
     nbformat.write(nb, small_book / "notebooks" / "points.ipynb")
     executions = plan_profile(load_profile(small_book / "profiles.yaml", "tiny"))
@@ -79,7 +92,9 @@ def test_tables_figures_and_what_is_behind_them(small_book: Path) -> None:
     index, _ = glue_cell(executed, "points_table")  # after papermill's injected parameters
     assert executed.cells[index].source.count("glue_table(") == 1
     assert f"<summary>Code of cell {index + 1}</summary>" in table
-    assert f"points.ipynb, cell {index + 1}" in table and "glue_table" in re.sub(r"<[^>]+>", "", table)
+    assert f"points.ipynb, cell {index + 1}" in table and "glue_table" in re.sub(
+        r"<[^>]+>", "", table
+    )
     # each script once (Jupyter Book 1.x adds Thebe's settings twice: a script error), and the
     # scripts added later for the page (MathJax, for its formula) still there
     assert page.count("const THEBE_JS_URL") == 1

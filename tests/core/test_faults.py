@@ -54,12 +54,23 @@ def test_sigterm_leaves_no_temporary_and_a_rerun_cleans_a_sigkill(tmp_path: Path
     stopped by SIGKILL leaves temporaries that the resumed run removes."""
     out = tmp_path / "run"
     config = _tiny_config(tmp_path, out, steps=400)
-    command = [sys.executable, "-m", "hybridlib.cli", "train", "--config", str(config), "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "hybridlib.cli",
+        "train",
+        "--config",
+        str(config),
+        "--no-progress",
+    ]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         process = subprocess.Popen(command + (["--resume"] if out.exists() else []), cwd=REPO,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list((out / "checkpoints").glob("step-*.pt.json"))) < 2:
+        while (
+            time.monotonic() < deadline
+            and len(list((out / "checkpoints").glob("step-*.pt.json"))) < 2
+        ):
             time.sleep(0.05)
         process.send_signal(sig)
         process.wait(timeout=120)
@@ -68,7 +79,9 @@ def test_sigterm_leaves_no_temporary_and_a_rerun_cleans_a_sigkill(tmp_path: Path
             assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     # make a SIGKILL leftover certain, then resume: the run removes it and finishes
     (out / "checkpoints" / ".step-00000999.pt.abc.tmp").mkdir()
-    finished = subprocess.run(command + ["--resume"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    finished = subprocess.run(
+        command + ["--resume"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
@@ -91,7 +104,9 @@ def test_a_full_disk_names_the_path_and_says_the_disk_is_full(tmp_path: Path) ->
         import torch
 
         big = {"weights": torch.zeros(2 * 2**20)}  # 8 MB: more than the 2 MB disk
-        with pytest.raises(OSError, match="No space left on device \\(the disk is full\\)") as caught:
+        with pytest.raises(
+            OSError, match="No space left on device \\(the disk is full\\)"
+        ) as caught:
             with atomic_path(disk / "checkpoint.pt") as tmp:
                 torch.save(big, tmp)
         assert caught.value.filename == str(disk / "checkpoint.pt")
@@ -103,7 +118,10 @@ def test_a_full_disk_names_the_path_and_says_the_disk_is_full(tmp_path: Path) ->
         result = subprocess.run([sys.executable, "-m", "hybridlib.cli", "train", "--config", str(config),
                                  "--no-progress"], cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
         assert result.returncode == 2, result.stderr[-2000:]
-        assert "hybridlib train: No space left on device (the disk is full): " + str(out) in result.stderr
+        assert (
+            "hybridlib train: No space left on device (the disk is full): " + str(out)
+            in result.stderr
+        )
         assert "Traceback" not in result.stderr
     finally:
         gc.collect()

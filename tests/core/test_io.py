@@ -84,14 +84,19 @@ def test_lock_file_is_read_and_compared_with_the_installed_versions(tmp_path):
         encoding="utf-8",
     )
     assert read_lock(lock) == {
-        "numpy": numpy_version, "pyyaml": "0.0.1", "surely-not-installed-pkg": "1.2",
+        "numpy": numpy_version,
+        "pyyaml": "0.0.1",
+        "surely-not-installed-pkg": "1.2",
     }
     assert lock_differences(lock) == [
         ("pyyaml", "0.0.1", metadata.version("pyyaml")),
         ("surely-not-installed-pkg", "1.2", None),
     ]
     lock.write_text("numpy>=1.0\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"requirements.lock, line 1: expected 'name==version', but got 'numpy>=1.0'"):
+    with pytest.raises(
+        ValueError,
+        match=r"requirements.lock, line 1: expected 'name==version', but got 'numpy>=1.0'",
+    ):
         read_lock(lock)
 
 
@@ -102,7 +107,9 @@ def test_the_projects_lock_file_is_this_environment():
     from hybridlib.io import lock_differences, read_lock
 
     lock = Path(__file__).resolve().parents[2] / "requirements.lock"
-    assert {"jupyter-book", "papermill", "faiss-cpu", "sentence-transformers"} <= set(read_lock(lock))
+    assert {"jupyter-book", "papermill", "faiss-cpu", "sentence-transformers"} <= set(
+        read_lock(lock)
+    )
     assert "torch" not in read_lock(lock)  # pinned by the Makefile (the CPU build on disk)
     assert lock_differences(lock) == []
 

@@ -18,7 +18,13 @@ from hybridlib.systems import canonical, debiased_name, system_label, system_nam
         ("hybrid", 1.0, 0.0, "hybrid-a1.00-0.00", "Schedule(1.00→0.00)"),
         ("hybrid", 0.0, 1.0, "hybrid-a0.00-1.00", "Schedule(0.00→1.00)"),
         ("per-pair", 0.5, None, "per-pair-a0.50", "Per-pair(0.50)"),
-        ("per-pair", 1.0, None, "per-pair-a1.00", "Per-pair(1.00)"),  # not X-X: mixed inside batches
+        (
+            "per-pair",
+            1.0,
+            None,
+            "per-pair-a1.00",
+            "Per-pair(1.00)",
+        ),  # not X-X: mixed inside batches
     ],
 )
 def test_labels_and_names(sampler, alpha, alpha_end, label, name):

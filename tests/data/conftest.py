@@ -15,7 +15,9 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _synthetic_roots_are_not_the_pinned_files(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def _synthetic_roots_are_not_the_pinned_files(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Hand-made files carry the pinned names with other content: tests on them skip the
     loaders' SHA-256 check; tests on the real data (``real_data_dir``) keep it."""
     if "real_data_dir" not in request.fixturenames:

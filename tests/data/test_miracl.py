@@ -87,9 +87,7 @@ def test_published_layout_read_as_a_suite(miracl_root: Path) -> None:
 
 def test_mono_per_language_then_the_mean_over_languages(miracl_root: Path) -> None:
     result = evaluate_suite("bm25", "miracl", root=miracl_root).results
-    value = {
-        (row.query_language, row.metric): row.value for row in result.itertuples(index=False)
-    }
+    value = {(row.query_language, row.metric): row.value for row in result.itertuples(index=False)}
     assert set(result["setting"]) == {"mono"}
     # de query 1: its relevant passage matches it alone, first; query 2 ("kirsche dattel"): the
     # judged-non-relevant 2#0 and the relevant 3#0 match one word each with equal BM25 scores,
@@ -151,7 +149,9 @@ def test_bad_files_are_named_with_field_and_value(tmp_path: Path) -> None:
         load_miracl("de", root=tmp_path)
 
 
-def test_an_absent_language_or_folder_names_what_is_there(miracl_root: Path, tmp_path: Path) -> None:
+def test_an_absent_language_or_folder_names_what_is_there(
+    miracl_root: Path, tmp_path: Path
+) -> None:
     with pytest.raises(DataError, match=r"languages = 'sw' has no MIRACL dev .*available: de, fi"):
         load_miracl("sw", root=miracl_root)
     with pytest.raises(DataError, match="holds no MIRACL dev language"):

@@ -50,9 +50,11 @@ def test_evaluate_writes_results_and_provenance(env, real_data_dir):
     n = cells.groupby("query_language")["n"].unique()
     assert all(len(v) == 1 for v in n) and n["en"][0] == n["de"][0]
     is_distance = results["metric"] == "rank_distance"
-    assert results.loc[~is_distance & (results["metric"] != "rank_distance_norm"), "value"].between(
-        0, 1
-    ).all()
+    assert (
+        results.loc[~is_distance & (results["metric"] != "rank_distance_norm"), "value"]
+        .between(0, 1)
+        .all()
+    )
     assert (results.loc[is_distance, "value"] >= 0).all() and is_distance.sum() == 3
 
     with gzip.open(out / "per_query.csv.gz", "rt") as handle:

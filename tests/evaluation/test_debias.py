@@ -36,12 +36,18 @@ def test_centering_maps_translations_together_when_language_is_an_offset():
     rng = np.random.default_rng(0)
     semantic = rng.normal(size=(5, 8))
     semantic -= semantic.mean(axis=0)  # (5, 8), mean zero
-    offsets = {"de": rng.normal(size=8) * 3, "en": rng.normal(size=8) * 3, "zh": rng.normal(size=8) * 3}
+    offsets = {
+        "de": rng.normal(size=8) * 3,
+        "en": rng.normal(size=8) * 3,
+        "zh": rng.normal(size=8) * 3,
+    }
     rows = [semantic[k] + offsets[lang] for lang in offsets for k in range(5)]
     langs = [lang for lang in offsets for _ in range(5)]
     centering = LanguageCentering.fit(rows, langs)
     for lang, offset in offsets.items():
-        np.testing.assert_allclose(centering.means[centering.languages.index(lang)], offset, atol=1e-12)
+        np.testing.assert_allclose(
+            centering.means[centering.languages.index(lang)], offset, atol=1e-12
+        )
     out = centering.transform(rows, langs).reshape(3, 5, 8)
     unit = semantic / np.linalg.norm(semantic, axis=1, keepdims=True)
     for block in out:
@@ -50,7 +56,9 @@ def test_centering_maps_translations_together_when_language_is_an_offset():
 
 def test_lir_by_hand():
     # language A: rows (2, 1, 0), (2, -1, 0): A^T A = diag(8, 2, 0), top direction e1
-    lir = LanguageInformationRemoval.fit([[2.0, 1.0, 0.0], [2.0, -1.0, 0.0], [0.0, 0.0, 3.0]], ["a", "a", "b"])
+    lir = LanguageInformationRemoval.fit(
+        [[2.0, 1.0, 0.0], [2.0, -1.0, 0.0], [0.0, 0.0, 3.0]], ["a", "a", "b"]
+    )
     np.testing.assert_allclose(np.abs(lir.components[0, 0]), [1.0, 0.0, 0.0], atol=1e-12)
     out = lir.transform([[3.0, 4.0, 0.0], [1.0, 2.0, 2.0]], ["a", "b"], normalize=False)
     np.testing.assert_allclose(out, [[0.0, 4.0, 0.0], [1.0, 2.0, 0.0]], atol=1e-12)
@@ -58,7 +66,9 @@ def test_lir_by_hand():
 
 def test_lsar_by_hand():
     # means: en (1, 1, 0), de (1, -1, 0); mu = (1, 0, 0); centred means +-(0, 1, 0)
-    lsar = LowRankSubspaceRemoval.fit([[1.0, 2.0, 0.0], [1.0, 0.0, 0.0], [1.0, -1.0, 0.0]], ["en", "en", "de"])
+    lsar = LowRankSubspaceRemoval.fit(
+        [[1.0, 2.0, 0.0], [1.0, 0.0, 0.0], [1.0, -1.0, 0.0]], ["en", "en", "de"]
+    )
     np.testing.assert_allclose(np.abs(lsar.basis[:, 0]), [0.0, 1.0, 0.0], atol=1e-12)
     out = lsar.transform([[2.0, 3.0, 5.0]], normalize=False)
     np.testing.assert_allclose(out, [[2.0, 0.0, 5.0]], atol=1e-12)
@@ -73,7 +83,9 @@ def fitted_data(draw):
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
     codes = [f"l{i}" for i in range(n_languages)]
-    rows = np.concatenate([rng.normal(size=(per_language, dim)) + rng.normal(size=dim) * 2 for _ in codes])
+    rows = np.concatenate(
+        [rng.normal(size=(per_language, dim)) + rng.normal(size=dim) * 2 for _ in codes]
+    )
     langs = [code for code in codes for _ in range(per_language)]
     return rows, langs, n_languages
 
@@ -109,18 +121,36 @@ def test_lir_removes_each_languages_own_directions_and_is_idempotent(data, draw)
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: LanguageCentering.fit([[1.0, 0.0]], ["en"]).transform([[1.0, 0.0]], ["de"]), ValueError,
-         r"LanguageCentering.transform: language\(s\) \['de'\] were not fitted \(fitted on \['en'\]\)"),
-        (lambda: LowRankSubspaceRemoval.fit([[1.0, 0.0], [0.0, 1.0]], ["en", "de"], rank=2), ValueError,
-         r"rank must be in \[1, L - 1 = 1\] for 2 languages \['de', 'en'\], but got 2"),
-        (lambda: LanguageInformationRemoval.fit([[1.0, 0.0]], ["en"], rank=2), ValueError,
-         r"rank must be in \[1, 1\] for language 'en' \(1 rows of dimension 2\), but got 2"),
-        (lambda: LanguageCentering.fit([1.0, 2.0], ["en", "en"]), ValueError,
-         r"embeddings must have shape \(n, d\) with n, d >= 1, but got \(2,\)"),
-        (lambda: LanguageCentering.fit([[1.0], [np.nan]], ["en", "en"]), ValueError,
-         r"non-finite value \(row 1\)"),
-        (lambda: LanguageCentering.fit([[1.0], [2.0]], ["en"]), ValueError,
-         r"languages must have one code per row \(2\), but got 1"),
+        (
+            lambda: LanguageCentering.fit([[1.0, 0.0]], ["en"]).transform([[1.0, 0.0]], ["de"]),
+            ValueError,
+            r"LanguageCentering.transform: language\(s\) \['de'\] were not fitted \(fitted on \['en'\]\)",
+        ),
+        (
+            lambda: LowRankSubspaceRemoval.fit([[1.0, 0.0], [0.0, 1.0]], ["en", "de"], rank=2),
+            ValueError,
+            r"rank must be in \[1, L - 1 = 1\] for 2 languages \['de', 'en'\], but got 2",
+        ),
+        (
+            lambda: LanguageInformationRemoval.fit([[1.0, 0.0]], ["en"], rank=2),
+            ValueError,
+            r"rank must be in \[1, 1\] for language 'en' \(1 rows of dimension 2\), but got 2",
+        ),
+        (
+            lambda: LanguageCentering.fit([1.0, 2.0], ["en", "en"]),
+            ValueError,
+            r"embeddings must have shape \(n, d\) with n, d >= 1, but got \(2,\)",
+        ),
+        (
+            lambda: LanguageCentering.fit([[1.0], [np.nan]], ["en", "en"]),
+            ValueError,
+            r"non-finite value \(row 1\)",
+        ),
+        (
+            lambda: LanguageCentering.fit([[1.0], [2.0]], ["en"]),
+            ValueError,
+            r"languages must have one code per row \(2\), but got 1",
+        ),
         (lambda: LanguageCentering.fit([[1.0], [2.0]], "en"), TypeError, "not one string 'en'"),
     ],
 )
@@ -135,7 +165,9 @@ def test_fit_debiasing_fits_each_side_on_its_own_texts():
 
     queries, q_langs = np.array([[1.0, 0.0], [3.0, 0.0]]), ["en", "de"]
     candidates, c_langs = np.array([[0.0, 2.0], [0.0, 4.0]]), ["en", "de"]
-    fitted = fit_debiasing("centering", queries, q_langs, candidates, c_langs, record={"fit_suite": "toy"})
+    fitted = fit_debiasing(
+        "centering", queries, q_langs, candidates, c_langs, record={"fit_suite": "toy"}
+    )
     assert fitted.record == {"method": "centering", "rank": None, "fit_suite": "toy"}
     np.testing.assert_allclose(fitted.queries.means, [[3.0, 0.0], [1.0, 0.0]])  # de, en
     np.testing.assert_allclose(fitted.candidates.means, [[0.0, 4.0], [0.0, 2.0]])
@@ -146,7 +178,11 @@ def test_fit_debiasing_fits_each_side_on_its_own_texts():
 
 @pytest.mark.parametrize(
     "method, rank, message",
-    [("centering", 1, "centering takes no rank"), ("lir", None, "needs a rank"), ("pca", 1, "must be one of")],
+    [
+        ("centering", 1, "centering takes no rank"),
+        ("lir", None, "needs a rank"),
+        ("pca", 1, "must be one of"),
+    ],
 )
 def test_fit_debiasing_names_a_bad_method_or_rank(method, rank, message):
     from hybridlib.evaluation.debias import fit_debiasing
@@ -156,7 +192,9 @@ def test_fit_debiasing_names_a_bad_method_or_rank(method, rank, message):
         fit_debiasing(method, x, ["en", "de", "fr"], x, ["en", "de", "fr"], rank=rank)
 
 
-def test_evaluation_with_a_postprocessing_scores_the_transformed_embeddings(two_language_suite, tmp_path):
+def test_evaluation_with_a_postprocessing_scores_the_transformed_embeddings(
+    two_language_suite, tmp_path
+):
     """Equivalence: evaluate_suite(postprocess=...) == scoring the transformed embeddings by hand;
     and the cache holds the raw embeddings (a second, plain evaluation gives the plain scores)."""
     from hybridlib.evaluation import DenseScorer, embed_suite, evaluate_settings, evaluate_suite
@@ -179,8 +217,12 @@ def test_evaluation_with_a_postprocessing_scores_the_transformed_embeddings(two_
     left = post.results.sort_values(pd_cols).reset_index(drop=True)
     right = by_hand.results[by_hand.results["metric"].isin(left["metric"].unique())]
     right = right.sort_values(pd_cols).reset_index(drop=True)
-    np.testing.assert_allclose(left["value"].to_numpy(), right["value"].to_numpy(), rtol=0, atol=1e-12)
-    plain = evaluate_suite(encoder, "xquad-r", suites=[two_language_suite], settings=("multi",), cache=tmp_path)
+    np.testing.assert_allclose(
+        left["value"].to_numpy(), right["value"].to_numpy(), rtol=0, atol=1e-12
+    )
+    plain = evaluate_suite(
+        encoder, "xquad-r", suites=[two_language_suite], settings=("multi",), cache=tmp_path
+    )
     plain_by_hand = evaluate_settings(two_language_suite, DenseScorer(raw.queries, raw.candidates),
                                       settings=("multi",), measures=spec_measures, suite_name="xquad-r")  # fmt: skip
     maps = [r[(r["metric"] == "map") & (r["query_language"] == "all")]["value"].iloc[0]

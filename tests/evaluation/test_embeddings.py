@@ -52,7 +52,10 @@ def test_provenance_is_recorded(tiny, two_language_suite, tmp_path):
     embed_suite(tiny, two_language_suite, cache=tmp_path)
     records = [json.loads(p.read_text()) for p in (tmp_path / "toy").glob("*.json")]
     assert sorted(r["role"] for r in records) == [
-        "candidates-de", "candidates-en", "queries-de", "queries-en"
+        "candidates-de",
+        "candidates-en",
+        "queries-de",
+        "queries-en",
     ]
     fingerprint = model_fingerprint(tiny)
     for record in records:

@@ -45,9 +45,7 @@ def test_evaluate_suite_refuses_before_encoding(two_language_suite):
             raise AssertionError("the encoder must not run on a leaking suite")
 
     with pytest.raises(LeakageError):
-        evaluate_suite(
-            NeverEncode(), "xquad-r", suites=[two_language_suite], train_articles=["B"]
-        )
+        evaluate_suite(NeverEncode(), "xquad-r", suites=[two_language_suite], train_articles=["B"])
 
 
 def test_read_articles(tmp_path):

@@ -64,10 +64,9 @@ def test_cells_match_pytrec_eval(seed):
     )
     expected_cells = set()
     for x in LANGS:
-        for setting, y, pool in (
-            [("mono", x, {x}), ("multi", "all", set(LANGS))]
-            + [("cross", y, {y}) for y in LANGS if y != x]
-        ):
+        for setting, y, pool in [("mono", x, {x}), ("multi", "all", set(LANGS))] + [
+            ("cross", y, {y}) for y in LANGS if y != x
+        ]:
             want = oracle(suite, scores, x, pool)
             if want is None:
                 continue  # no scorable query: the cell must be absent

@@ -39,7 +39,9 @@ def test_rows_are_every_item_of_a_key_and_map_back():
         for s, (_, p2) in enumerate(rows.items):
             same_text = pairs[p].passage == pairs[p2].passage
             assert (labels[r][1] == labels[s][1]) == same_text
-            assert (labels[r][0] == labels[s][0]) == (pairs[p].parallel_key == pairs[p2].parallel_key)
+            assert (labels[r][0] == labels[s][0]) == (
+                pairs[p].parallel_key == pairs[p2].parallel_key
+            )
 
 
 def test_an_item_across_two_keys_is_refused():
@@ -62,7 +64,9 @@ def test_a_dataset_of_other_pairs_is_refused():
 
 def test_row_batches_are_the_planned_batches():
     rows = PlannedRows(training_pairs())
-    sampler = rows.batch_sampler(PerPairMixingSampler, alpha=0.5)(rows.dataset(), batch_size=4, seed=7)
+    sampler = rows.batch_sampler(PerPairMixingSampler, alpha=0.5)(
+        rows.dataset(), batch_size=4, seed=7
+    )
     planned = PerPairMixingSampler(rows.pairs, batch_size=4, alpha=0.5, seed=7).plan(0)
     assert len(sampler) == len(planned)
     got = list(sampler)
@@ -80,8 +84,13 @@ def test_loss_equals_info_nce_with_the_masks_of_its_labels(st_model):
     labels = torch.tensor([[0, 0], [1, 0], [0, 1], [2, 2]])  # rows 0, 2 translations; 0, 1 one text
     with torch.no_grad():
         got = loss([dict(f) for f in features], labels)
-    want = info_nce(q, p, temperature=0.05, parallel_keys=["0", "1", "0", "2"],
-                    passage_keys=["0", "0", "1", "2"])
+    want = info_nce(
+        q,
+        p,
+        temperature=0.05,
+        parallel_keys=["0", "1", "0", "2"],
+        passage_keys=["0", "0", "1", "2"],
+    )
     torch.testing.assert_close(got, want)
     # the masks change the value: without them it is plain in-batch InfoNCE
     assert not torch.allclose(got, info_nce(q, p, temperature=0.05))
@@ -113,13 +122,22 @@ def test_the_trainer_trains_on_the_planned_batches(st_model, tmp_path):
 
     before = {n: w.detach().clone() for n, w in st_model.named_parameters()}
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(tmp_path), per_device_train_batch_size=6, max_steps=4, seed=3,
-        learning_rate=1e-3, report_to=[], save_strategy="no", logging_strategy="no",
-        use_cpu=True, dataloader_drop_last=True,
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=6,
+        max_steps=4,
+        seed=3,
+        learning_rate=1e-3,
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        use_cpu=True,
+        dataloader_drop_last=True,
         batch_sampler=rows.batch_sampler(HybridBatchSampler, alpha=0.5),
     )
     trainer = SentenceTransformerTrainer(
-        model=st_model, args=args, train_dataset=rows.dataset(),
+        model=st_model,
+        args=args,
+        train_dataset=rows.dataset(),
         loss=Recording(st_model, temperature=0.05),
     )
     trainer.train()

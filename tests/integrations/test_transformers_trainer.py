@@ -26,8 +26,15 @@ class RecordingLoss(InfoNCELoss):
 
 def arguments(tmp_path, **options) -> TrainingArguments:
     return TrainingArguments(
-        output_dir=str(tmp_path), learning_rate=1e-3, report_to=[], save_strategy="no",
-        logging_strategy="no", use_cpu=True, remove_unused_columns=False, seed=0, **options,
+        output_dir=str(tmp_path),
+        learning_rate=1e-3,
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        use_cpu=True,
+        remove_unused_columns=False,
+        seed=0,
+        **options,
     )
 
 
@@ -65,8 +72,9 @@ def test_one_trainer_step_is_one_plain_step_of_adamw(tmp_path):
 
     trainer = PlannedBatchTrainer(
         model=InfoNCELoss(encoder, temperature=0.05),
-        args=arguments(tmp_path, max_steps=1, lr_scheduler_type="constant", weight_decay=0.0,
-                       max_grad_norm=1e9),
+        args=arguments(
+            tmp_path, max_steps=1, lr_scheduler_type="constant", weight_decay=0.0, max_grad_norm=1e9
+        ),
         batch_sampler=sampler,
     )
     trainer.train()
@@ -75,8 +83,9 @@ def test_one_trainer_step_is_one_plain_step_of_adamw(tmp_path):
     ours.train()
     ours(batch).backward()
     optimizer.step()
-    for (name, want), (_, got) in zip(ours.named_parameters(), trainer.model.named_parameters(),
-                                      strict=True):
+    for (name, want), (_, got) in zip(
+        ours.named_parameters(), trainer.model.named_parameters(), strict=True
+    ):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)
 
 
@@ -84,11 +93,15 @@ def test_a_sampler_for_other_ranks_or_a_dataset_is_refused(tmp_path):
     pairs = training_pairs(8)
     loss = InfoNCELoss(Encoder.from_pretrained("tiny"))
     wrong = HybridBatchSampler(pairs, batch_size=3, num_replicas=2, rank=1)
-    trainer = PlannedBatchTrainer(model=loss, args=arguments(tmp_path, max_steps=1),
-                                  batch_sampler=wrong)
+    trainer = PlannedBatchTrainer(
+        model=loss, args=arguments(tmp_path, max_steps=1), batch_sampler=wrong
+    )
     with pytest.raises(ValueError, match="num_replicas=2, rank=1, but this process is rank 0 of 1"):
         trainer.train()
     with pytest.raises(ValueError, match="do not pass train_dataset"):
-        PlannedBatchTrainer(model=loss, args=arguments(tmp_path, max_steps=1),
-                            batch_sampler=HybridBatchSampler(pairs, batch_size=3),
-                            train_dataset=pairs)
+        PlannedBatchTrainer(
+            model=loss,
+            args=arguments(tmp_path, max_steps=1),
+            batch_sampler=HybridBatchSampler(pairs, batch_size=3),
+            train_dataset=pairs,
+        )

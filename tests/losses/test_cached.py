@@ -59,7 +59,9 @@ def assert_same_grads(a: dict, b: dict, atol: float) -> None:
 @pytest.mark.parametrize("mini_batch_size", [2, 16])
 @pytest.mark.parametrize("symmetric, k, margin", [(False, 0, 0.0), (True, 2, 0.0), (True, 0, 0.3)])
 @pytest.mark.parametrize("duplicates", [False, True])
-def test_cached_equals_plain_without_dropout(encoder, mini_batch_size, symmetric, k, margin, duplicates):
+def test_cached_equals_plain_without_dropout(
+    encoder, mini_batch_size, symmetric, k, margin, duplicates
+):
     encoder.eval()  # no dropout: both losses are deterministic functions of the weights
     batch = make_batch(k=k, duplicates=duplicates)
     plain = InfoNCELoss(encoder, symmetric=symmetric, margin=margin)
@@ -69,7 +71,9 @@ def test_cached_equals_plain_without_dropout(encoder, mini_batch_size, symmetric
         with torch.no_grad():
             unmasked = InfoNCELoss(encoder, symmetric=symmetric, margin=margin)(without)
         assert abs(unmasked.item() - plain_loss.item()) > 1e-3
-    cached = CachedInfoNCELoss(encoder, mini_batch_size=mini_batch_size, symmetric=symmetric, margin=margin)
+    cached = CachedInfoNCELoss(
+        encoder, mini_batch_size=mini_batch_size, symmetric=symmetric, margin=margin
+    )
     cached_loss, cached_grads = loss_and_grads(cached, batch)
     torch.testing.assert_close(cached_loss, plain_loss, rtol=1e-6, atol=1e-6)
     assert plain_loss.item() > 0.1

@@ -71,7 +71,9 @@ def test_additive_margin_by_hand_in_both_directions():
     p_row1 = -1.1 + math.log(math.exp(1.2) + math.exp(1.1))
     both = info_nce(t(Q), t(P), temperature=0.5, margin=0.25, symmetric=True).item()
     assert both == pytest.approx(((row0 + row1) / 2 + (p_row0 + p_row1) / 2) / 2, abs=1e-12)
-    assert info_nce(t(Q), t(P), temperature=0.5, margin=0.0).item() == pytest.approx(0.2775011, abs=1e-6)
+    assert info_nce(t(Q), t(P), temperature=0.5, margin=0.0).item() == pytest.approx(
+        0.2775011, abs=1e-6
+    )
 
 
 def test_shared_parallel_key_masks_the_other_pair_never_the_positive():

@@ -265,9 +265,7 @@ def test_verdict_follows_the_adjusted_not_the_raw_p_values():
     cells = random_cells(rng, 40, 2)
     b = same_units(cells, rng)
     a = {key: [v + 0.003 + 0.02 * rng.standard_normal() for v in b[key]] for key in b}
-    draws = clustered_bootstrap(
-        pd.concat([frame(a, "a"), frame(b, "b")]), n_resamples=4000, seed=1
-    )
+    draws = clustered_bootstrap(pd.concat([frame(a, "a"), frame(b, "b")]), n_resamples=4000, seed=1)
     test = claim_test(draws, "a", "b", margin=0.0)
     assert 1 / 3 * 0.05 < test.p_superiority < 0.05, test.p_superiority  # data chosen so
     assert claims_table([test]).iloc[0]["verdict"] == "inconclusive"
@@ -357,9 +355,7 @@ def test_systems_select_and_order_the_columns():
 def test_deterministic_for_a_seed():
     rng = np.random.default_rng(9)
     cells = random_cells(rng, 12, 3)
-    units = pd.concat(
-        [frame(same_units(cells, rng), s, k) for s in ("a", "b") for k in range(2)]
-    )
+    units = pd.concat([frame(same_units(cells, rng), s, k) for s in ("a", "b") for k in range(2)])
     first = clustered_bootstrap(units, n_resamples=700, seed=1)  # 3 blocks of draws
     again = clustered_bootstrap(units, n_resamples=700, seed=1)
     other = clustered_bootstrap(units, n_resamples=700, seed=2)

@@ -209,17 +209,24 @@ def test_compare_aligns_series_by_query_id_not_by_position():
     aligned = compare(systems, baseline="x-x", n_resamples=1000)
     by_id = compare(keyed, baseline="x-x", n_resamples=1000)
     pd.testing.assert_frame_equal(by_id.tests, aligned.tests)
-    shuffled = {name: {m: np.asarray(v) for m, v in measures.items()} for name, measures in keyed.items()}
+    shuffled = {
+        name: {m: np.asarray(v) for m, v in measures.items()} for name, measures in keyed.items()
+    }
     paired = compare(systems, baseline="x-x", test="t-test").tests["p_value"]
     positional = compare(shuffled, baseline="x-x", test="t-test").tests["p_value"]
-    np.testing.assert_allclose(compare(keyed, baseline="x-x", test="t-test").tests["p_value"], paired, rtol=1e-9)
+    np.testing.assert_allclose(
+        compare(keyed, baseline="x-x", test="t-test").tests["p_value"], paired, rtol=1e-9
+    )
     assert not np.allclose(positional, paired)  # pairing other queries changes the test
 
 
 def test_compare_refuses_series_on_other_queries_or_mixed_inputs():
     a = pd.Series([0.1, 0.2, 0.3], index=["q1", "q2", "q3"])
     b = pd.Series([0.1, 0.2, 0.3], index=["q1", "q2", "q4"])
-    with pytest.raises(ValueError, match=r"'s' and 'o' on 'map' are scored on different queries: 1 only in the first, 1 only in the second \(e.g. query id 'q3'\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'s' and 'o' on 'map' are scored on different queries: 1 only in the first, 1 only in the second \(e.g. query id 'q3'\)",
+    ):
         compare({"s": {"map": a}, "o": {"map": b}})
     with pytest.raises(TypeError, match="not one of each"):
         compare({"s": {"map": a}, "o": {"map": np.array([0.1, 0.2, 0.3])}})

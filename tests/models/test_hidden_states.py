@@ -50,10 +50,18 @@ def test_cached_embeddings_losses_and_gradients_equal_the_uncached_frozen_model(
     cache = cached.use_hidden_state_cache(tmp_path, dtype="float32")
     np.testing.assert_allclose(cached.encode(TEXTS), frozen.encode(TEXTS), rtol=0, atol=1e-6)
     assert len(cache) == len(TEXTS) and cache.computed_on_the_fly == 0
-    batch = ParallelPairs.collate([
-        {"query": q, "passage": p, "parallel_key": str(i), "query_language": "en", "passage_language": "en"}
-        for i, (q, p) in enumerate(zip(TEXTS, TEXTS[1:] + TEXTS[:1]))
-    ])
+    batch = ParallelPairs.collate(
+        [
+            {
+                "query": q,
+                "passage": p,
+                "parallel_key": str(i),
+                "query_language": "en",
+                "passage_language": "en",
+            }
+            for i, (q, p) in enumerate(zip(TEXTS, TEXTS[1:] + TEXTS[:1]))
+        ]
+    )
     cache.fill(batch["queries"], "query")
     grads = []
     for encoder in (frozen, cached):
@@ -64,7 +72,9 @@ def test_cached_embeddings_losses_and_gradients_equal_the_uncached_frozen_model(
         encoder.zero_grad(set_to_none=True)
         loss = InfoNCELoss(encoder)(batch)
         loss.backward()
-        grads.append((loss.item(), {n: p.grad for n, p in encoder.named_parameters() if p.grad is not None}))
+        grads.append(
+            (loss.item(), {n: p.grad for n, p in encoder.named_parameters() if p.grad is not None})
+        )
     assert grads[0][0] == pytest.approx(grads[1][0], abs=1e-6)
     assert grads[0][1].keys() == grads[1][1].keys() and len(grads[0][1]) > 0
     for name in grads[0][1]:
@@ -79,7 +89,9 @@ def test_half_precision_storage_is_close_to_exact(frozen: Encoder, tmp_path: Pat
     assert cosine.min() > 0.9999
 
 
-def test_cache_is_reopened_not_recomputed_and_keyed_by_the_bottom(frozen: Encoder, tmp_path: Path) -> None:
+def test_cache_is_reopened_not_recomputed_and_keyed_by_the_bottom(
+    frozen: Encoder, tmp_path: Path
+) -> None:
     frozen.settings.query_prefix = "query: "
     first = HiddenStateCache(frozen, tmp_path)
     assert first.fill(TEXTS, "passage") == len(TEXTS)
@@ -145,20 +157,27 @@ def test_keys_are_the_token_ids_of_the_real_tokens() -> None:
     assert first == second and len(first) == 16  # padding never enters the key
 
 
-def test_top_layers_are_saved_alone_and_checked_against_the_base(frozen: Encoder, tmp_path: Path) -> None:
+def test_top_layers_are_saved_alone_and_checked_against_the_base(
+    frozen: Encoder, tmp_path: Path
+) -> None:
     trained = copy.deepcopy(frozen)
     with torch.no_grad():
         trained.transformer.encoder.layer[1].output.dense.weight.mul_(1.5)
     folder = trained.save_pretrained(tmp_path / "model", top_layers_only=True)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "hybridlib_encoder.json", "hybridlib_top_layers.json", "top_layers.safetensors"]
+        "hybridlib_encoder.json",
+        "hybridlib_top_layers.json",
+        "top_layers.safetensors",
+    ]
     loaded = Encoder.from_pretrained(folder)
     assert loaded.top_layers == 1 and loaded.source == str(folder)
     np.testing.assert_allclose(loaded.encode(TEXTS), trained.encode(TEXTS), rtol=0, atol=1e-6)
     record = json.loads((folder / "hybridlib_top_layers.json").read_text())
     record["bottom_sha256"] = "0" * 64
     (folder / "hybridlib_top_layers.json").write_text(json.dumps(record))
-    with pytest.raises(ValueError, match=r"field 'bottom_sha256' is 000000000000\.\.\., but the base model 'tiny'"):
+    with pytest.raises(
+        ValueError, match=r"field 'bottom_sha256' is 000000000000\.\.\., but the base model 'tiny'"
+    ):
         Encoder.from_pretrained(folder)
     with pytest.raises(ValueError, match="top_layers_only needs a top-k model"):
         Encoder.from_pretrained("tiny").save_pretrained(tmp_path / "x", top_layers_only=True)

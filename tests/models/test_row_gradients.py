@@ -17,8 +17,13 @@ BATCH = {
 }
 
 
-def gradients(encoder: Encoder, loss_type=InfoNCELoss, row_gradients: bool = False, steps: int = 1,
-              **loss_options) -> tuple[list[float], dict[str, torch.Tensor]]:
+def gradients(
+    encoder: Encoder,
+    loss_type=InfoNCELoss,
+    row_gradients: bool = False,
+    steps: int = 1,
+    **loss_options,
+) -> tuple[list[float], dict[str, torch.Tensor]]:
     """Losses of ``steps`` backward passes (gradients accumulated, no optimizer) and the
     gradients of a copy of ``encoder``, with dropout on and the same seed."""
     encoder = copy.deepcopy(encoder).train()
@@ -100,7 +105,9 @@ def test_write_accumulates_like_autograd_and_the_buffer_is_reused():
     rows.lookup(torch.tensor([[4]])).sum().backward()
     rows.write()
     assert weight.grad is buffer
-    torch.testing.assert_close(weight.grad, torch.zeros(10, 3).index_fill_(0, torch.tensor([4]), 1.0))
+    torch.testing.assert_close(
+        weight.grad, torch.zeros(10, 3).index_fill_(0, torch.tensor([4]), 1.0)
+    )
 
 
 def test_write_adds_an_existing_plain_gradient():
@@ -109,7 +116,9 @@ def test_write_adds_an_existing_plain_gradient():
     rows = RowGradients(weight)
     rows.lookup(torch.tensor([[1]])).sum().backward()
     rows.write()
-    torch.testing.assert_close(weight.grad, torch.ones(4, 2) + torch.tensor([[0.0], [1.0], [0.0], [0.0]]))
+    torch.testing.assert_close(
+        weight.grad, torch.ones(4, 2) + torch.tensor([[0.0], [1.0], [0.0], [0.0]])
+    )
 
 
 def test_bad_inputs_are_refused(tiny):

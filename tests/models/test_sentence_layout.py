@@ -29,7 +29,9 @@ def st_folder(tmp_path_factory):
     from benchmarks.training import model_folder
 
     base = model_folder("tiny", tmp_path_factory.mktemp("tiny"))
-    transformer = Transformer(str(base), max_seq_length=64, model_kwargs={"add_pooling_layer": False})
+    transformer = Transformer(
+        str(base), max_seq_length=64, model_kwargs={"add_pooling_layer": False}
+    )
     torch.manual_seed(0)
     dense = Dense(32, 24, activation_function=torch.nn.Tanh())
     model = SentenceTransformer(
@@ -44,7 +46,12 @@ def test_the_layout_is_read_from_modules_json(st_folder):
     folder, _ = st_folder
     layout = read_layout(folder)
     assert (layout.transformer_path, layout.pooling, layout.normalize) == ("", "cls", True)
-    assert layout.head.config() == {"in_features": 32, "out_features": 24, "bias": True, "activation": "tanh"}
+    assert layout.head.config() == {
+        "in_features": 32,
+        "out_features": 24,
+        "bias": True,
+        "activation": "tanh",
+    }
 
 
 def test_the_older_pooling_config_of_labses_repository_is_read(st_folder, tmp_path):
@@ -52,10 +59,17 @@ def test_the_older_pooling_config_of_labses_repository_is_read(st_folder, tmp_pa
 
     folder = tmp_path / "old"
     shutil.copytree(st_folder[0], folder)
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({  # as sentence-transformers/LaBSE
-        "word_embedding_dimension": 32, "pooling_mode_cls_token": True,
-        "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False}))
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps(
+            {  # as sentence-transformers/LaBSE
+                "word_embedding_dimension": 32,
+                "pooling_mode_cls_token": True,
+                "pooling_mode_mean_tokens": False,
+                "pooling_mode_max_tokens": False,
+                "pooling_mode_mean_sqrt_len_tokens": False,
+            }
+        )
+    )
     assert read_layout(folder).pooling == "cls"
 
 
@@ -71,7 +85,9 @@ def test_embeddings_equal_sentence_transformers(st_folder):
 def test_the_head_is_trained_saved_and_loaded_with_the_model(st_folder, tmp_path):
     folder, _ = st_folder
     encoder = Encoder.from_pretrained(folder, max_length=64)
-    assert any(name.startswith("head.") for name, p in encoder.named_parameters() if p.requires_grad)
+    assert any(
+        name.startswith("head.") for name, p in encoder.named_parameters() if p.requires_grad
+    )
     with torch.no_grad():
         encoder.head.linear.weight.mul_(0.5)  # as a training step would move it
     want = encoder.encode(TEXTS)
@@ -88,19 +104,51 @@ def test_the_head_is_trained_saved_and_loaded_with_the_model(st_folder, tmp_path
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda f: (f / "1_Pooling" / "config.json").write_text(json.dumps(
-            {"word_embedding_dimension": 32, "pooling_mode_max_tokens": True})),
-         r"1_Pooling/config.json: pooling \['pooling_mode_max_tokens'\] is not supported"),
-        (lambda f: (f / "1_Pooling" / "config.json").write_text(json.dumps(
-            {"embedding_dimension": 32, "pooling_mode": "cls", "include_prompt": False})),
-         "field 'include_prompt' is false"),
-        (lambda f: (f / "2_Dense" / "model.safetensors").unlink(),
-         "2_Dense: no model.safetensors or pytorch_model.bin"),
-        (lambda f: (f / "modules.json").write_text(json.dumps(
-            [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-             {"idx": 2, "name": "2", "path": "2_LSTM", "type": "sentence_transformers.models.LSTM"}])),
-         r"module 2 \('sentence_transformers.models.LSTM'\) is not supported"),
+        (
+            lambda f: (f / "1_Pooling" / "config.json").write_text(
+                json.dumps({"word_embedding_dimension": 32, "pooling_mode_max_tokens": True})
+            ),
+            r"1_Pooling/config.json: pooling \['pooling_mode_max_tokens'\] is not supported",
+        ),
+        (
+            lambda f: (f / "1_Pooling" / "config.json").write_text(
+                json.dumps(
+                    {"embedding_dimension": 32, "pooling_mode": "cls", "include_prompt": False}
+                )
+            ),
+            "field 'include_prompt' is false",
+        ),
+        (
+            lambda f: (f / "2_Dense" / "model.safetensors").unlink(),
+            "2_Dense: no model.safetensors or pytorch_model.bin",
+        ),
+        (
+            lambda f: (f / "modules.json").write_text(
+                json.dumps(
+                    [
+                        {
+                            "idx": 0,
+                            "name": "0",
+                            "path": "",
+                            "type": "sentence_transformers.models.Transformer",
+                        },
+                        {
+                            "idx": 1,
+                            "name": "1",
+                            "path": "1_Pooling",
+                            "type": "sentence_transformers.models.Pooling",
+                        },
+                        {
+                            "idx": 2,
+                            "name": "2",
+                            "path": "2_LSTM",
+                            "type": "sentence_transformers.models.LSTM",
+                        },
+                    ]
+                )
+            ),
+            r"module 2 \('sentence_transformers.models.LSTM'\) is not supported",
+        ),
     ],
 )
 def test_a_layout_we_cannot_run_is_refused_by_name(st_folder, tmp_path, edit, message):
@@ -132,4 +180,9 @@ def test_a_hub_repository_is_read_through_its_cached_files(st_folder, monkeypatc
 
     layout = encoder_module._hub_layout("someone/labse-like")
     assert layout.pooling == "cls" and layout.head.config()["out_features"] == 24
-    assert fetched == ["modules.json", "1_Pooling/config.json", "2_Dense/config.json", "2_Dense/model.safetensors"]
+    assert fetched == [
+        "modules.json",
+        "1_Pooling/config.json",
+        "2_Dense/config.json",
+        "2_Dense/model.safetensors",
+    ]

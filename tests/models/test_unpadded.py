@@ -54,7 +54,9 @@ def test_embeddings_and_gradients_equal_the_padded_forward_without_dropout(encod
         encoder.zero_grad(set_to_none=True)
         encoder.unpadded = unpadded
         embeddings = encoder.embed(TEXTS)  # (4, dim)
-        (embeddings * torch.linspace(-1, 1, embeddings.numel()).view_as(embeddings)).sum().backward()
+        (
+            embeddings * torch.linspace(-1, 1, embeddings.numel()).view_as(embeddings)
+        ).sum().backward()
         grads = {n: p.grad.clone() for n, p in encoder.named_parameters() if p.grad is not None}
         results[unpadded] = (embeddings.detach(), grads)
     torch.testing.assert_close(results[True][0], results[False][0], rtol=1e-5, atol=1e-6)
@@ -81,7 +83,12 @@ def test_dropout_is_applied_and_seeded(tiny):
 def test_unsupported_architectures_use_their_own_forward(tiny):
     from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel
 
-    small = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
+    small = {
+        "hidden_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+    }
     decoder = BertModel(BertConfig(vocab_size=len(tiny.tokenizer), is_decoder=True, **small))
     distil = DistilBertModel(DistilBertConfig(vocab_size=len(tiny.tokenizer), dim=32, n_layers=1,
                                               n_heads=2, hidden_dim=64))  # fmt: skip

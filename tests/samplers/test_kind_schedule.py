@@ -329,9 +329,13 @@ def exact_ramp_kinds(start: Fraction, end: Fraction, b: int) -> str:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(alpha=st.floats(0, 1), alpha_end=st.floats(0, 1), kind_block=st.integers(1, 20))
-def test_scheduled_exact_kinds_follow_the_ramp_to_half_a_step(sampler_of, alpha, alpha_end, kind_block) -> None:
+def test_scheduled_exact_kinds_follow_the_ramp_to_half_a_step(
+    sampler_of, alpha, alpha_end, kind_block
+) -> None:
     """At every step of a block, the X-X steps so far differ from the ramp's running sum by
     at most one half: the schedule is followed locally, and the block's total is exact."""
     text = kinds(sampler_of(alpha=alpha, alpha_end=alpha_end, kind_block=kind_block).plan(0))
@@ -344,7 +348,9 @@ def test_scheduled_exact_kinds_follow_the_ramp_to_half_a_step(sampler_of, alpha,
 
 def test_scheduled_coin_moves_from_x_x_to_x_y(build_pairs) -> None:
     pairs = build_pairs(600, LANGUAGES)  # 600 steps an epoch at batch 3
-    plan = HybridBatchSampler(pairs, batch_size=3, alpha=0.9, alpha_end=0.1, kind_schedule="coin").plan(0)
+    plan = HybridBatchSampler(
+        pairs, batch_size=3, alpha=0.9, alpha_end=0.1, kind_schedule="coin"
+    ).plan(0)
     text = kinds(plan)
     first, last = text[:150].count("X") / 150, text[-150:].count("X") / 150
     assert first > 0.7 and last < 0.3, (first, last)  # expected about 0.8 and 0.2
@@ -353,10 +359,21 @@ def test_scheduled_coin_moves_from_x_x_to_x_y(build_pairs) -> None:
 @pytest.mark.parametrize(
     ("make", "error", "message"),
     [
-        (lambda p: HybridBatchSampler(p, batch_size=3, alpha_end=1.5), ValueError, r"alpha_end must be in \[0, 1\], but got 1.5"),
-        (lambda p: XXBatchSampler(p, batch_size=3, alpha_end=0.0), TypeError, "XXBatchSampler has alpha = 1"),
-        (lambda p: make_batch_sampler("per-pair", p, batch_size=3, alpha_end=0.0), ValueError,
-         "alpha_end \\(a scheduled alpha\\) applies to HybridBatchSampler"),
+        (
+            lambda p: HybridBatchSampler(p, batch_size=3, alpha_end=1.5),
+            ValueError,
+            r"alpha_end must be in \[0, 1\], but got 1.5",
+        ),
+        (
+            lambda p: XXBatchSampler(p, batch_size=3, alpha_end=0.0),
+            TypeError,
+            "XXBatchSampler has alpha = 1",
+        ),
+        (
+            lambda p: make_batch_sampler("per-pair", p, batch_size=3, alpha_end=0.0),
+            ValueError,
+            "alpha_end \\(a scheduled alpha\\) applies to HybridBatchSampler",
+        ),
     ],
 )
 def test_scheduled_alpha_arguments(build_pairs, make, error, message) -> None:
@@ -366,5 +383,7 @@ def test_scheduled_alpha_arguments(build_pairs, make, error, message) -> None:
 
 def test_state_of_another_schedule_is_refused(sampler_of) -> None:
     state = sampler_of(alpha=1.0, alpha_end=0.0).state_dict()
-    with pytest.raises(ValueError, match="saved with alpha_end=0.0, but this sampler has alpha_end=None"):
+    with pytest.raises(
+        ValueError, match="saved with alpha_end=0.0, but this sampler has alpha_end=None"
+    ):
         sampler_of(alpha=1.0).load_state_dict(state)

@@ -13,7 +13,9 @@ from scipy.stats import binomtest
 
 from hybridlib.samplers import BatchKind, ParallelPairs, PerPairMixingSampler, make_batch_sampler
 
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 LANGUAGES = ["ar", "de", "en", "th"]
 
 
@@ -29,7 +31,9 @@ def cases(draw, build_pairs):
     absent = {(k, lang) for k in lonely for lang in languages[1:]}
     if n_keys - len(lonely) < n_global:
         absent = set()
-    pairs = build_pairs(n_keys, languages, absent, draw(st.sets(st.sampled_from([(0, "de"), (1, "en")]))))
+    pairs = build_pairs(
+        n_keys, languages, absent, draw(st.sets(st.sampled_from([(0, "de"), (1, "en")])))
+    )
     kwargs = dict(batch_size=batch_size, num_replicas=num_replicas, alpha=draw(st.floats(0, 1)),
                   seed=draw(st.integers(0, 2**32)), drop_last=draw(st.booleans()),
                   kind_schedule=draw(st.sampled_from(["exact", "coin"])))  # fmt: skip
@@ -37,12 +41,17 @@ def cases(draw, build_pairs):
 
 
 def samplers(pairs, kwargs):
-    return [PerPairMixingSampler(ParallelPairs(pairs), rank=r, **kwargs) for r in range(kwargs["num_replicas"])]
+    return [
+        PerPairMixingSampler(ParallelPairs(pairs), rank=r, **kwargs)
+        for r in range(kwargs["num_replicas"])
+    ]
 
 
 @PROPERTY_SETTINGS
 @given(data=st.data())
-def test_every_step_has_distinct_keys_over_all_ranks_and_the_planned_share(build_pairs, data) -> None:
+def test_every_step_has_distinct_keys_over_all_ranks_and_the_planned_share(
+    build_pairs, data
+) -> None:
     pairs, kwargs = data.draw(cases(build_pairs))
     ranks = samplers(pairs, kwargs)
     n_global = kwargs["batch_size"] * kwargs["num_replicas"]
@@ -86,7 +95,9 @@ def test_coin_share_matches_alpha_and_same_seed_same_plan(build_pairs) -> None:
     pairs = build_pairs(300, ["ar", "de", "en"])
     sampler = PerPairMixingSampler(pairs, batch_size=8, alpha=0.3, seed=5, kind_schedule="coin")
     n = sum(len(batch.pairs) for batch in sampler.plan(0))
-    mono = sum(pairs[q].language == pairs[p].language for batch in sampler.plan(0) for q, p in batch.pairs)
+    mono = sum(
+        pairs[q].language == pairs[p].language for batch in sampler.plan(0) for q, p in batch.pairs
+    )
     assert binomtest(mono, n, 0.3).pvalue > 1e-3
     assert sampler.monolingual_share(0) == pytest.approx(mono / n)
     again = PerPairMixingSampler(pairs, batch_size=8, alpha=0.3, seed=5, kind_schedule="coin")
@@ -106,7 +117,9 @@ def test_by_name_and_state_of_a_hybrid_sampler_is_refused(build_pairs) -> None:
     sampler = make_batch_sampler("per-pair", pairs, batch_size=4, alpha=0.5, seed=1)
     assert isinstance(sampler, PerPairMixingSampler)
     hybrid = make_batch_sampler("hybrid", pairs, batch_size=4, alpha=0.5, seed=1)
-    with pytest.raises(ValueError, match="saved with mixing='whole-batch', but this sampler has mixing='per-pair'"):
+    with pytest.raises(
+        ValueError, match="saved with mixing='whole-batch', but this sampler has mixing='per-pair'"
+    ):
         sampler.load_state_dict(hybrid.state_dict())
 
 
@@ -114,7 +127,10 @@ def test_by_name_and_state_of_a_hybrid_sampler_is_refused(build_pairs) -> None:
     ("kwargs", "message"),
     [
         ({"kind_block": 3}, "kind_block applies to whole-batch kinds only"),
-        ({"batch_size": 41}, "40 parallel keys occur in two or more languages, fewer than batch_size = 41"),
+        (
+            {"batch_size": 41},
+            "40 parallel keys occur in two or more languages, fewer than batch_size = 41",
+        ),
         ({"language_weighting": "size"}, "language_weighting='size' does not apply"),
     ],
 )

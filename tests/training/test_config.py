@@ -79,8 +79,14 @@ def test_unknown_key_in_the_data_section(tmp_path):
         ({"lr": "fast"}, "lr must be a number, but got 'fast'"),
         ({"temperature": 0}, "temperature must be > 0, but got 0.0"),
         ({"margin": -0.2}, "margin must be >= 0, but got -0.2"),
-        ({"sampler": "x-y", "alpha_end": 1.0}, r"alpha_end \(a scheduled alpha\) applies to sampler 'hybrid', but got sampler 'x-y'"),
-        ({"sampler": "per-pair", "kind_block": 4}, "kind_block applies to whole-batch kinds; sampler 'per-pair'"),
+        (
+            {"sampler": "x-y", "alpha_end": 1.0},
+            r"alpha_end \(a scheduled alpha\) applies to sampler 'hybrid', but got sampler 'x-y'",
+        ),
+        (
+            {"sampler": "per-pair", "kind_block": 4},
+            "kind_block applies to whole-batch kinds; sampler 'per-pair'",
+        ),
         ({"alpha_end": 2.0}, r"alpha_end must be in \[0, 1\], but got 2.0"),
         ({"warmup_ratio": 1.0}, r"warmup_ratio must be in \[0, 1\), but got 1.0"),
         ({"sampler": "mixed"}, "sampler: unknown batch sampling strategy 'mixed'"),
@@ -162,15 +168,25 @@ def test_command_reports_bad_pairs_file(tmp_path, capsys):
     ("fields", "message"),
     [
         ({"model": "/nonexistent/model"}, "encoder folder not found: /nonexistent/model"),
-        ({"data": {"suite": "xquad-r", "languages": ["en"], "articles": ["Super_Bowl_51"]}},
-         "data.articles: 1 article\\(s\\) not in xquad-r .* 'Super_Bowl_51' \\(did you mean 'Super_Bowl_50'\\?\\)"),
-        ({"data": {"suite": "xquad-r", "languages": ["de", "en"], "articles": []}}, "data: no training pair in xquad-r"),
+        (
+            {"data": {"suite": "xquad-r", "languages": ["en"], "articles": ["Super_Bowl_51"]}},
+            "data.articles: 1 article\\(s\\) not in xquad-r .* 'Super_Bowl_51' \\(did you mean 'Super_Bowl_50'\\?\\)",
+        ),
+        (
+            {"data": {"suite": "xquad-r", "languages": ["de", "en"], "articles": []}},
+            "data: no training pair in xquad-r",
+        ),
         ({"batch_size": 5000}, "batch_size"),
-        ({"sampler": "x-y", "data": {"suite": "xquad-r", "languages": ["en"]}}, "at least two|two languages|languages"),
+        (
+            {"sampler": "x-y", "data": {"suite": "xquad-r", "languages": ["en"]}},
+            "at least two|two languages|languages",
+        ),
         ({"device": "cuda"}, "sees no CUDA device"),
     ],
 )
-def test_train_turns_ordinary_mistakes_into_one_message_and_exit_2(tmp_path, real_data_dir, capsys, fields, message):
+def test_train_turns_ordinary_mistakes_into_one_message_and_exit_2(
+    tmp_path, real_data_dir, capsys, fields, message
+):
     """Issue 14, case 6: these ended in raw tracebacks."""
     import re
 

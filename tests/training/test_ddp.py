@@ -26,7 +26,9 @@ def launch(output: Path, processes: int) -> dict[str, dict]:
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                    "--nproc-per-node", str(processes), str(WORKER), str(output)]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    finished = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=600, env=env
+    )
     assert finished.returncode == 0, finished.stderr[-4000:]
     assert sorted(path.stem for path in output.glob("*.pt")) == VARIANTS
     return {name: torch.load(output / f"{name}.pt") for name in VARIANTS}

@@ -14,7 +14,9 @@ def test_the_loss_follows_the_config() -> None:
     config = TrainConfig.from_dict({"steps": 1, "temperature": 0.1, "symmetric": True})
     loss = make_loss(config, tiny_encoder())
     assert type(loss) is InfoNCELoss and loss.temperature == 0.1 and loss.symmetric
-    cached = make_loss(TrainConfig.from_dict({"steps": 1, "grad_cache_chunk_size": 4}), tiny_encoder())
+    cached = make_loss(
+        TrainConfig.from_dict({"steps": 1, "grad_cache_chunk_size": 4}), tiny_encoder()
+    )
     assert isinstance(cached, CachedInfoNCELoss) and cached.mini_batch_size == 4
 
 

@@ -256,14 +256,24 @@ def test_top_layer_training_on_cached_states_equals_training_without_the_cache(t
                               hidden_state_cache=cached, hidden_state_dtype="float32",
                               save_top_layers_only=True), pairs=pairs)  # fmt: skip
         runs[cached] = load_file(result.model_dir / "top_layers.safetensors")
-    assert runs[True].keys() == runs[False].keys() and all(k.startswith("encoder.layer.1.") for k in runs[True])
+    assert runs[True].keys() == runs[False].keys() and all(
+        k.startswith("encoder.layer.1.") for k in runs[True]
+    )
     for name in runs[True]:
         torch.testing.assert_close(runs[True][name], runs[False][name], rtol=1e-4, atol=1e-6)
     base = Encoder.from_pretrained("tiny").transformer.state_dict()
-    assert not torch.equal(runs[True]["encoder.layer.1.output.dense.weight"], base["encoder.layer.1.output.dense.weight"])
+    assert not torch.equal(
+        runs[True]["encoder.layer.1.output.dense.weight"],
+        base["encoder.layer.1.output.dense.weight"],
+    )
     provenance = json.loads((tmp_path / "cached-True" / "provenance.json").read_text())
     assert provenance["parameters"]["hidden_state_cache"]["split_layer"] == 1
-    assert provenance["parameters"]["training_articles"] == ["article0", "article1", "article2", "article3"]
+    assert provenance["parameters"]["training_articles"] == [
+        "article0",
+        "article1",
+        "article2",
+        "article3",
+    ]
 
 
 def test_hybrid_run_realises_alpha_exactly(tmp_path, pairs):
@@ -273,7 +283,9 @@ def test_hybrid_run_realises_alpha_exactly(tmp_path, pairs):
 
 
 def test_constant_schedule_holds_the_rate_after_warm_up(tmp_path, pairs):
-    result = train(config(tmp_path, "constant", steps=5, lr_schedule="constant", warmup_steps=2), pairs=pairs)
+    result = train(
+        config(tmp_path, "constant", steps=5, lr_schedule="constant", warmup_steps=2), pairs=pairs
+    )
     rates = [record["lr"] for record in read_log(result.log_file)]
     assert rates[0] == 0.0 and rates[1] == pytest.approx(FAST["lr"] / 2)
     assert rates[2:] == [FAST["lr"]] * 3
@@ -285,20 +297,38 @@ def test_validation_curve_is_written_on_held_out_articles(tmp_path, real_data_di
 
     root = str(real_data_dir)
     held = validation_articles("xquad-to-mlqa", 0.1, 0, root)
-    data = {"suite": "xquad-r", "languages": ["de", "en"], "articles": training_articles("xquad-to-mlqa", 0.1, 0, root)[:3],
-            "root": root}
-    result = train(config(tmp_path, "validated", steps=4, data=data, validation={"articles": held, "every": 2}))
+    data = {
+        "suite": "xquad-r",
+        "languages": ["de", "en"],
+        "articles": training_articles("xquad-to-mlqa", 0.1, 0, root)[:3],
+        "root": root,
+    }
+    result = train(
+        config(tmp_path, "validated", steps=4, data=data, validation={"articles": held, "every": 2})
+    )
     log = read_log(result.model_dir.parent / "validation_log.jsonl")
     assert [r["step"] for r in log] == [0, 2, 4]
     for record in log:
         assert 0 < record["map_mono"] <= 1 and record["val_loss"] > 0
-        assert record["map_mean"] == pytest.approx((record["map_mono"] + record["map_cross"] + record["map_multi"]) / 3)
+        assert record["map_mean"] == pytest.approx(
+            (record["map_mono"] + record["map_cross"] + record["map_multi"]) / 3
+        )
     with pytest.raises(ConfigError, match="validation.articles must be held out of training"):
-        train(config(tmp_path, "leaky", steps=2, data={**data, "articles": held}, validation={"articles": held}))
+        train(
+            config(
+                tmp_path,
+                "leaky",
+                steps=2,
+                data={**data, "articles": held},
+                validation={"articles": held},
+            )
+        )
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "no record"])
-def test_resume_skips_a_corrupt_checkpoint_and_falls_back_to_the_previous_one(tmp_path, pairs, damage, capfd):
+def test_resume_skips_a_corrupt_checkpoint_and_falls_back_to_the_previous_one(
+    tmp_path, pairs, damage, capfd
+):
     """Issue 14, case 2: 16 bytes flipped in the latest checkpoint resumed into NaN weights
     (exit 0); a truncated or empty one raised a raw RuntimeError / EOFError."""
     import shutil
@@ -309,11 +339,16 @@ def test_resume_skips_a_corrupt_checkpoint_and_falls_back_to_the_previous_one(tm
     train(config(tmp_path, "interrupted", **fields), pairs=pairs)
     shutil.rmtree(interrupted / "model")  # as if killed after the step-4 checkpoint
     (interrupted / "provenance.json").unlink()
-    assert [p.name for p in checkpoint_paths(interrupted)] == ["step-00000002.pt", "step-00000004.pt"]
+    assert [p.name for p in checkpoint_paths(interrupted)] == [
+        "step-00000002.pt",
+        "step-00000004.pt",
+    ]
     latest = interrupted / "checkpoints" / "step-00000004.pt"
     data = bytearray(latest.read_bytes())
     if damage == "flip":
-        data[len(data) // 2 : len(data) // 2 + 16] = bytes(255 - b for b in data[len(data) // 2 : len(data) // 2 + 16])
+        data[len(data) // 2 : len(data) // 2 + 16] = bytes(
+            255 - b for b in data[len(data) // 2 : len(data) // 2 + 16]
+        )
     elif damage == "truncate":
         data = data[: len(data) // 3]
     elif damage == "empty":
@@ -328,7 +363,9 @@ def test_resume_skips_a_corrupt_checkpoint_and_falls_back_to_the_previous_one(tm
     ours, theirs = weights(result.model_dir), weights(reference.model_dir)
     assert all(torch.isfinite(t).all() for t in ours.values())
     assert all(torch.equal(ours[name], theirs[name]) for name in theirs)  # bit-identical
-    skipped = json.loads((interrupted / "provenance.json").read_text())["parameters"]["skipped_checkpoints"]
+    skipped = json.loads((interrupted / "provenance.json").read_text())["parameters"][
+        "skipped_checkpoints"
+    ]
     assert len(skipped) == 1 and skipped[0].startswith("step-00000004.pt: ")
 
 
@@ -363,20 +400,26 @@ def test_margin_reaches_the_loss_of_the_first_step(tmp_path, pairs):
 
 
 def test_per_pair_mixing_trains_with_mixed_batches(tmp_path, pairs):
-    result = train(config(tmp_path, "per-pair", steps=3, sampler="per-pair", alpha=0.25), pairs=pairs)
+    result = train(
+        config(tmp_path, "per-pair", steps=3, sampler="per-pair", alpha=0.25), pairs=pairs
+    )
     log = read_log(result.log_file)
     assert [record["batch_kind"] for record in log] == [["mixed"]] * 3
     assert all(len(record["languages"][0]) >= 2 for record in log)  # every batch has X-Y pairs
 
 
 def test_scheduled_alpha_runs_x_x_first_then_x_y(tmp_path, pairs):
-    result = train(config(tmp_path, "ramp", steps=4, sampler="hybrid", alpha=1.0, alpha_end=0.0), pairs=pairs)
+    result = train(
+        config(tmp_path, "ramp", steps=4, sampler="hybrid", alpha=1.0, alpha_end=0.0), pairs=pairs
+    )
     kinds = [record["batch_kind"][0] for record in read_log(result.log_file)]
     assert kinds == ["x-x", "x-x", "x-y", "x-y"]  # the ramp (1, 2/3, 1/3, 0) over the run
 
 
 def test_the_prefixes_of_the_config_are_trained_with_and_saved(tmp_path, pairs):
-    result = train(config(tmp_path, "prefixed", steps=1, query_prefix="Query: ",
-                          passage_prefix="Passage: "), pairs=pairs)
+    result = train(
+        config(tmp_path, "prefixed", steps=1, query_prefix="Query: ", passage_prefix="Passage: "),
+        pairs=pairs,
+    )
     saved = Encoder.from_pretrained(result.model_dir)
     assert (saved.settings.query_prefix, saved.settings.passage_prefix) == ("Query: ", "Passage: ")
