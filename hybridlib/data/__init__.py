@@ -14,6 +14,7 @@ from hybridlib.data.lareqa import (
 )
 from hybridlib.data.miracl import load_miracl, load_miracl_languages, miracl_languages
 from hybridlib.data.multi30k import load_multi30k
+from hybridlib.data.pairs import pairs_sha256, read_pairs_file
 from hybridlib.data.sources import data_dir
 from hybridlib.data.statistics import dataset_statistics
 from hybridlib.data.tatoeba import load_tatoeba, tatoeba_languages
@@ -36,5 +37,7 @@ __all__ = [
     "load_miracl_languages",
     "miracl_languages",
     "dataset_statistics",
+    "read_pairs_file",
+    "pairs_sha256",
     "DataError",
 ]

@@ -7,6 +7,7 @@ A run writes into ``output_dir``::
                            batch_kind, languages (one per micro-batch), epoch, seconds,
                            cpu_seconds (rank 0; other ranks: train_log.rank{r}.jsonl)
     checkpoints/step-00000500.pt   model, optimizer, scheduler, sampler and RNG states
+                           (hybridlib.training.checkpoints)
     validation_log.jsonl   with a validation section: step, val_loss, map_mono, map_cross,
                            map_multi, map_mean (before the first step and every few steps)
     model/                 the final encoder (Encoder.save_pretrained; top layers only with
@@ -27,8 +28,6 @@ global batch (:mod:`hybridlib.training.step`). gloo on CPU, nccl on GPU.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import os
 import random
@@ -45,13 +44,21 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from hybridlib.data.pairs import pairs_sha256, read_pairs_file
 from hybridlib.data.types import TrainingPair
-from hybridlib.io import atomic_path, atomic_write_json, atomic_write_text, provenance
-from hybridlib.losses.distributed import gather_objects, world_size_and_rank
+from hybridlib.io import atomic_write_json, atomic_write_text, provenance
+from hybridlib.losses.distributed import world_size_and_rank
+from hybridlib.training.checkpoints import (
+    CHECKPOINT_DIR,
+    checkpoint_paths,
+    config_differences,
+    newest_valid_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
 from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
 from hybridlib.training.step import build_training, distribute, train_step
 
-CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
 VALIDATION_LOG = "validation_log.jsonl"
 MODEL_DIR = "model"
@@ -106,48 +113,6 @@ def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
     return pairs
 
 
-def read_pairs_file(path: str | os.PathLike[str]) -> list[TrainingPair]:
-    """Training pairs from JSON lines with the fields of :class:`TrainingPair`.
-
-    Bad lines raise :class:`~hybridlib.data.DataError` naming the file, line and value.
-    """
-    from hybridlib.data import DataError
-
-    fields = dataclasses.fields(TrainingPair)
-    names = {f.name for f in fields}
-    required = [f.name for f in fields if f.default is dataclasses.MISSING]
-    pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"line {number}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(
-                    path, where, line.strip(), f"is not valid JSON ({error.msg})"
-                ) from None
-            if not isinstance(obj, dict):
-                raise DataError(path, where, obj, f"must be an object with the fields {required}")
-            unknown, missing = sorted(set(obj) - names), [n for n in required if n not in obj]
-            if unknown or missing:
-                raise DataError(
-                    path, where, obj, f"has unknown fields {unknown} / lacks fields {missing}"
-                )
-            pairs.append(TrainingPair(**obj))
-    return pairs
-
-
-def pairs_sha256(pairs: Sequence[TrainingPair]) -> str:
-    """A hash of the training pairs' content and order (for provenance)."""
-    digest = hashlib.sha256()
-    for pair in pairs:
-        digest.update(json.dumps(dataclasses.astuple(pair), ensure_ascii=False).encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
 # ----------------------------------------------------------------------------- processes
 def _setup_distributed(device_setting: str) -> tuple[int, int, torch.device, bool]:
     """Join the torchrun process group when ``WORLD_SIZE > 1``.
@@ -181,89 +146,6 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _rng_state() -> dict[str, Any]:
-    """The RNG states as tensors and plain data (loadable with ``weights_only=True``)."""
-    numpy_state: Any = np.random.get_state()  # the legacy tuple form
-    kind, keys, position, has_gauss, cached = numpy_state
-    state = {
-        "python": random.getstate(),
-        "numpy": [
-            kind,
-            torch.from_numpy(keys.astype(np.int64)),
-            int(position),
-            int(has_gauss),
-            float(cached),
-        ],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    kind, keys, position, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def checkpoint_paths(output_dir: str | os.PathLike[str]) -> list[Path]:
-    """The run's checkpoints, oldest first."""
-    return sorted((Path(output_dir) / CHECKPOINT_DIR).glob("step-*.pt"))
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that does not verify (no record, another size or SHA-256, unreadable)."""
-
-
-def _checkpoint_record(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def _load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint that matches the size and SHA-256 recorded after it was written, read as
-    tensors and plain data only (``weights_only=True``); else :class:`CheckpointError`."""
-    from hybridlib.io import sha256_file
-
-    record_file = _checkpoint_record(path)
-    try:
-        record = json.loads(record_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        raise CheckpointError(
-            f"{record_file.name} is missing or unreadable (a write cut short)"
-        ) from None
-    size = path.stat().st_size
-    if size != record.get("size"):
-        raise CheckpointError(f"{size} bytes, but its record says {record.get('size')}")
-    if sha256_file(path) != record.get("sha256"):
-        raise CheckpointError(
-            "its SHA-256 differs from its record (the file changed after it was written)"
-        )
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # an unpickling error of any kind: the file is unusable
-        raise CheckpointError(f"unreadable ({type(error).__name__}: {error})") from None
-
-
-def newest_valid_checkpoint(
-    output_dir: str | os.PathLike[str],
-) -> tuple[Path | None, dict[str, Any] | None, list[str]]:
-    """The newest checkpoint that verifies, its state, and why each newer one was skipped.
-    A checkpoint that fails is set aside (renamed ``*.corrupt``), never loaded again."""
-    skipped: list[str] = []
-    for path in reversed(checkpoint_paths(output_dir)):
-        try:
-            return path, _load_checkpoint(path), skipped
-        except CheckpointError as error:
-            skipped.append(f"{path.name}: {error}")
-            path.replace(path.with_name(path.name + ".corrupt"))
-            _checkpoint_record(path).unlink(missing_ok=True)
-    return None, None, skipped
-
-
 def _truncate_log(path: Path, step: int) -> None:
     """Keep the log lines of steps <= ``step`` (drops steps after the checkpoint and a
     line cut short by a kill)."""
@@ -278,21 +160,6 @@ def _truncate_log(path: Path, step: int) -> None:
         if record.get("step", step + 1) <= step:
             kept.append(line + "\n")
     atomic_write_text(path, "".join(kept))
-
-
-def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    # settings that do not change the weights (the number of threads may change the last bits)
-    ignore = {
-        "output_dir",
-        "checkpoint_every",
-        "keep_checkpoints",
-        "log_every",
-        "num_threads",
-        "device",
-        "embedding_row_gradients",  # the same gradient, summed in another order
-        "validation",  # scoring held-out data changes no weight
-    }
-    return sorted(k for k in current if k not in ignore and saved.get(k) != current[k])
 
 
 # ----------------------------------------------------------------------------- training
@@ -336,7 +203,7 @@ def train(
             print(f"hybridlib train: skipped checkpoint {reason}", file=sys.stderr)
         existing = [latest] if latest is not None else []
     if checkpoint is not None:
-        different = _config_differences(checkpoint["config"], config.to_dict())
+        different = config_differences(checkpoint["config"], config.to_dict())
         if different:
             raise ConfigError(
                 f"cannot resume {existing[-1]}: the config differs in {different}; "
@@ -434,7 +301,7 @@ def train(
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         sampler.load_state_dict(checkpoint["sampler"])
-        _set_rng_state(checkpoint["rng"][rank])
+        set_rng_state(checkpoint["rng"][rank])
         step = int(checkpoint["step"])
         _truncate_log(log_file, step)
         del checkpoint
@@ -504,7 +371,7 @@ def train(
             progress.update(1)
             validate()
             if step % config.checkpoint_every == 0 and step < total_steps:
-                _save_checkpoint(
+                save_checkpoint(
                     output_dir, step, config, world, rank, encoder, optimizer, scheduler, sampler
                 )
 
@@ -554,52 +421,3 @@ def _endless(loader: DataLoader, sampler: Any) -> Iterator[tuple[dict[str, list[
     while True:
         for batch in loader:
             yield batch, sampler.last_batch
-
-
-def _trainable_state(encoder: Any) -> dict[str, torch.Tensor]:
-    """The weights a checkpoint must hold: all of them, or with a frozen bottom only the
-    trained top (the bottom is the base model's, checked by its hash when loading)."""
-    state = encoder.state_dict()
-    if encoder.top_layers is None:
-        return state
-    trainable = {name for name, p in encoder.named_parameters() if p.requires_grad}
-    return {name: tensor for name, tensor in state.items() if name in trainable}
-
-
-def _save_checkpoint(
-    output_dir: Path,
-    step: int,
-    config: TrainConfig,
-    world: int,
-    rank: int,
-    encoder: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    sampler: Any,
-) -> None:
-    """Write ``checkpoints/step-XXXXXXXX.pt`` atomically (rank 0) and keep the newest few."""
-    rng_states = gather_objects([_rng_state()])  # every rank's, in rank order
-    if rank == 0:
-        state = {
-            "step": step,
-            "model": _trainable_state(encoder),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "sampler": sampler.state_dict(),
-            "rng": rng_states,
-            "config": config.to_dict(),
-            "world_size": world,
-        }
-        path = output_dir / CHECKPOINT_DIR / f"step-{step:08d}.pt"
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
-        from hybridlib.io import sha256_file
-
-        # written last: a checkpoint without its record is one whose writing was cut short
-        atomic_write_json(_checkpoint_record(path), {"step": step, "size": path.stat().st_size,
-                                                     "sha256": sha256_file(path)})  # fmt: skip
-        for old in checkpoint_paths(output_dir)[: -config.keep_checkpoints]:
-            old.unlink()
-            _checkpoint_record(old).unlink(missing_ok=True)
-    if world > 1:
-        dist.barrier()
