@@ -323,7 +323,7 @@ def evaluate_run(
     subfolder each, and write ``run.json`` last: ``record`` (who the system is) plus the
     evaluation settings. A suite whose results are complete is not evaluated again.
     ``postprocess``: a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing`."""
-    from hybridlib.evaluation import evaluate
+    from hybridlib.evaluation import EvaluationOptions, evaluate
     from hybridlib.evaluation.suites import SUITES, load_model
     from hybridlib.io import remove_stale_temporaries
 
@@ -339,11 +339,14 @@ def evaluate_run(
         if provenance_file.is_file():
             done[suite] = json.loads(provenance_file.read_text(encoding="utf-8"))["parameters"]
             continue
+        options = EvaluationOptions(
+            languages=languages.get(suite), include_articles=(include_articles or {}).get(suite),
+            train_articles=train_articles, training_languages=training_languages,
+            batch_size=batch_size,
+        )  # fmt: skip
         evaluate(
-            encoder, [suite], folder, languages=languages.get(suite), settings=settings,
-            include_articles=(include_articles or {}).get(suite),
-            training_languages=training_languages, train_articles=train_articles,
-            batch_size=batch_size, postprocess=postprocess, log=None,
+            encoder, [suite], folder, options=options, settings=settings, postprocess=postprocess,
+            log=None,
         )  # fmt: skip
         done[suite] = json.loads(provenance_file.read_text(encoding="utf-8"))["parameters"]
     evaluation = {s: p.get("evaluation_settings") for s, p in done.items()}

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 SELECTION_FILE = "selection.json"  # the validation's choice, in each direction's folder
 SAMPLERS = ("x-x", "x-y", "hybrid", "per-pair")
+# the pure samplers are Hybrid at a fixed alpha: X-X batches only (1), X-Y batches only (0)
+PURE_ALPHA: dict[str, float] = {"x-x": 1.0, "x-y": 0.0}
 DEBIAS_METHODS = {"centering": "centering", "lir": "LIR", "lsar": "LSAR"}  # key -> display
 
 
 def canonical(sampler: str, alpha: float) -> tuple[str, float]:
     """Hybrid(1) is X-X and Hybrid(0) is X-Y: one run serves both. Per-pair keeps its alpha
     (its batches mix inside, so per-pair(1) is not X-X's one-language batches)."""
-    if sampler == "x-x" or (sampler == "hybrid" and alpha == 1.0):
-        return "x-x", 1.0
-    if sampler == "x-y" or (sampler == "hybrid" and alpha == 0.0):
-        return "x-y", 0.0
+    if sampler in PURE_ALPHA:
+        return sampler, PURE_ALPHA[sampler]
+    for pure, pure_alpha in PURE_ALPHA.items():
+        if sampler == "hybrid" and alpha == pure_alpha:
+            return pure, pure_alpha
     if sampler not in ("hybrid", "per-pair"):
         raise ValueError(f"sampler must be one of {list(SAMPLERS)}, but got {sampler!r}")
     return sampler, float(alpha)

@@ -3,7 +3,8 @@
 - :mod:`~hybridlib.evaluation.embeddings`: embeddings cached per (model, suite, kind).
 - :mod:`~hybridlib.evaluation.search`: exact scores (matmul) and top-k (matmul or faiss).
 - :mod:`~hybridlib.evaluation.lareqa`: Mono / Cross / Multi settings -> tidy frames.
-- :mod:`~hybridlib.evaluation.suites`: the suites, ``evaluate_suite`` and ``evaluate``.
+- :mod:`~hybridlib.evaluation.suites`: the suites, ``evaluate_suite`` and ``evaluate``, and
+  their inputs ``EvaluationOptions`` (what is evaluated) and ``EvaluationSettings`` (how).
 - :mod:`~hybridlib.evaluation.bm25`: the BM25 baseline on XLM-R pieces.
 - :mod:`~hybridlib.evaluation.leakage`: refuse evaluation on training articles.
 - :mod:`~hybridlib.evaluation.debias`: training-free removal of language identity
@@ -38,13 +39,21 @@ from hybridlib.evaluation.leakage import (
     read_articles,
     restrict_articles,
 )
-from hybridlib.evaluation.measures import per_query_measures
 from hybridlib.evaluation.search import iter_score_blocks, run_from_top_k, score_matrix, top_k
-from hybridlib.evaluation.suites import SUITES, evaluate, evaluate_suite, load_suite
+from hybridlib.evaluation.suites import (
+    SUITES,
+    EvaluationOptions,
+    EvaluationSettings,
+    evaluate,
+    evaluate_suite,
+    load_suite,
+)
 
 __all__ = [
     "BM25Scorer",
     "DenseScorer",
+    "EvaluationOptions",
+    "EvaluationSettings",
     "LAREQA_MEASURES",
     "LanguageCentering",
     "LanguageInformationRemoval",
@@ -67,7 +76,6 @@ __all__ = [
     "language_matrix",
     "load_suite",
     "model_fingerprint",
-    "per_query_measures",
     "read_articles",
     "restrict_articles",
     "run_from_top_k",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1
 from hybridlib.evaluation.embeddings import CANDIDATE_INPUTS
 
 
@@ -61,8 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--xm3600", metavar="FILE", default=None, help="XM3600 captions file")
-    parser.add_argument("--bm25-k1", type=float, default=None, help="BM25 k1 (default 0.9)")
-    parser.add_argument("--bm25-b", type=float, default=None, help="BM25 b (default 0.4)")
+    parser.add_argument(
+        "--bm25-k1", type=float, default=DEFAULT_K1, help="BM25 k1 (default %(default)s)"
+    )
+    parser.add_argument(
+        "--bm25-b", type=float, default=DEFAULT_B, help="BM25 b (default %(default)s)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument(
         "--max-length", type=int, default=None,
@@ -79,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from hybridlib.data import DataError
     from hybridlib.evaluation.leakage import read_articles
-    from hybridlib.evaluation.suites import EvaluationSettings, evaluate
+    from hybridlib.evaluation.suites import EvaluationOptions, EvaluationSettings, evaluate
 
     if args.threads is not None:
         import torch
@@ -103,16 +108,17 @@ def run(args: argparse.Namespace) -> int:
             args.model,
             args.suites,
             args.output,
-            languages=args.languages,
-            include_articles=articles["include"],
-            exclude_articles=articles["exclude"],
-            train_articles=articles["train"],
-            training_languages=training_languages,
-            candidate_input=args.candidate_input,
-            batch_size=args.batch_size,
-            xm3600_path=args.xm3600,
-            bm25_k1=args.bm25_k1,
-            bm25_b=args.bm25_b,
+            options=EvaluationOptions(
+                languages=args.languages,
+                include_articles=articles["include"],
+                exclude_articles=articles["exclude"],
+                train_articles=articles["train"],
+                training_languages=training_languages,
+                batch_size=args.batch_size,
+                xm3600_path=args.xm3600,
+                bm25_k1=args.bm25_k1,
+                bm25_b=args.bm25_b,
+            ),
             settings=EvaluationSettings(
                 max_length=args.max_length,
                 precision=args.precision,

@@ -27,7 +27,7 @@ languages"). Their ``n`` is the number of (query, pool) evaluations in those cel
 
 Scores come from full ``(n_queries, n_candidates)`` matrices per cell (see
 :mod:`hybridlib.evaluation.search`); ranks and measures from :mod:`hybridlib.metrics`
-through :func:`hybridlib.evaluation.measures.per_query_measures`.
+through :func:`hybridlib.metrics.measures.evaluate_scores`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ import pandas as pd
 from scipy import sparse
 
 from hybridlib.data.types import RetrievalSuite
-from hybridlib.evaluation.measures import per_query_measures
 from hybridlib.evaluation.search import score_matrix
+from hybridlib.metrics.measures import evaluate_scores
 from hybridlib.metrics.ranking import tie_break_keys
 
 SETTINGS: tuple[str, ...] = ("mono", "cross", "multi")
@@ -218,9 +218,7 @@ def evaluate_cell(
         rows = query_rows[start : start + block]
         scores = scorer.scores(rows, candidate_cols)  # (block, n_pool)
         chunks.append(
-            per_query_measures(
-                scores, relevance[start : start + block], measures, tie_keys=tie_keys
-            )
+            evaluate_scores(scores, relevance[start : start + block], measures, tie_keys=tie_keys)
         )
     values = {
         m: np.concatenate([np.asarray(c[m], dtype=np.float64) for c in chunks]) for m in measures

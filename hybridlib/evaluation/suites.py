@@ -39,6 +39,7 @@ import pandas as pd
 from hybridlib.data.types import RetrievalSuite
 from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1, BM25Scorer
 from hybridlib.evaluation.embeddings import (
+    CANDIDATE_INPUTS,
     CandidateInput,
     embed_suite,
     model_fingerprint,
@@ -144,23 +145,148 @@ def evaluate_loaded(
     )
 
 
+SEQUENCE_OPTIONS = (
+    "languages",
+    "include_articles",
+    "exclude_articles",
+    "train_articles",
+    "training_languages",
+)
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """What is evaluated, and where its data and embeddings live: the options of
+    :func:`evaluate_suite` and :func:`evaluate` (how the encoder runs, and what a candidate's
+    input is, are the :class:`EvaluationSettings` of a comparison).
+
+    ``languages``: restrict each suite to these (None: all of it). ``include_articles``,
+    ``exclude_articles``: evaluate only these articles, leave these out. ``train_articles``:
+    the articles the model trained on; a suite sharing one is refused, or, a suite with
+    ``drop_training_articles``, loses their passages. ``training_languages``: tag Tatoeba
+    languages seen or unseen. These five are stored as tuples. ``batch_size``: texts per
+    encoder call. ``cache``: the embedding cache folder (None: :func:`cache_dir`). ``root``:
+    the data folder (None: ``$HYBRIDLIB_DATA_DIR``). ``xm3600_path``: the XM3600 captions
+    file. ``bm25_k1``, ``bm25_b``: the BM25 baseline's parameters.
+    """
+
+    languages: Sequence[str] | None = None
+    include_articles: Sequence[str] | None = None
+    exclude_articles: Sequence[str] | None = None
+    train_articles: Sequence[str] | None = None
+    training_languages: Sequence[str] | None = None
+    batch_size: int = 64
+    cache: str | os.PathLike[str] | None = None
+    root: str | os.PathLike[str] | None = None
+    xm3600_path: str | os.PathLike[str] | None = None
+    bm25_k1: float = DEFAULT_K1
+    bm25_b: float = DEFAULT_B
+
+    def __post_init__(self) -> None:
+        for name in SEQUENCE_OPTIONS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                raise ValueError(
+                    f"{name} must be a sequence of names, but got the string {value!r}"
+                )
+            names = tuple(value)
+            wrong = [x for x in names if not isinstance(x, str) or not x]
+            if wrong:
+                raise ValueError(f"{name} must hold non-empty strings, but got {wrong[0]!r}")
+            object.__setattr__(self, name, names)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
+            raise ValueError(f"batch_size must be an integer, but got {self.batch_size!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, but got {self.batch_size}")
+        if not self.bm25_k1 >= 0:
+            raise ValueError(f"bm25_k1 must be >= 0, but got {self.bm25_k1!r}")
+        if not 0 <= self.bm25_b <= 1:
+            raise ValueError(f"bm25_b must be in [0, 1], but got {self.bm25_b!r}")
+
+    def record(self, *, bm25: bool) -> dict[str, Any]:
+        """The provenance entries: the five sequences (lists), ``batch_size``, and ``bm25``
+        (``{"k1", "b"}`` when the model is the BM25 baseline, else None). ``cache``, ``root``
+        and ``xm3600_path`` say where files are, not what was evaluated: not recorded."""
+        sequences = {name: getattr(self, name) for name in SEQUENCE_OPTIONS}
+        return {
+            **{name: None if value is None else list(value) for name, value in sequences.items()},
+            "batch_size": self.batch_size,
+            "bm25": {"k1": self.bm25_k1, "b": self.bm25_b} if bm25 else None,
+        }
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How every system of a comparison is evaluated: the same for all of them.
+
+    ``max_length``: tokens read per text; None is the encoder's full length (its position
+    table), never the length a model was trained with. ``precision``: the forward pass's
+    arithmetic. ``top_layers``: run the encoder as a frozen bottom plus its top layers, the
+    bottom's states served by the hidden-state cache (for a model trained that way it is its
+    own; for the untrained encoder it fills the cache, and gives its own embeddings up to the
+    cache's float16 rounding); None: the plain forward pass. ``candidate_input``: see
+    :mod:`hybridlib.evaluation.embeddings`.
+    """
+
+    max_length: int | None = None
+    precision: str = "float32"
+    top_layers: int | None = None
+    candidate_input: CandidateInput = "sentence"
+    # the texts put before questions and candidates (the paper's "Query: " / "Passage: "),
+    # those the models were trained with; None keeps each encoder's own
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.candidate_input not in CANDIDATE_INPUTS:
+            raise ValueError(
+                f"candidate_input must be one of {CANDIDATE_INPUTS}, "
+                f"but got {self.candidate_input!r}"
+            )
+
+    def apply(self, encoder: Any) -> dict[str, Any]:
+        """Set these on ``encoder`` (an ``Encoder``; BM25 takes none); returns the record."""
+        if isinstance(encoder, str):
+            return {"candidate_input": self.candidate_input, "model": encoder}
+        from hybridlib.models.encoder import position_limit
+
+        full = position_limit(encoder.transformer.config) or encoder.max_length
+        encoder.settings.max_length = int(self.max_length or full)
+        encoder.settings.precision = self.precision
+        if self.query_prefix is not None:
+            encoder.settings.query_prefix = self.query_prefix
+        if self.passage_prefix is not None:
+            encoder.settings.passage_prefix = self.passage_prefix
+        if self.top_layers is not None:
+            if encoder.top_layers not in (None, self.top_layers):
+                raise ValueError(
+                    f"model {encoder.name!r} was trained with its top {encoder.top_layers} layers, "
+                    f"but the evaluation settings say top_layers={self.top_layers}"
+                )
+            if encoder.top_layers is None:
+                encoder.freeze_bottom(self.top_layers)
+            cache = encoder.hidden_cache  # kept while it fits (opening one verifies every shard)
+            if cache is None or cache.record["precision"] != self.precision:
+                encoder.use_hidden_state_cache()
+        return {
+            "max_length": encoder.settings.max_length,
+            "precision": self.precision,
+            "top_layers": self.top_layers,
+            "candidate_input": self.candidate_input,
+            "query_prefix": encoder.settings.query_prefix,
+            "passage_prefix": encoder.settings.passage_prefix,
+        }
+
+
 def evaluate_suite(
     encoder: Any,
     suite_name: str,
     *,
-    languages: Sequence[str] | None = None,
-    include_articles: Iterable[str] | None = None,
-    exclude_articles: Iterable[str] | None = None,
-    train_articles: Iterable[str] | None = None,
-    training_languages: Iterable[str] | None = None,
+    options: EvaluationOptions | None = None,
+    evaluation_settings: EvaluationSettings | None = None,
     settings: Sequence[str] | None = None,
-    candidate_input: CandidateInput = "sentence",
-    batch_size: int = 64,
-    cache: str | os.PathLike[str] | None = None,
-    root: str | os.PathLike[str] | None = None,
-    xm3600_path: str | os.PathLike[str] | None = None,
-    bm25_k1: float | None = None,
-    bm25_b: float | None = None,
     suites: Sequence[RetrievalSuite] | None = None,
     postprocess: Any = None,
 ) -> SettingsResult:
@@ -168,16 +294,18 @@ def evaluate_suite(
 
     The article restriction and the leakage check come first; embeddings are then computed
     (or read from the cache) for the restricted suite only, so a fold costs what it holds.
-    ``suites`` may pass already-loaded suites instead of loading ``suite_name``.
+    ``options``: what is evaluated (default: ``EvaluationOptions()``). ``evaluation_settings``:
+    its ``candidate_input`` is read here; its encoder fields are set by :func:`evaluate`
+    (:meth:`EvaluationSettings.apply`). ``settings``: the settings to run (default: the
+    suite's). ``suites`` may pass already-loaded suites instead of loading ``suite_name``.
     ``postprocess`` (a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing`) transforms
     the (cached, raw) embeddings of each side before scoring.
     """
     if suite_name not in SUITES:
         raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
     spec = SUITES[suite_name]
-    include = list(include_articles) if include_articles is not None else None
-    exclude = list(exclude_articles) if exclude_articles is not None else None
-    train = list(train_articles) if train_articles is not None else None
+    options = options or EvaluationOptions()
+    candidate_input = (evaluation_settings or EvaluationSettings()).candidate_input
     is_bm25 = isinstance(encoder, str) and encoder == BM25_MODEL
     chosen = tuple(settings) if settings is not None else _settings_for(spec, is_bm25)
     if is_bm25 and postprocess is not None:
@@ -190,25 +318,27 @@ def evaluate_suite(
     loaded = (
         list(suites)
         if suites is not None
-        else load_suite(suite_name, languages=languages, root=root, xm3600_path=xm3600_path)
+        else load_suite(
+            suite_name,
+            languages=options.languages,
+            root=options.root,
+            xm3600_path=options.xm3600_path,
+        )
     )
     parts = []
     fingerprint = None  # computed once for all parts, after the leakage check
     for full in loaded:
         suite = restrict_articles(
-            full, include=include, exclude=exclude, train_articles=train,
-            drop_training_articles=spec.drop_training_articles,
+            full, include=options.include_articles, exclude=options.exclude_articles,
+            train_articles=options.train_articles, drop_training_articles=spec.drop_training_articles,
         )  # fmt: skip
         if is_bm25:
-            bm25_args: dict[str, Any] = {
-                k: v for k, v in (("k1", bm25_k1), ("b", bm25_b)) if v is not None
-            }
-            scorer: Any = BM25Scorer(suite, **bm25_args)
+            scorer: Any = BM25Scorer(suite, k1=options.bm25_k1, b=options.bm25_b)
         else:
             fingerprint = fingerprint or model_fingerprint(encoder)
             embedded = embed_suite(
-                encoder, suite, candidate_input=candidate_input, batch_size=batch_size,
-                cache=cache, fingerprint=fingerprint,
+                encoder, suite, candidate_input=candidate_input, batch_size=options.batch_size,
+                cache=options.cache, fingerprint=fingerprint,
             )  # fmt: skip
             queries, candidates = embedded.queries, embedded.candidates
             if postprocess is not None:
@@ -229,7 +359,7 @@ def evaluate_suite(
         )
     result = SettingsResult.concat(parts)
     if suite_name == "tatoeba":
-        result.results = tatoeba_aggregates(result.results, training_languages)
+        result.results = tatoeba_aggregates(result.results, options.training_languages)
     elif suite_name in PER_LANGUAGE_SUITES and not result.results.empty:
         result.results = pd.concat(
             [result.results, macro_average(result.results)], ignore_index=True
@@ -305,79 +435,12 @@ def load_model(model: Any) -> Any:
     return Encoder.from_pretrained(str(model))
 
 
-@dataclass(frozen=True)
-class EvaluationSettings:
-    """How every system of a comparison is evaluated: the same for all of them.
-
-    ``max_length``: tokens read per text; None is the encoder's full length (its position
-    table), never the length a model was trained with. ``precision``: the forward pass's
-    arithmetic. ``top_layers``: run the encoder as a frozen bottom plus its top layers, the
-    bottom's states served by the hidden-state cache (for a model trained that way it is its
-    own; for the untrained encoder it fills the cache, and gives its own embeddings up to the
-    cache's float16 rounding); None: the plain forward pass. ``candidate_input``: see
-    :mod:`hybridlib.evaluation.embeddings`.
-    """
-
-    max_length: int | None = None
-    precision: str = "float32"
-    top_layers: int | None = None
-    candidate_input: str = "sentence"
-    # the texts put before questions and candidates (the paper's "Query: " / "Passage: "),
-    # those the models were trained with; None keeps each encoder's own
-    query_prefix: str | None = None
-    passage_prefix: str | None = None
-
-    def apply(self, encoder: Any) -> dict[str, Any]:
-        """Set these on ``encoder`` (an ``Encoder``; BM25 takes none); returns the record."""
-        if isinstance(encoder, str):
-            return {"candidate_input": self.candidate_input, "model": encoder}
-        from hybridlib.models.encoder import position_limit
-
-        full = position_limit(encoder.transformer.config) or encoder.max_length
-        encoder.settings.max_length = int(self.max_length or full)
-        encoder.settings.precision = self.precision
-        if self.query_prefix is not None:
-            encoder.settings.query_prefix = self.query_prefix
-        if self.passage_prefix is not None:
-            encoder.settings.passage_prefix = self.passage_prefix
-        if self.top_layers is not None:
-            if encoder.top_layers not in (None, self.top_layers):
-                raise ValueError(
-                    f"model {encoder.name!r} was trained with its top {encoder.top_layers} layers, "
-                    f"but the evaluation settings say top_layers={self.top_layers}"
-                )
-            if encoder.top_layers is None:
-                encoder.freeze_bottom(self.top_layers)
-            cache = encoder.hidden_cache  # kept while it fits (opening one verifies every shard)
-            if cache is None or cache.record["precision"] != self.precision:
-                encoder.use_hidden_state_cache()
-        return {
-            "max_length": encoder.settings.max_length,
-            "precision": self.precision,
-            "top_layers": self.top_layers,
-            "candidate_input": self.candidate_input,
-            "query_prefix": encoder.settings.query_prefix,
-            "passage_prefix": encoder.settings.passage_prefix,
-        }
-
-
 def evaluate(
     model: Any,
     suites: Sequence[str],
     output_dir: str | os.PathLike[str],
     *,
-    languages: Sequence[str] | None = None,
-    include_articles: Iterable[str] | None = None,
-    exclude_articles: Iterable[str] | None = None,
-    train_articles: Iterable[str] | None = None,
-    training_languages: Iterable[str] | None = None,
-    candidate_input: CandidateInput = "sentence",
-    batch_size: int = 64,
-    cache: str | os.PathLike[str] | None = None,
-    root: str | os.PathLike[str] | None = None,
-    xm3600_path: str | os.PathLike[str] | None = None,
-    bm25_k1: float | None = None,
-    bm25_b: float | None = None,
+    options: EvaluationOptions | None = None,
     settings: EvaluationSettings | None = None,
     postprocess: Any = None,
     log: Callable[[str], None] | None = print,
@@ -393,21 +456,21 @@ def evaluate(
         matrix-<suite>-map.csv   # language x language mAP (Mono diagonal, Cross off it)
         provenance.json      # model fingerprint, parameters, timings, packages, code version
 
-    ``postprocess``: a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing` applied
-    to every suite's embeddings before scoring (its record goes into the provenance).
+    ``options``: what is evaluated (default: ``EvaluationOptions()``); ``settings``: how the
+    encoder runs (default: ``EvaluationSettings()``). ``postprocess``: a fitted
+    :class:`~hybridlib.evaluation.debias.SuiteDebiasing` applied to every suite's embeddings
+    before scoring (its record goes into the provenance).
     """
     encoder = load_model(model)
     is_bm25 = isinstance(encoder, str)
-    evaluation_settings = settings or EvaluationSettings(candidate_input=candidate_input)
+    options = options or EvaluationOptions()
+    evaluation_settings = settings or EvaluationSettings()
     evaluation_record = evaluation_settings.apply(encoder)
-    candidate_input = evaluation_settings.candidate_input  # type: ignore[assignment]
-    include = list(include_articles) if include_articles is not None else None
-    exclude = list(exclude_articles) if exclude_articles is not None else None
-    train = list(train_articles) if train_articles is not None else None
-    train_langs = list(training_languages) if training_languages is not None else None
     # load every suite first: a bad name, language or file fails before any encoding
     loaded_suites = {
-        name: load_suite(name, languages=languages, root=root, xm3600_path=xm3600_path)
+        name: load_suite(
+            name, languages=options.languages, root=options.root, xm3600_path=options.xm3600_path
+        )
         for name in suites
     }
     data_files = {
@@ -420,10 +483,8 @@ def evaluate(
     for name, loaded in loaded_suites.items():
         start = time.perf_counter()
         part = evaluate_suite(
-            encoder, name, suites=loaded, languages=languages, include_articles=include,
-            exclude_articles=exclude, train_articles=train, training_languages=train_langs,
-            candidate_input=candidate_input, batch_size=batch_size, cache=cache, root=root,
-            xm3600_path=xm3600_path, bm25_k1=bm25_k1, bm25_b=bm25_b, postprocess=postprocess,
+            encoder, name, options=options, evaluation_settings=evaluation_settings,
+            suites=loaded, postprocess=postprocess,
         )  # fmt: skip
         timings[name] = round(time.perf_counter() - start, 3)
         if log is not None:
@@ -449,21 +510,8 @@ def evaluate(
             "model_fingerprint": fingerprint,
             "model_metadata": dict(getattr(getattr(encoder, "settings", None), "metadata", {})),
             "suites": list(suites),
-            "languages": list(languages) if languages is not None else None,
-            "include_articles": include,
-            "exclude_articles": exclude,
-            "train_articles": train,
-            "training_languages": train_langs,
-            "candidate_input": candidate_input,
-            "batch_size": batch_size,
-            "bm25": (
-                {
-                    "k1": DEFAULT_K1 if bm25_k1 is None else bm25_k1,
-                    "b": DEFAULT_B if bm25_b is None else bm25_b,
-                }
-                if is_bm25
-                else None
-            ),
+            **options.record(bm25=is_bm25),
+            "candidate_input": evaluation_settings.candidate_input,
             "evaluation_settings": evaluation_record,
             "postprocess": postprocess.record if postprocess is not None else None,
             "hidden_state_cache": (

@@ -4,7 +4,9 @@
     per_query = evaluate_scores(scores, relevance, ["map", "recall@1", "recall@10"], ids)
 
 One ranking function (:mod:`hybridlib.metrics.ranking`) and one tie rule serve every measure:
-score descending, ties by candidate id descending (trec_eval). Significance tests and
+score descending, ties by candidate id descending (trec_eval). One registry,
+:data:`~hybridlib.metrics.measures.MEASURES`, holds every measure's name, cut-off, direction,
+display name, digits and function (rank distance included). Significance tests and
 confidence intervals live in :mod:`hybridlib.metrics.significance`; the two-level (question
 cluster x seed) bootstrap and the non-inferiority claims in :mod:`hybridlib.metrics.clustered`.
 """
@@ -23,11 +25,17 @@ from hybridlib.metrics.language_bias import (
     rank_distance_from_ranks,
 )
 from hybridlib.metrics.measures import (
+    MEASURES,
     MeanScore,
     Measure,
+    MeasureSpec,
     evaluate_run,
     evaluate_scores,
+    higher_is_better,
     mean_scores,
+    measure_digits,
+    measure_label,
+    measure_spec,
     measures_from_ranks,
     parse_measure,
 )
@@ -48,6 +56,7 @@ from hybridlib.metrics.significance import (
 )
 
 __all__ = [
+    "MEASURES",
     "ClaimTest",
     "ClusteredDraws",
     "claim_test",
@@ -57,6 +66,7 @@ __all__ = [
     "ConfidenceInterval",
     "MeanScore",
     "Measure",
+    "MeasureSpec",
     "RandomizationResult",
     "RankDistance",
     "RelevantRanks",
@@ -69,8 +79,12 @@ __all__ = [
     "evaluate_run",
     "evaluate_scores",
     "expected_random_rank_distance",
+    "higher_is_better",
     "holm",
     "mean_scores",
+    "measure_digits",
+    "measure_label",
+    "measure_spec",
     "measures_from_ranks",
     "parse_measure",
     "randomization_test",

@@ -13,6 +13,12 @@ ranks and tie rule. For a query with relevant candidates at ranks ``r_1 < ... < 
 - ``ndcg`` / ``ndcg@k``: ``DCG / IDCG`` with linear gain, ``DCG = sum_{r_m <= k} g_m /
   log2(r_m + 1)`` and ``IDCG = sum_{t <= min(k, R)} g*_t / log2(t + 1)``, ``g*`` the grades
   sorted descending (trec_eval's ideal).
+- ``rank_distance`` / ``rank_distance_norm``: ``r_R - r_1`` and its ratio to a random
+  ranking's expectation (:mod:`hybridlib.metrics.language_bias`; lower is better).
+
+:data:`MEASURES` is the one registry of them: name, cut-off, direction, display name and
+digits, and the function from ranks. Everything that reads, computes, orders or shows a
+measure asks it (:func:`measure_spec`).
 
 A query without a relevant candidate in its pool (``R = 0``) is not scored: its value is NaN
 for every measure, and means skip it (:func:`mean_scores` reports how many were skipped).
@@ -22,11 +28,13 @@ It is never scored 0.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from hybridlib.metrics.language_bias import rank_distance_from_ranks
 from hybridlib.metrics.ranking import (
     RelevantRanks,
     _ranks_from_entries,
@@ -34,16 +42,89 @@ from hybridlib.metrics.ranking import (
     tie_break_keys,
 )
 
-# measure name -> whether the cut-off k is required ("need"), optional ("may") or absent.
-_KNOWN = {
-    "map": "may",
-    "ndcg": "may",
-    "mrr": "may",
-    "recall": "need",
-    "success": "need",
-    "precision": "need",
+_NAME = re.compile(r"^([a-z_]+)(?:@(\d+))?$")
+
+
+@dataclass(frozen=True)
+class _RankView:
+    """The arrays every measure reads, computed once per call of :func:`measures_from_ranks`."""
+
+    ranked: RelevantRanks
+    ranks: np.ndarray  # (n_queries, width), ascending, inf = padding / not ranked
+    grades: np.ndarray  # (n_queries, width)
+    n_relevant: np.ndarray  # (n_queries,) float64
+    position: np.ndarray  # (1, width): m = 1..width
+    first: np.ndarray  # (n_queries,) rank of the first relevant candidate, inf if none
+
+    def within(self, k: float) -> np.ndarray:
+        """``(n_queries, width)``: the relevant candidates ranked at or above ``k``."""
+        return np.isfinite(self.ranks) & (self.ranks <= k)
+
+
+def _average_precision(v: _RankView, k: float) -> np.ndarray:
+    return np.where(v.within(k), v.position / v.ranks, 0.0).sum(axis=1) / v.n_relevant
+
+
+def _recall(v: _RankView, k: float) -> np.ndarray:
+    return v.within(k).sum(axis=1) / v.n_relevant
+
+
+def _precision(v: _RankView, k: float) -> np.ndarray:
+    return v.within(k).sum(axis=1) / k
+
+
+def _success(v: _RankView, k: float) -> np.ndarray:
+    return (np.isfinite(v.first) & (v.first <= k)).astype(np.float64)
+
+
+def _reciprocal_rank(v: _RankView, k: float) -> np.ndarray:
+    return np.where(v.first <= k, 1.0 / v.first, 0.0)
+
+
+def _ndcg(v: _RankView, k: float) -> np.ndarray:
+    dcg = np.where(v.within(k), v.grades / np.log2(v.ranks + 1.0), 0.0).sum(axis=1)
+    ideal = -np.sort(-v.grades, axis=1)  # (n_queries, width) grades descending
+    gains = np.where(v.position <= k, ideal / np.log2(v.position + 1.0), 0.0)
+    return dcg / gains.sum(axis=1)
+
+
+def _rank_distance(v: _RankView, k: float) -> np.ndarray:
+    return rank_distance_from_ranks(v.ranked).per_query
+
+
+def _rank_distance_norm(v: _RankView, k: float) -> np.ndarray:
+    return rank_distance_from_ranks(v.ranked).normalised_per_query
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """One measure: its name, whether it takes a cut-off ``@k`` (``"need"``, ``"may"`` or
+    ``"none"``), its direction, how it reads in the book (``label``, ``digits``) and
+    ``compute(view, k) -> (n_queries,) float64`` (``k = inf`` without a cut-off)."""
+
+    name: str
+    cutoff: Literal["need", "may", "none"]
+    higher_is_better: bool
+    label: str
+    digits: int
+    compute: Callable[[_RankView, float], np.ndarray]
+
+
+MEASURES: dict[str, MeasureSpec] = {
+    spec.name: spec
+    for spec in (
+        MeasureSpec("map", "may", True, "mAP", 3, _average_precision),
+        MeasureSpec("ndcg", "may", True, "nDCG", 3, _ndcg),
+        MeasureSpec("mrr", "may", True, "MRR", 3, _reciprocal_rank),
+        MeasureSpec("recall", "need", True, "Recall", 3, _recall),
+        MeasureSpec("success", "need", True, "Success", 3, _success),
+        MeasureSpec("precision", "need", True, "Precision", 3, _precision),
+        MeasureSpec("rank_distance", "none", False, "rank distance", 1, _rank_distance),
+        MeasureSpec(
+            "rank_distance_norm", "none", False, "normalised rank distance", 3, _rank_distance_norm
+        ),
+    )
 }
-_NAME = re.compile(r"^([a-z]+)(?:@(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -65,12 +146,15 @@ def parse_measure(name: str | Measure) -> Measure:
     if isinstance(name, Measure):
         return name
     match = _NAME.match(str(name).strip().lower())
-    known = ", ".join(f"{m}@k" if c == "need" else f"{m}, {m}@k" for m, c in _KNOWN.items())
-    if match is None or match.group(1) not in _KNOWN:
+    forms = {"need": "{m}@k", "may": "{m}, {m}@k", "none": "{m}"}
+    known = ", ".join(forms[spec.cutoff].format(m=m) for m, spec in MEASURES.items())
+    if match is None or match.group(1) not in MEASURES:
         raise ValueError(f"unknown measure {name!r}; known measures: {known}")
     base, k = match.group(1), match.group(2)
-    if k is None and _KNOWN[base] == "need":
+    if k is None and MEASURES[base].cutoff == "need":
         raise ValueError(f"measure {name!r} needs a cut-off, e.g. '{base}@10'")
+    if k is not None and MEASURES[base].cutoff == "none":
+        raise ValueError(f"measure {name!r} takes no cut-off; write {base!r}")
     if k is not None and int(k) < 1:
         raise ValueError(f"measure {name!r}: the cut-off k must be >= 1, but got {k}")
     return Measure(base, None if k is None else int(k))
@@ -85,34 +169,19 @@ def measures_from_ranks(
     """
     parsed = [(str(m), parse_measure(m)) for m in measures]
     r = ranked.ranks  # (n_queries, width), ascending, inf = padding / not ranked
-    g = ranked.grades  # (n_queries, width)
-    n_rel = ranked.n_relevant.astype(np.float64)  # (n_queries,)
+    view = _RankView(
+        ranked=ranked,
+        ranks=r,
+        grades=ranked.grades,
+        n_relevant=ranked.n_relevant.astype(np.float64),
+        position=np.arange(1, r.shape[1] + 1, dtype=np.float64)[None, :],
+        first=r[:, 0] if r.shape[1] else np.full(r.shape[0], np.inf),
+    )
     no_relevant = ranked.n_relevant == 0
-    position = np.arange(1, r.shape[1] + 1, dtype=np.float64)[None, :]  # m = 1..width
-    first = r[:, 0] if r.shape[1] else np.full(r.shape[0], np.inf)  # (n_queries,)
     out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for key, m in parsed:
-            k = np.inf if m.k is None else float(m.k)
-            within = np.isfinite(r) & (r <= k)  # (n_queries, width); inf = not ranked
-            if m.name == "map":
-                value = np.where(within, position / r, 0.0).sum(axis=1) / n_rel
-            elif m.name == "recall":
-                value = within.sum(axis=1) / n_rel
-            elif m.name == "precision":
-                value = within.sum(axis=1) / k
-            elif m.name == "success":
-                value = (np.isfinite(first) & (first <= k)).astype(np.float64)
-            elif m.name == "mrr":
-                value = np.where(first <= k, 1.0 / first, 0.0)
-            elif m.name == "ndcg":
-                dcg = np.where(within, g / np.log2(r + 1.0), 0.0).sum(axis=1)
-                ideal = -np.sort(-g, axis=1)  # (n_queries, width) grades descending
-                ideal_within = position <= k
-                idcg = np.where(ideal_within, ideal / np.log2(position + 1.0), 0.0).sum(axis=1)
-                value = dcg / idcg
-            else:  # pragma: no cover - parse_measure guards this
-                raise AssertionError(m)
+            value = MEASURES[m.name].compute(view, np.inf if m.k is None else float(m.k))
             out[key] = np.where(no_relevant, np.nan, value)
     return out
 
@@ -226,12 +295,45 @@ def evaluate_run(
     return {name: dict(zip(qids, values.tolist())) for name, values in per_query.items()}
 
 
+def measure_spec(name: str | Measure) -> MeasureSpec:
+    """The registry's entry for ``name`` (``"recall@10"`` -> recall's); ValueError if unknown."""
+    return MEASURES[parse_measure(name).name]
+
+
+def higher_is_better(name: str | Measure) -> bool:
+    """Whether a larger value of ``name`` is better (False for the rank distances)."""
+    return measure_spec(name).higher_is_better
+
+
+def measure_label(name: str | Measure) -> str:
+    """How ``name`` reads in the book: ``mAP``, ``Recall@10``, ``nDCG@10``, ``rank distance
+    (lower is better)``; a name the registry does not know, as it is."""
+    try:
+        measure = parse_measure(name)
+    except ValueError:
+        return str(name)
+    spec = MEASURES[measure.name]
+    label = spec.label if measure.k is None else f"{spec.label}@{measure.k}"
+    return label if spec.higher_is_better else f"{label} (lower is better)"
+
+
+def measure_digits(name: str | Measure) -> int:
+    """Decimal places of ``name`` in the book's tables (3 for rates, 1 for rank distance)."""
+    return measure_spec(name).digits
+
+
 __all__ = [
+    "MEASURES",
     "Measure",
+    "MeasureSpec",
     "MeanScore",
     "evaluate_run",
     "evaluate_scores",
+    "higher_is_better",
     "mean_scores",
+    "measure_digits",
+    "measure_label",
+    "measure_spec",
     "measures_from_ranks",
     "parse_measure",
 ]

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
+from hybridlib.metrics.measures import higher_is_better
+
 _SUPERSCRIPTS = dict(zip("abcdefghijklmnoprstuvwxyz", "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"))
 
 
@@ -301,6 +303,14 @@ class Comparison:
         return table
 
 
+def _lower_is_better(measure: str) -> bool:
+    """The registry's direction; a measure it does not know (a user's own) is higher-better."""
+    try:
+        return not higher_is_better(measure)
+    except ValueError:
+        return False
+
+
 def compare(
     per_query: Mapping[str, Mapping[str, np.ndarray]],
     *,
@@ -310,7 +320,7 @@ def compare(
     alpha: float = 0.05,
     n_resamples: int = 10_000,
     seed: int = 0,
-    lower_is_better: Collection[str] = ("rank_distance", "rank_distance_norm"),
+    lower_is_better: Collection[str] | None = None,
 ) -> Comparison:
     """Compare systems on per-query values: ``{system: {measure: (n_queries,) array}}``.
 
@@ -321,7 +331,8 @@ def compare(
     measure with ``test`` (paired randomization test, or ``scipy.stats.ttest_rel``), then
     adjusts the p-values of each measure together with ``correction``. A system is marked
     better than another when its adjusted p-value is below ``alpha`` and its mean is better
-    (higher; lower for the measures in ``lower_is_better``).
+    (higher; lower for the measures in ``lower_is_better``, by default those the registry
+    :data:`hybridlib.metrics.measures.MEASURES` marks so, e.g. the rank distances).
     """
     systems = list(per_query)
     if len(systems) < 2:
@@ -339,7 +350,11 @@ def compare(
                 f"system {s!r} has measures {list(per_query[s])}, but {systems[0]!r} has {measures}"
             )
     labels = dict(zip(systems, _SUPERSCRIPTS))
-    lower = frozenset(lower_is_better)
+    lower = frozenset(
+        lower_is_better
+        if lower_is_better is not None
+        else [m for m in measures if _lower_is_better(m)]
+    )
     means = pd.DataFrame(
         {m: [float(np.nanmean(per_query[s][m])) for s in systems] for m in measures},
         index=pd.Index(systems, name="system"),

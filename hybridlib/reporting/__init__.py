@@ -12,6 +12,7 @@ from hybridlib.reporting.claims import (
     evaluate_claims,
     mixing_claims,
     paper_claims,
+    shift_claims,
     verdict_counts,
 )
 from hybridlib.reporting.display import (
@@ -39,6 +40,7 @@ from hybridlib.reporting.publish import glue_figure, glue_table
 from hybridlib.reporting.results import (
     PAPER,
     ComparisonError,
+    MixingSystems,
     alpha_trend,
     check_like_for_like,
     comparison_units,
@@ -77,6 +79,7 @@ __all__ = [
     "direction",
     "effect_sizes",
     "evaluate_claims",
+    "MixingSystems",
     "mixing_claims",
     "mixing_systems",
     "format_interval",
@@ -87,6 +90,7 @@ __all__ = [
     "main_table",
     "measure_table",
     "paper_claims",
+    "shift_claims",
     "seed_values",
     "shared_articles",
     "suite_articles",

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hybridlib.metrics.clustered import claim_test, claims_table, clustered_bootstrap
-from hybridlib.reporting.results import LOWER_IS_BETTER, comparison_units
+from hybridlib.metrics.measures import higher_is_better
+from hybridlib.reporting.results import MixingSystems, comparison_units
+from hybridlib.systems import system_name
 
 MAP_MARGIN = 0.01  # mAP points: "at least as good" means no worse than this
 RANK_MARGIN_FRACTION = 0.05  # rank distance: no more than 5% above the other's
@@ -34,7 +36,7 @@ class Claim:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric not in LOWER_IS_BETTER
+        return higher_is_better(self.metric)
 
     @property
     def name(self) -> str:
@@ -47,7 +49,7 @@ class Claim:
         return f"{self.suite}: {self.better} {relation} {self.other} on {measure}"
 
 
-def paper_claims(suite: str, hybrid: str = "Hybrid(0.50)") -> list[Claim]:
+def paper_claims(suite: str, hybrid: str = system_name("hybrid", 0.5)) -> list[Claim]:
     """The paper's claims on one LAReQA suite: Hybrid keeps X-X's Mono accuracy and X-Y's
     Cross and Multi accuracy, and has X-Y's low language bias (rank distance)."""
     return [
@@ -61,7 +63,7 @@ def paper_claims(suite: str, hybrid: str = "Hybrid(0.50)") -> list[Claim]:
 def margin_of(claim: Claim, other_estimate: float) -> float:
     """The non-inferiority margin: :data:`MAP_MARGIN` for rates, :data:`RANK_MARGIN_FRACTION`
     of the other system's estimate for rank distance."""
-    if claim.metric in LOWER_IS_BETTER:
+    if not claim.higher_is_better:
         return RANK_MARGIN_FRACTION * abs(other_estimate)
     return MAP_MARGIN
 
@@ -97,7 +99,7 @@ LAREQA_MEASURES = (("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi"
 
 
 def mixing_claims(
-    suite: str, systems: Sequence[str], hybrid: str = "Hybrid(0.50)"
+    suite: str, mixing: MixingSystems, hybrid: str = system_name("hybrid", 0.5)
 ) -> dict[str, list[Claim]]:
     """The questions of the other ways to mix languages, stated before the runs, as three
     families of claims on one LAReQA suite (each tested and corrected on its own):
@@ -107,20 +109,36 @@ def mixing_claims(
     - ``training-free``: the untrained encoder post-processed reaches ``hybrid``'s Multi mAP and
       rank distance, and keeps the untrained encoder's Mono mAP;
     - ``combined``: ``hybrid`` post-processed is at least as good as ``hybrid`` alone (Multi mAP,
-      rank distance, Mono mAP) and as the post-processed untrained encoder (Multi mAP).
+      rank distance, Mono mAP) and as the untrained encoder with the same post-processing
+      (Multi mAP).
     """
-    trained = [s for s in systems if s.startswith(("Per-pair(", "Schedule("))]
-    free = [s for s in systems if s.startswith("untrained+")]
-    combined = [s for s in systems if s.startswith(f"{hybrid}+")]
+    untrained_by_method = {
+        post: s for s, (base, post) in mixing.processed.items() if base == "untrained"
+    }
     families = {
-        "trained": [Claim(suite, setting, metric, s, hybrid) for s in trained for setting, metric in LAREQA_MEASURES],
-        "training-free": [c for s in free for c in (
+        "trained": [Claim(suite, setting, metric, s, hybrid)
+                    for s in (*mixing.per_pair, *mixing.schedules) for setting, metric in LAREQA_MEASURES],
+        "training-free": [c for s in mixing.processed_from("untrained") for c in (
             Claim(suite, "multi", "map", s, hybrid), Claim(suite, "multi", "rank_distance", s, hybrid),
             Claim(suite, "mono", "map", s, "untrained"))],
-        "combined": [c for s in combined for c in (
+        "combined": [c for s in mixing.processed_from(hybrid) for c in (
             Claim(suite, "multi", "map", s, hybrid), Claim(suite, "multi", "rank_distance", s, hybrid),
             Claim(suite, "mono", "map", s, hybrid),
-            *([Claim(suite, "multi", "map", s, "untrained" + s[len(hybrid):])]
-              if "untrained" + s[len(hybrid):] in systems else []))],
+            *([Claim(suite, "multi", "map", s, untrained_by_method[mixing.processed[s][1]])]
+              if mixing.processed[s][1] in untrained_by_method else []))],
     }  # fmt: skip
     return {name: claims for name, claims in families.items() if claims}
+
+
+def shift_claims(
+    suite: str, setting: str, metric: str, mixing: MixingSystems,
+    hybrid: str = system_name("hybrid", 0.5),
+) -> list[Claim]:  # fmt: skip
+    """On a domain-shift suite's headline measure: per-pair mixing at least as good as
+    ``hybrid``, and each post-processing of the untrained encoder and of ``hybrid`` at least as
+    good as the same system without it."""
+    return [Claim(suite, setting, metric, s, hybrid) for s in mixing.per_pair] + [
+        Claim(suite, setting, metric, s, base)
+        for s, (base, _) in mixing.processed.items()
+        if base in ("untrained", hybrid)
+    ]

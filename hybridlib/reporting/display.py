@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hybridlib.metrics.measures import measure_label
+
 SUITE_NAMES = {"xquad-r": "XQuAD-R", "mlqa-r": "MLQA-R", "multi30k": "Multi30K", "xm3600": "XM3600",
                "tatoeba": "Tatoeba", "tydiqa": "TyDi QA", "scifact": "SciFact", "miracl": "MIRACL"}  # fmt: skip
-METRIC_NAMES = {"map": "mAP", "rank_distance": "rank distance (lower is better)",
-                "rank_distance_norm": "normalised rank distance (lower is better)", "ndcg@10": "nDCG@10",
-                "mrr@10": "MRR@10"}  # fmt: skip
 # each domain-shift suite's headline (setting, measure): the one its claims test
 HEADLINE_MEASURES = {"multi30k": ("cross", "map"), "xm3600": ("cross", "map"), "tatoeba": ("cross", "recall@1"),
                      "tydiqa": ("mono", "map"), "scifact": ("mono", "ndcg@10"), "miracl": ("mono", "ndcg@10")}  # fmt: skip
@@ -22,19 +21,10 @@ def suite_name(suite: str) -> str:
     return SUITE_NAMES.get(suite, suite)
 
 
-def metric_name(metric: str) -> str:
-    """``map`` -> ``mAP``, ``recall@10`` -> ``Recall@10``, ``rank_distance`` -> ``rank distance
-    (lower is better)``."""
-    if metric in METRIC_NAMES:
-        return METRIC_NAMES[metric]
-    if metric.startswith("recall@"):
-        return "Recall@" + metric.split("@", 1)[1]
-    return metric
-
-
 def measure_name(setting: str, metric: str) -> str:
-    """``("mono", "map")`` -> ``Mono mAP``; rank distance is a Multi measure and says so once."""
-    return f"{setting.title()} {metric_name(metric)}"
+    """``("mono", "map")`` -> ``Mono mAP``, ``("multi", "rank_distance")`` -> ``Multi rank
+    distance (lower is better)`` (labels: :data:`hybridlib.metrics.measures.MEASURES`)."""
+    return f"{setting.title()} {measure_label(metric)}"
 
 
 def readable_index(table: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from hybridlib.reporting.display import measure_name
+
 
 def heatmap_figure(matrices: dict[str, pd.DataFrame], title: str, *, reference: str | None = None):
     """One heatmap per system, two per row, large enough to read 11 languages with every cell
@@ -119,10 +121,7 @@ def tradeoff_figure(summary: pd.DataFrame, suite: str, systems: Sequence[str]):
                 continue
             ax.errorbar(x, y, xerr=[[x - x_lo], [x_hi - x]], yerr=[[y - y_lo], [y_hi - y]],
                         marker=markers[i % len(markers)], capsize=2, linestyle="none", label=system)  # fmt: skip
-        x_label = (
-            "rank distance (lower is better)" if x_measure[1] == "rank_distance" else "Multi mAP"
-        )
-        ax.set(xlabel=x_label, ylabel=f"{y_measure[0].title()} mAP", title=suite)
+        ax.set(xlabel=measure_name(*x_measure), ylabel=measure_name(*y_measure), title=suite)
     axes[1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from hybridlib.metrics.clustered import clustered_bootstrap
+from hybridlib.metrics.measures import measure_digits, measure_label
 from hybridlib.reporting.display import readable_index
+from hybridlib.systems import system_name
 
 RUN_FIELDS = ["system", "sampler", "alpha", "alpha_end", "seed", "direction", "method"]
 # the evaluation settings that must agree between dense systems of one comparison
@@ -36,31 +39,30 @@ SETTINGS_FIELDS = (
 )
 BASELINES = ("untrained", "bm25")
 DEBIAS_ORDER = ("centering", "lir", "lsar")  # the training-free post-processings, as presented
-LOWER_IS_BETTER = {"rank_distance", "rank_distance_norm"}
 
 # The paper's Table 1 and Table 2 (arXiv 2408.10536), mAP Mono / Cross / Multi, rank distance.
 PAPER = pd.DataFrame(
     [
         ("XLM-R", "X-X", "xquad-r", 0.792, 0.674, 0.547, 410.2),
         ("XLM-R", "X-Y", "xquad-r", 0.755, 0.700, 0.593, 295.4),
-        ("XLM-R", "Hybrid(0.50)", "xquad-r", 0.798, 0.705, 0.593, 286.6),
+        ("XLM-R", system_name("hybrid", 0.5), "xquad-r", 0.798, 0.705, 0.593, 286.6),
         ("LaBSE", "X-X", "xquad-r", 0.808, 0.752, 0.652, 261.5),
         ("LaBSE", "X-Y", "xquad-r", 0.801, 0.762, 0.679, 225.2),
-        ("LaBSE", "Hybrid(0.50)", "xquad-r", 0.817, 0.767, 0.682, 221.1),
+        ("LaBSE", system_name("hybrid", 0.5), "xquad-r", 0.817, 0.767, 0.682, 221.1),
         ("XLM-R", "X-X", "mlqa-r", 0.648, 0.584, 0.473, 287.5),
         ("XLM-R", "X-Y", "mlqa-r", 0.626, 0.620, 0.508, 226.7),
-        ("XLM-R", "Hybrid(0.50)", "mlqa-r", 0.648, 0.623, 0.512, 227.1),
+        ("XLM-R", system_name("hybrid", 0.5), "mlqa-r", 0.648, 0.623, 0.512, 227.1),
         ("LaBSE", "X-X", "mlqa-r", 0.681, 0.656, 0.550, 225.3),
         ("LaBSE", "X-Y", "mlqa-r", 0.671, 0.677, 0.576, 198.3),
-        ("LaBSE", "Hybrid(0.50)", "mlqa-r", 0.686, 0.681, 0.579, 195.0),
+        ("LaBSE", system_name("hybrid", 0.5), "mlqa-r", 0.686, 0.681, 0.579, 195.0),
     ],
     columns=["model", "system", "suite", "map_mono", "map_cross", "map_multi", "rank_distance"],
 )
 MAIN_MEASURES = {  # column -> (setting, metric, header)
-    "map_mono": ("mono", "map", "Mono mAP"),
-    "map_cross": ("cross", "map", "Cross mAP"),
-    "map_multi": ("multi", "map", "Multi mAP"),
-    "rank_distance": ("multi", "rank_distance", "rank distance (lower is better)"),
+    "map_mono": ("mono", "map", f"Mono {measure_label('map')}"),
+    "map_cross": ("cross", "map", f"Cross {measure_label('map')}"),
+    "map_multi": ("multi", "map", f"Multi {measure_label('map')}"),
+    "rank_distance": ("multi", "rank_distance", measure_label("rank_distance")),
 }
 
 
@@ -122,36 +124,80 @@ def hybrid_alphas(runs: pd.DataFrame) -> dict[str, float]:
     return {str(s): float(a) for s, a in zip(part["system"], part["alpha"])}
 
 
+@dataclass(frozen=True)
+class MixingSystems:
+    """The systems of the other ways to mix languages on one suite, grouped by their run
+    records (sampler, alpha, alpha_end, method), never by their names.
+
+    ``references``: the untrained encoder, X-X, X-Y and the main Hybrid, those present;
+    ``per_pair``: per-pair mixing; ``schedules``: scheduled alpha, X-X first (by falling start
+    alpha); ``processed``: ``{post-processed system: (the system it was applied to, its
+    post-processing key)}``, grouped untrained, Hybrid, X-X, X-Y, each in the order centering,
+    LIR, LSAR.
+    """
+
+    references: tuple[str, ...]
+    per_pair: tuple[str, ...]
+    schedules: tuple[str, ...]
+    processed: dict[str, tuple[str, str]]
+
+    @property
+    def names(self) -> list[str]:
+        """Every system, in the order of the chapter's tables."""
+        return [*self.references, *self.per_pair, *self.schedules, *self.processed]
+
+    def processed_from(self, base: str) -> list[str]:
+        """The post-processed systems of ``base`` (e.g. ``"untrained"``), in order."""
+        return [name for name, (of, _) in self.processed.items() if of == base]
+
+
 def mixing_systems(
-    runs: pd.DataFrame, suite: str, direction: str, hybrid: str = "Hybrid(0.50)"
-) -> list[str]:
-    """The systems of the other ways to mix languages evaluated on ``suite`` in ``direction``,
-    in the order: the untrained encoder, X-X, X-Y, ``hybrid``; per-pair mixing, then the
-    schedules (X-X first, i.e. by falling start alpha); then the post-processed systems of the
-    untrained encoder, ``hybrid``, X-X and X-Y, each group in the order centering, LIR, LSAR.
-    The order comes from the run records (sampler, alpha, method), not from the names."""
+    runs: pd.DataFrame, suite: str, direction: str, hybrid: str = system_name("hybrid", 0.5)
+) -> MixingSystems:
+    """The systems of the other ways to mix languages evaluated on ``suite`` in ``direction``
+    (``hybrid``: the main Hybrid's name), grouped and ordered from their run records."""
     part = runs[
         (runs["suite"] == suite)
         & ((runs["direction"] == direction) | runs["method"].isin(BASELINES))
     ]
     first = part.drop_duplicates("system").set_index("system")
-    names = set(first.index)
-    head = [s for s in ("untrained", "X-X", "X-Y", hybrid) if s in names]
+    method = first["method"].fillna("").astype(str)
+    end = first["alpha_end"] if "alpha_end" in first else pd.Series(np.nan, index=first.index)
+    trained = first[method == "trained"]
 
-    def post_rank(name: str) -> int:
-        method = str(first.loc[name, "method"] or "")
-        post = method.split("+", 1)[1] if "+" in method else ""
-        return DEBIAS_ORDER.index(post) if post in DEBIAS_ORDER else len(DEBIAS_ORDER)
+    def start_alpha(name: str) -> float:
+        return -float(first.loc[name, "alpha"])
 
-    trained = [s for s in names if str(s).startswith(("Per-pair(", "Schedule("))]
-    trained.sort(
-        key=lambda s: (str(s).startswith("Schedule("), -float(first.loc[s, "alpha"]), str(s))
+    per_pair = sorted(
+        trained.index[trained["sampler"] == "per-pair"], key=lambda s: (start_alpha(s), s)
     )
-    post = []
-    for base in ("untrained", hybrid, "X-X", "X-Y"):
-        group = [s for s in names if str(s).startswith(f"{base}+")]
-        post += sorted(group, key=lambda s: (post_rank(s), str(s)))
-    return head + trained + post
+    schedules = sorted(trained.index[end[trained.index].notna()], key=lambda s: (start_alpha(s), s))
+
+    def base_of(name: str) -> str:
+        """The system a post-processed one was applied to, named from its record."""
+        if method[name].startswith("untrained+"):
+            return "untrained"
+        record = first.loc[name]
+        alpha_end = None if pd.isna(end[name]) else float(end[name])
+        return system_name(str(record["sampler"]), float(record["alpha"]), alpha_end)
+
+    bases = ("untrained", hybrid, "X-X", "X-Y")  # another Hybrid's post-processings: not here
+    processed = {
+        s: (base_of(s), method[s].split("+", 1)[1]) for s in first.index if "+" in method[s]
+    }
+    processed = {s: of for s, of in processed.items() if of[0] in bases}
+
+    def order(name: str) -> tuple[int, int, str]:
+        base, post = processed[name]
+        rank = DEBIAS_ORDER.index(post) if post in DEBIAS_ORDER else len(DEBIAS_ORDER)
+        return (bases.index(base), rank, name)
+
+    return MixingSystems(
+        references=tuple(s for s in ("untrained", "X-X", "X-Y", hybrid) if s in first.index),
+        per_pair=tuple(per_pair),
+        schedules=tuple(schedules),
+        processed={s: processed[s] for s in sorted(processed, key=order)},
+    )
 
 
 def check_like_for_like(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str,
@@ -233,11 +279,6 @@ def summarise(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, systems: 
     return pd.DataFrame(rows)
 
 
-def digits(metric: str) -> int:
-    """Display digits: 3 for rates (mAP, recall), 1 for ranks."""
-    return 1 if metric.startswith("rank_distance") and metric != "rank_distance_norm" else 3
-
-
 def format_interval(mean: float, low: float, high: float, places: int) -> str:
     """``0.512 [0.498, 0.526]``; a value without interval alone."""
     if any(np.isnan(v) for v in (mean,)):
@@ -262,13 +303,13 @@ def main_table(summary: pd.DataFrame, suite: str, systems: Sequence[str], *,
                 row[header] = "–"
             else:
                 mean, low, high = hit[["mean", "ci_low", "ci_high"]].iloc[0]
-                row[header] = format_interval(mean, low, high, digits(metric))
+                row[header] = format_interval(mean, low, high, measure_digits(metric))
         rows.append(row)
     if paper:
         for record in PAPER[PAPER["suite"] == suite].itertuples():
             row = {"source": f"paper {record.model}", "system": record.system}
             for column, (_setting, metric, header) in MAIN_MEASURES.items():
-                row[header] = f"{getattr(record, column):.{digits(metric)}f}"
+                row[header] = f"{getattr(record, column):.{measure_digits(metric)}f}"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["source", "system"])
 
@@ -277,7 +318,7 @@ def measure_table(summary: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame
     """One row per measure of ``summary`` (indexed by readable suite and measure names, e.g.
     ``("MLQA-R", "Mono mAP")``), one column per system; "–" where a system has no value."""
     data = summary[summary["system"].isin(systems)].copy()
-    data["cell"] = [format_interval(m, lo, hi, digits(metric)) for m, lo, hi, metric
+    data["cell"] = [format_interval(m, lo, hi, measure_digits(metric)) for m, lo, hi, metric
                     in zip(data["mean"], data["ci_low"], data["ci_high"], data["metric"])]  # fmt: skip
     table = data.pivot_table(index=["suite", "setting", "metric"], columns="system",
                              values="cell", aggfunc="first").fillna("–")  # fmt: skip
@@ -367,9 +408,9 @@ def tatoeba_table(per_query: pd.DataFrame, runs: pd.DataFrame, systems: Sequence
 
 
 EFFECTS = (  # (name, better, other, setting, metric): the differences the paper's story rests on
-    ("Hybrid - X-X, Mono mAP", "Hybrid(0.50)", "X-X", "mono", "map"),
-    ("Hybrid - X-Y, Cross mAP", "Hybrid(0.50)", "X-Y", "cross", "map"),
-    ("Hybrid - X-Y, Multi mAP", "Hybrid(0.50)", "X-Y", "multi", "map"),
+    ("Hybrid - X-X, Mono mAP", system_name("hybrid", 0.5), "X-X", "mono", "map"),
+    ("Hybrid - X-Y, Cross mAP", system_name("hybrid", 0.5), "X-Y", "cross", "map"),
+    ("Hybrid - X-Y, Multi mAP", system_name("hybrid", 0.5), "X-Y", "multi", "map"),
     ("X-Y - X-X, Multi mAP", "X-Y", "X-X", "multi", "map"),
     ("X-X - X-Y, Mono mAP", "X-X", "X-Y", "mono", "map"),
     ("X-X - X-Y, rank distance", "X-X", "X-Y", "multi", "rank_distance"),

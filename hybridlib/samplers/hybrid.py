@@ -21,6 +21,7 @@ from torch.utils.data import Sampler
 
 from hybridlib.data.types import TrainingPair
 from hybridlib.samplers.parallel_pairs import ParallelPairs
+from hybridlib.systems import PURE_ALPHA
 
 __all__ = [
     "BatchKind",
@@ -582,27 +583,29 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         )
 
 
-class XXBatchSampler(HybridBatchSampler):
+class _PureBatchSampler(HybridBatchSampler):
+    """``HybridBatchSampler`` at the alpha its strategy fixes (:data:`hybridlib.systems.PURE_ALPHA`)."""
+
+    strategy: str  # "x-x" or "x-y"
+
+    def __init__(
+        self, pairs: ParallelPairs | Sequence[TrainingPair], batch_size: int, **kwargs: Any
+    ) -> None:
+        alpha = PURE_ALPHA[self.strategy]
+        if "alpha" in kwargs or kwargs.get("alpha_end") is not None:
+            raise TypeError(
+                f"{type(self).__name__} has alpha = {alpha:g}; use HybridBatchSampler for another alpha"
+            )
+        super().__init__(pairs, batch_size, alpha=alpha, **kwargs)
+
+
+class XXBatchSampler(_PureBatchSampler):
     """Only X-X (monolingual, "language-specific") batches: ``HybridBatchSampler`` at alpha 1."""
 
-    def __init__(
-        self, pairs: ParallelPairs | Sequence[TrainingPair], batch_size: int, **kwargs: Any
-    ) -> None:
-        if "alpha" in kwargs or kwargs.get("alpha_end") is not None:
-            raise TypeError(
-                "XXBatchSampler has alpha = 1; use HybridBatchSampler for another alpha"
-            )
-        super().__init__(pairs, batch_size, alpha=1.0, **kwargs)
+    strategy = "x-x"
 
 
-class XYBatchSampler(HybridBatchSampler):
+class XYBatchSampler(_PureBatchSampler):
     """Only X-Y (cross-lingual, "language-agnostic") batches: ``HybridBatchSampler`` at alpha 0."""
 
-    def __init__(
-        self, pairs: ParallelPairs | Sequence[TrainingPair], batch_size: int, **kwargs: Any
-    ) -> None:
-        if "alpha" in kwargs or kwargs.get("alpha_end") is not None:
-            raise TypeError(
-                "XYBatchSampler has alpha = 0; use HybridBatchSampler for another alpha"
-            )
-        super().__init__(pairs, batch_size, alpha=0.0, **kwargs)
+    strategy = "x-y"

@@ -10,6 +10,7 @@ from hybridlib.data.types import TrainingPair
 from hybridlib.samplers.hybrid import HybridBatchSampler, XXBatchSampler, XYBatchSampler
 from hybridlib.samplers.parallel_pairs import ParallelPairs
 from hybridlib.samplers.per_pair import PerPairMixingSampler
+from hybridlib.systems import PURE_ALPHA
 
 __all__ = ["BatchSamplingStrategy", "make_batch_sampler"]
 
@@ -56,7 +57,6 @@ _CLASSES: dict[BatchSamplingStrategy, type[HybridBatchSampler]] = {
     BatchSamplingStrategy.HYBRID: HybridBatchSampler,
     BatchSamplingStrategy.PER_PAIR: PerPairMixingSampler,
 }
-_PURE_ALPHA = {BatchSamplingStrategy.X_X: 1.0, BatchSamplingStrategy.X_Y: 0.0}
 
 
 def parse_strategy(name: str) -> BatchSamplingStrategy:
@@ -98,11 +98,11 @@ def make_batch_sampler(
     schedule: dict[str, Any] = {"kind_schedule": kind_schedule, "kind_block": kind_block}
     if isinstance(name_or_class, str):
         strategy = parse_strategy(name_or_class)
-        if strategy in _PURE_ALPHA and "alpha" in kwargs:
+        if strategy.value in PURE_ALPHA and "alpha" in kwargs:
             alpha = kwargs.pop("alpha")
-            if alpha is not None and alpha != _PURE_ALPHA[strategy]:
+            if alpha is not None and alpha != PURE_ALPHA[strategy.value]:
                 raise ValueError(
-                    f"strategy {strategy.value!r} means alpha = {_PURE_ALPHA[strategy]}, but got "
+                    f"strategy {strategy.value!r} means alpha = {PURE_ALPHA[strategy.value]}, but got "
                     f"alpha={alpha}; use 'hybrid' for another alpha"
                 )
         return _CLASSES[strategy](pairs, **schedule, **kwargs)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import yaml
 
 from hybridlib.io import did_you_mean
+from hybridlib.systems import PURE_ALPHA
 
 LAREQA_SUITES = ("xquad-r", "mlqa-r")
 
@@ -207,7 +208,7 @@ class TrainConfig:
         _at_least("kind_block", self.kind_block, 1)
         if self.save_top_layers_only and self.train_top_layers is None:
             raise ConfigError("save_top_layers_only needs train_top_layers (a frozen bottom)")
-        pure_alpha = {"x-x": 1.0, "x-y": 0.0}.get(self.sampler)
+        pure_alpha = PURE_ALPHA.get(self.sampler)
         if self.alpha is None:
             self.alpha = 0.5 if pure_alpha is None else pure_alpha
         if not 0.0 <= self.alpha <= 1.0:

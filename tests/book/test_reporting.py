@@ -152,6 +152,19 @@ def test_main_table_shows_ours_with_intervals_beside_the_papers() -> None:
     assert table.loc[("paper LaBSE", "X-Y"), "rank distance (lower is better)"] == "225.2"
 
 
+# the run records of the systems the claim tests use, as the experiment writes them
+RECORDS: dict[str, dict] = {
+    "untrained": {"sampler": "untrained", "method": "untrained"},
+    "X-X": {"sampler": "x-x", "alpha": 1.0},
+    "X-Y": {"sampler": "x-y", "alpha": 0.0},
+    "Hybrid(0.50)": {"sampler": "hybrid", "alpha": 0.5},
+    "Per-pair(0.50)": {"sampler": "per-pair", "alpha": 0.5},
+    "Schedule(1.00→0.00)": {"sampler": "hybrid", "alpha": 1.0, "alpha_end": 0.0},
+    "untrained+LSAR": {"sampler": "untrained", "method": "untrained+lsar"},
+    "Hybrid(0.50)+LSAR": {"sampler": "hybrid", "alpha": 0.5, "method": "trained+lsar"},
+}
+
+
 def _claim_run(root: Path, shift: dict[str, float], n: int = 60, seeds=(0, 1)) -> None:
     rng = np.random.default_rng(0)
     base = rng.uniform(0.3, 0.7, size=(2, n))  # question x language
@@ -189,7 +202,7 @@ def _claim_run(root: Path, shift: dict[str, float], n: int = 60, seeds=(0, 1)) -
                     )
                     for i in range(n)
                 ]
-            _write_run(root, f"{system}-{seed}", system, seed, rows)
+            _write_run(root, f"{system}-{seed}", system, seed, rows, **RECORDS.get(system, {}))
 
 
 def test_claims_are_tested_as_one_family_with_margins(tmp_path: Path) -> None:
@@ -300,8 +313,8 @@ def test_other_ways_to_mix_are_listed_in_groups_and_tested_in_three_families(
     }
     _claim_run(tmp_path, shifts)
     per_query, runs = reporting.load_results(tmp_path)
-    systems = reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad")
-    assert systems == [
+    mixing = reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad")
+    assert mixing.names == [
         "untrained",
         "X-X",
         "X-Y",
@@ -311,7 +324,7 @@ def test_other_ways_to_mix_are_listed_in_groups_and_tested_in_three_families(
         "untrained+LSAR",
         "Hybrid(0.50)+LSAR",
     ]
-    families = reporting.mixing_claims("xquad-r", systems)
+    families = reporting.mixing_claims("xquad-r", mixing)
     assert {k: len(v) for k, v in families.items()} == {
         "trained": 8,
         "training-free": 3,
@@ -381,7 +394,7 @@ def test_the_mixing_table_orders_systems_by_their_records(tmp_path: Path) -> Non
     for n, (system, extra) in enumerate(specs):
         _write_run(tmp_path, f"r{n}", system, 0, rows, **extra)
     _, runs = reporting.load_results(tmp_path)
-    assert reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad") == [
+    assert reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad").names == [
         "untrained",
         "X-X",
         "X-Y",
@@ -398,4 +411,39 @@ def test_the_mixing_table_orders_systems_by_their_records(tmp_path: Path) -> Non
         "X-Y+centering",
         "X-Y+LIR",
         "X-Y+LSAR",
+    ]
+
+
+def test_the_mixing_groups_come_from_the_records_not_from_the_names(tmp_path: Path) -> None:
+    """Systems whose names follow no display convention are grouped by sampler, alpha_end and
+    method; a post-processing is paired with the untrained encoder's by its method, and the
+    domain-shift claims test each against the system it was applied to."""
+    rows = _rows({("en", "en"): [0.5, 0.5]})
+    specs = [
+        ("untrained", {"sampler": "untrained", "method": "untrained"}),
+        ("Hybrid(0.50)", {"sampler": "hybrid", "alpha": 0.5}),
+        ("mixed inside", {"sampler": "per-pair", "alpha": 0.5}),
+        ("ramp", {"sampler": "hybrid", "alpha": 1.0, "alpha_end": 0.0}),
+        ("plain+lsar", {"sampler": "untrained", "method": "untrained+lsar"}),
+        ("tuned+lsar", {"sampler": "hybrid", "alpha": 0.5, "method": "trained+lsar"}),
+        ("other hybrid+lsar", {"sampler": "hybrid", "alpha": 0.25, "method": "trained+lsar"}),
+    ]
+    for n, (system, extra) in enumerate(specs):
+        _write_run(tmp_path, f"r{n}", system, 0, rows, **extra)
+    _, runs = reporting.load_results(tmp_path)
+    mixing = reporting.mixing_systems(runs, "xquad-r", "mlqa-to-xquad")
+    assert mixing.references == ("untrained", "Hybrid(0.50)")
+    assert (mixing.per_pair, mixing.schedules) == (("mixed inside",), ("ramp",))
+    assert mixing.processed == {
+        "plain+lsar": ("untrained", "lsar"),
+        "tuned+lsar": ("Hybrid(0.50)", "lsar"),
+    }  # Hybrid(0.25)'s post-processing belongs to no group of this chapter
+    families = reporting.mixing_claims("xquad-r", mixing)
+    assert families["combined"][-1] == reporting.Claim(
+        "xquad-r", "multi", "map", "tuned+lsar", "plain+lsar"
+    )
+    assert reporting.shift_claims("xquad-r", "cross", "map", mixing) == [
+        reporting.Claim("xquad-r", "cross", "map", "mixed inside", "Hybrid(0.50)"),
+        reporting.Claim("xquad-r", "cross", "map", "plain+lsar", "untrained"),
+        reporting.Claim("xquad-r", "cross", "map", "tuned+lsar", "Hybrid(0.50)"),
     ]

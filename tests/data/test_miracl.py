@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hybridlib.data import DataError, load_miracl, load_miracl_languages, miracl_languages
-from hybridlib.evaluation import evaluate_suite
+from hybridlib.evaluation import EvaluationOptions, evaluate_suite
 
 
 def write_miracl(
@@ -86,7 +86,7 @@ def test_published_layout_read_as_a_suite(miracl_root: Path) -> None:
 
 
 def test_mono_per_language_then_the_mean_over_languages(miracl_root: Path) -> None:
-    result = evaluate_suite("bm25", "miracl", root=miracl_root).results
+    result = evaluate_suite("bm25", "miracl", options=EvaluationOptions(root=miracl_root)).results
     value = {(row.query_language, row.metric): row.value for row in result.itertuples(index=False)}
     assert set(result["setting"]) == {"mono"}
     # de query 1: its relevant passage matches it alone, first; query 2 ("kirsche dattel"): the
@@ -106,7 +106,7 @@ def test_a_judged_non_relevant_passage_ranked_first_costs_ndcg(tmp_path: Path) -
         [("1", "1#0", 0), ("1", "2#0", 1)],
         [[doc("1#0", "", "beta gamma"), doc("2#0", "", "beta delta"), doc("3#0", "", "epsilon")]],
     )  # fmt: skip
-    result = evaluate_suite("bm25", "miracl", root=tmp_path).results
+    result = evaluate_suite("bm25", "miracl", options=EvaluationOptions(root=tmp_path)).results
     de = result[(result["query_language"] == "de")].set_index("metric")["value"]
     assert de["ndcg@10"] == pytest.approx(1 / math.log2(3))  # the relevant one at rank 2
     assert de["recall@100"] == pytest.approx(1.0)
@@ -167,7 +167,8 @@ def test_the_articles_a_model_trained_on_leave_the_pool(tmp_path: Path) -> None:
         [[doc("1#0", "Prime number", "prime numbers are"), doc("2#0", "Amazon River", "river delta"),
           doc("2#1", "Amazon River", "the river")]],
     )  # fmt: skip
-    result = evaluate_suite("bm25", "miracl", root=tmp_path, train_articles=["Prime_number"])
+    options = EvaluationOptions(root=tmp_path, train_articles=["Prime_number"])
+    result = evaluate_suite("bm25", "miracl", options=options)
     rows = result.results[result.results["query_language"] == "en"].set_index("metric")
     assert rows.loc["ndcg@10", "n"] == 1  # query 1's only relevant passage left the pool
     assert set(result.per_query["query_id"]) == {"2"}

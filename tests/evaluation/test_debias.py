@@ -197,7 +197,13 @@ def test_evaluation_with_a_postprocessing_scores_the_transformed_embeddings(
 ):
     """Equivalence: evaluate_suite(postprocess=...) == scoring the transformed embeddings by hand;
     and the cache holds the raw embeddings (a second, plain evaluation gives the plain scores)."""
-    from hybridlib.evaluation import DenseScorer, embed_suite, evaluate_settings, evaluate_suite
+    from hybridlib.evaluation import (
+        DenseScorer,
+        EvaluationOptions,
+        embed_suite,
+        evaluate_settings,
+        evaluate_suite,
+    )
     from hybridlib.evaluation.debias import fit_debiasing
     from hybridlib.models import tiny_encoder
 
@@ -207,7 +213,7 @@ def test_evaluation_with_a_postprocessing_scores_the_transformed_embeddings(
     c_langs = [c.language for c in two_language_suite.candidates]
     fitted = fit_debiasing("lir", raw.queries, q_langs, raw.candidates, c_langs, rank=1)
     post = evaluate_suite(encoder, "xquad-r", suites=[two_language_suite], settings=("mono", "cross", "multi"),
-                          cache=tmp_path, postprocess=fitted)  # fmt: skip
+                          options=EvaluationOptions(cache=tmp_path), postprocess=fitted)  # fmt: skip
     q, c = fitted.apply(raw.queries, q_langs, raw.candidates, c_langs)
     spec_measures = ("map", "recall@1", "recall@10")
     by_hand = evaluate_settings(two_language_suite, DenseScorer(q, c), settings=("mono", "cross", "multi"),
@@ -221,8 +227,9 @@ def test_evaluation_with_a_postprocessing_scores_the_transformed_embeddings(
         left["value"].to_numpy(), right["value"].to_numpy(), rtol=0, atol=1e-12
     )
     plain = evaluate_suite(
-        encoder, "xquad-r", suites=[two_language_suite], settings=("multi",), cache=tmp_path
-    )
+        encoder, "xquad-r", suites=[two_language_suite], settings=("multi",),
+        options=EvaluationOptions(cache=tmp_path),
+    )  # fmt: skip
     plain_by_hand = evaluate_settings(two_language_suite, DenseScorer(raw.queries, raw.candidates),
                                       settings=("multi",), measures=spec_measures, suite_name="xquad-r")  # fmt: skip
     maps = [r[(r["metric"] == "map") & (r["query_language"] == "all")]["value"].iloc[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hybridlib.evaluation import LeakageError, check_no_overlap, read_articles, restrict_articles
-from hybridlib.evaluation.suites import evaluate_suite
+from hybridlib.evaluation.suites import EvaluationOptions, evaluate_suite
 
 
 def test_overlap_is_refused_with_the_articles_named(two_language_suite):
@@ -45,7 +45,10 @@ def test_evaluate_suite_refuses_before_encoding(two_language_suite):
             raise AssertionError("the encoder must not run on a leaking suite")
 
     with pytest.raises(LeakageError):
-        evaluate_suite(NeverEncode(), "xquad-r", suites=[two_language_suite], train_articles=["B"])
+        evaluate_suite(
+            NeverEncode(), "xquad-r", suites=[two_language_suite],
+            options=EvaluationOptions(train_articles=["B"]),
+        )  # fmt: skip
 
 
 def test_read_articles(tmp_path):

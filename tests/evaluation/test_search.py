@@ -85,9 +85,8 @@ def test_k_larger_than_the_pool_and_bad_input():
 
 def test_top_k_run_gives_the_full_matrix_measures():
     """nDCG@10 and Recall@100 from a faiss top-100 run equal those of the full score matrix."""
-    from hybridlib.evaluation import per_query_measures
     from hybridlib.evaluation.search import run_from_top_k
-    from hybridlib.metrics.measures import evaluate_run
+    from hybridlib.metrics.measures import evaluate_run, evaluate_scores
 
     rng = np.random.default_rng(4)
     queries, candidates = normalised(rng, 40, 16), normalised(rng, 1000, 16)
@@ -96,7 +95,7 @@ def test_top_k_run_gives_the_full_matrix_measures():
     query_ids = [f"q{i}" for i in range(40)]
     candidate_ids = [f"d{j:04d}" for j in range(1000)]
     measures = ["ndcg@10", "recall@100"]
-    full = per_query_measures(
+    full = evaluate_scores(
         score_matrix(queries, candidates), relevance, measures, candidate_ids=candidate_ids
     )
     top = top_k(queries, candidates, 100, method="faiss")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hybridlib.evaluation.suites import EvaluationSettings, evaluate
+from hybridlib.evaluation.suites import EvaluationOptions, EvaluationSettings, evaluate
 from hybridlib.models import Encoder
+
+GERMAN = EvaluationOptions(languages=["de"])
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ def _settings(output: Path) -> dict:
 def test_evaluation_reads_the_full_length_not_the_training_length(
     short_model: Path, tmp_path: Path, real_data_dir: Path
 ) -> None:
-    evaluate(short_model, ["tatoeba"], tmp_path / "full", languages=["de"], log=None)
+    evaluate(short_model, ["tatoeba"], tmp_path / "full", options=GERMAN, log=None)
     full = Encoder.from_pretrained(short_model)
     from hybridlib.models.encoder import position_limit
 
@@ -32,7 +34,7 @@ def test_evaluation_reads_the_full_length_not_the_training_length(
     assert _settings(tmp_path / "full")["max_length"] == position_limit(
         full.transformer.config
     )  # ...not used
-    evaluate(short_model, ["tatoeba"], tmp_path / "set", languages=["de"], log=None,
+    evaluate(short_model, ["tatoeba"], tmp_path / "set", options=GERMAN, log=None,
              settings=EvaluationSettings(max_length=24))  # fmt: skip
     assert _settings(tmp_path / "set")["max_length"] == 24
 
@@ -50,8 +52,8 @@ def test_a_model_trained_with_other_top_layers_is_refused() -> None:
 def test_top_layers_fill_the_cache_and_give_the_plain_embeddings(
     tmp_path: Path, real_data_dir: Path
 ) -> None:
-    plain = evaluate("tiny", ["tatoeba"], tmp_path / "plain", languages=["de"], log=None)
-    cached = evaluate("tiny", ["tatoeba"], tmp_path / "cached", languages=["de"], log=None,
+    plain = evaluate("tiny", ["tatoeba"], tmp_path / "plain", options=GERMAN, log=None)
+    cached = evaluate("tiny", ["tatoeba"], tmp_path / "cached", options=GERMAN, log=None,
                       settings=EvaluationSettings(top_layers=1))  # fmt: skip
     provenance = json.loads((tmp_path / "cached" / "provenance.json").read_text())["parameters"]
     assert (

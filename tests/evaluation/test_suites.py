@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from hybridlib.evaluation import RESULT_COLUMNS, SUITES, evaluate_suite
+from hybridlib.evaluation import (
+    RESULT_COLUMNS,
+    SUITES,
+    EvaluationOptions,
+    EvaluationSettings,
+    evaluate_suite,
+)
 from hybridlib.evaluation.suites import tatoeba_aggregates
 from hybridlib.models import tiny_encoder
 
@@ -53,10 +61,10 @@ def test_every_suite_declares_known_settings():
 
 
 def test_tatoeba_on_real_data_both_directions(real_data_dir, tmp_path):
-    result = evaluate_suite(
-        tiny_encoder(), "tatoeba", languages=["th"], training_languages=["de"],
-        root=real_data_dir, cache=tmp_path,
-    )  # fmt: skip
+    options = EvaluationOptions(
+        languages=["th"], training_languages=["de"], root=real_data_dir, cache=tmp_path
+    )
+    result = evaluate_suite(tiny_encoder(), "tatoeba", options=options)
     rows = result.results.set_index(["query_language", "candidate_language", "metric"])
     assert rows.loc[("th", "en", "recall@1"), "n"] == 548  # Tatoeba th has 548 pairs
     assert rows.loc[("en", "th", "recall@1"), "n"] == 548
@@ -79,3 +87,57 @@ def test_tatoeba_matrix_has_only_language_cells():
     assert matrix.loc["de", "en"] == pytest.approx(0.9)
     assert matrix.loc["en", "sw"] == pytest.approx(0.3)
     assert "all" not in matrix.index and "all" not in matrix.columns
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"batch_size": 0}, "batch_size must be >= 1, but got 0"),
+        ({"batch_size": 2.5}, "batch_size must be an integer, but got 2.5"),
+        ({"languages": "en"}, "languages must be a sequence of names, but got the string 'en'"),
+        ({"include_articles": ["A", ""]}, "include_articles must hold non-empty strings, but got ''"),
+        ({"training_languages": ["de", 3]}, "training_languages must hold non-empty strings, but got 3"),
+        ({"bm25_k1": -0.5}, r"bm25_k1 must be >= 0, but got -0.5"),
+        ({"bm25_b": 1.5}, r"bm25_b must be in \[0, 1\], but got 1.5"),
+    ],
+)  # fmt: skip
+def test_options_refuse_bad_values_naming_field_and_value(fields, message):
+    with pytest.raises(ValueError, match=message):
+        EvaluationOptions(**fields)
+
+
+def test_settings_refuse_an_unknown_candidate_input():
+    with pytest.raises(ValueError, match="candidate_input must be one of .* but got 'paragraph'"):
+        EvaluationSettings(candidate_input="paragraph")
+
+
+def test_options_store_tuples_and_record_lists():
+    options = EvaluationOptions(languages=["en", "de"], exclude_articles=iter(["B", "A"]))
+    assert options.languages == ("en", "de") and options.exclude_articles == ("B", "A")
+    assert options == EvaluationOptions(languages=("en", "de"), exclude_articles=("B", "A"))
+    assert hash(options) == hash(
+        EvaluationOptions(languages=("en", "de"), exclude_articles=("B", "A"))
+    )
+    assert options.record(bm25=False) == {
+        "languages": ["en", "de"], "include_articles": None, "exclude_articles": ["B", "A"],
+        "train_articles": None, "training_languages": None, "batch_size": 64, "bm25": None,
+    }  # fmt: skip
+    assert EvaluationOptions(bm25_k1=1.2).record(bm25=True)["bm25"] == {"k1": 1.2, "b": 0.4}
+
+
+def test_options_round_trip_through_the_provenance(real_data_dir, tmp_path):
+    from hybridlib.evaluation import evaluate
+
+    options = EvaluationOptions(
+        languages=["de"], exclude_articles=["unknown-article"], training_languages=["de"],
+        batch_size=32, cache=tmp_path / "cache",
+    )  # fmt: skip
+    settings = EvaluationSettings(candidate_input="sentence+context")
+    evaluate("tiny", ["tatoeba"], tmp_path / "out", options=options, settings=settings, log=None)
+    parameters = json.loads((tmp_path / "out" / "provenance.json").read_text())["parameters"]
+    recorded = {k: v for k, v in parameters.items() if k in options.record(bm25=False)}
+    assert recorded == options.record(bm25=False)
+    assert parameters["candidate_input"] == parameters["evaluation_settings"]["candidate_input"]
+    assert parameters["candidate_input"] == "sentence+context"
+    del recorded["bm25"]
+    assert EvaluationOptions(**recorded, cache=options.cache) == options

@@ -18,6 +18,8 @@ TREC_NAMES = {
     "ndcg@3": "ndcg_cut_3",
     "mrr": "recip_rank",
     "precision@5": "P_5",
+    "success@1": "success_1",
+    "success@5": "success_5",
 }
 
 

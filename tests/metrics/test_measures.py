@@ -12,15 +12,20 @@ from hypothesis.extra import numpy as hnp
 from sklearn.metrics import average_precision_score, ndcg_score
 
 from hybridlib.metrics import (
+    MEASURES,
     Measure,
     evaluate_run,
     evaluate_scores,
+    higher_is_better,
     mean_scores,
+    measure_digits,
+    measure_label,
     parse_measure,
+    rank_distance,
     rank_order,
 )
 
-from .conftest import TREC_NAMES, as_trec, random_tied_case, trec_eval
+from .conftest import as_trec, random_tied_case, trec_eval
 
 ALL = [
     "map",
@@ -33,6 +38,8 @@ ALL = [
     "ndcg@10",
     "mrr",
     "precision@5",
+    "success@1",
+    "success@5",
 ]
 
 
@@ -231,8 +238,43 @@ def test_unknown_measure_lists_known_ones():
         evaluate_scores(np.zeros((1, 2)), np.ones((1, 2)), ["P@10"])
 
 
-def test_trec_name_table_covers_all():
-    assert set(ALL) <= set(TREC_NAMES)
+def test_every_registered_measure_is_checked_against_an_oracle():
+    """A measure added to the registry without a pytrec_eval check (the rank distances: their
+    own module's tests) fails here."""
+    oracle_checked = {parse_measure(m).name for m in ALL} | {"rank_distance", "rank_distance_norm"}
+    assert set(MEASURES) == oracle_checked
+
+
+def test_registry_direction_labels_and_digits():
+    assert higher_is_better("map") and higher_is_better("ndcg@10")
+    assert not higher_is_better("rank_distance") and not higher_is_better("rank_distance_norm")
+    assert measure_label("map") == "mAP"
+    assert measure_label("recall@10") == "Recall@10"
+    assert measure_label("nDCG@10") == "nDCG@10"
+    assert measure_label("rank_distance") == "rank distance (lower is better)"
+    assert measure_label("latency_ms") == "latency_ms"  # not a measure: shown as it is
+    assert (measure_digits("map"), measure_digits("rank_distance")) == (3, 1)
+    assert measure_digits("rank_distance_norm") == 3
+    with pytest.raises(ValueError, match="takes no cut-off"):
+        parse_measure("rank_distance@10")
+
+
+def test_rank_distance_from_the_registry_equals_the_language_bias_module(rng):
+    """Relevant at ranks 1 and 4 of 5 by hand: d = 3, E_random = (2-1)(5+1)/(2+1) = 2; and on
+    random pools the registry's values are rank_distance's."""
+    scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.5]])
+    relevance = np.array([[1, 0, 0, 1, 0]])
+    values = evaluate_scores(scores, relevance, ["rank_distance", "rank_distance_norm", "map"])
+    assert values["rank_distance"].tolist() == [3.0]
+    assert values["rank_distance_norm"].tolist() == [1.5]
+    assert values["map"].tolist() == [pytest.approx((1 / 1 + 2 / 4) / 2)]
+    scores = rng.normal(size=(20, 30))
+    relevance = (rng.random((20, 30)) < 0.2).astype(int)
+    ids = [f"c{j:02d}" for j in range(30)]
+    values = evaluate_scores(scores, relevance, ["rank_distance", "rank_distance_norm"], ids)
+    reference = rank_distance(scores, relevance, candidate_ids=ids)
+    np.testing.assert_array_equal(values["rank_distance"], reference.per_query)
+    np.testing.assert_array_equal(values["rank_distance_norm"], reference.normalised_per_query)
 
 
 def test_evaluate_run_accepts_non_string_ids_and_refuses_bad_grades():
