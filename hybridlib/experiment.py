@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from hybridlib.io import atomic_write_json
-from hybridlib.reporting.protocol import direction, training_articles, validation_articles
+from hybridlib.protocol import direction, training_articles, validation_articles
 from hybridlib.systems import SELECTION_FILE, canonical, debiased_name, system_label, system_name
 
 __all__ = [
@@ -366,7 +366,7 @@ def article_sample(
     """``n_articles`` articles of ``suite`` drawn by ``default_rng(seed)`` (sorted)."""
     import numpy as np
 
-    from hybridlib.reporting.protocol import suite_articles
+    from hybridlib.protocol import suite_articles
 
     titles = suite_articles(suite, root)
     if not 1 <= n_articles <= len(titles):

@@ -21,12 +21,8 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise DataError(
-            path,
-            f"JSON at line {error.lineno}, column {error.colno}",
-            text[max(0, error.pos - 20) : error.pos + 20],
-            f"is malformed ({error.msg})",
-        ) from None
+        field = f"JSON at line {error.lineno}, column {error.colno}"
+        raise _malformed(path, field, text, error, "is malformed") from None
 
 
 def read_text(path: Path) -> str:
@@ -63,12 +59,17 @@ def parse_json_line(path: Path, line_number: int, line: str) -> Any:
     try:
         return json.loads(line)
     except json.JSONDecodeError as error:
-        raise DataError(
-            path,
-            f"line {line_number}, column {error.colno}",
-            line[max(0, error.pos - 20) : error.pos + 20],
-            f"is malformed JSON ({error.msg})",
-        ) from None
+        field = f"line {line_number}, column {error.colno}"
+        raise _malformed(path, field, line, error, "is malformed JSON") from None
+
+
+def _malformed(
+    path: Path, field: str, text: str, error: json.JSONDecodeError, what: str
+) -> DataError:
+    """The error for JSON that does not parse: the 40 characters around the fault as the value."""
+    return DataError(
+        path, field, text[max(0, error.pos - 20) : error.pos + 20], f"{what} ({error.msg})"
+    )
 
 
 def get(path: Path, obj: Any, key: str, where: str, kind: type) -> Any:

@@ -34,6 +34,7 @@ from hybridlib.data._fields import get, read_json
 from hybridlib.data.errors import DataError
 from hybridlib.data.languages import select_languages
 from hybridlib.data.sources import require, resolve_root
+from hybridlib.data.squad import answer_start, squad_paragraphs, squad_questions
 from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite, TrainingPair
 
 LAREQA_LANGUAGES: dict[str, tuple[str, ...]] = {
@@ -123,56 +124,45 @@ def _check_breaks(
 
 def _read_language_file(path: Path) -> _LanguageFile:
     """Parse and validate one LAReQA file (SQuAD v1.1 JSON plus sentences and breaks)."""
-    document = read_json(path)
-    articles = get(path, document, "data", "", list)
     paragraphs: list[_Paragraph] = []
     quirks: list[str] = []
     seen_qids: dict[str, str] = {}
-    for a, article in enumerate(articles):
-        where_a = f"data[{a}]"
-        title = get(path, article, "title", where_a, str)
-        for p, paragraph in enumerate(get(path, article, "paragraphs", where_a, list)):
-            where = f"{where_a}.paragraphs[{p}]"
-            context = get(path, paragraph, "context", where, str)
-            sentences = get(path, paragraph, "sentences", where, list)
-            breaks = get(path, paragraph, "sentence_breaks", where, list)
-            starts, ends, found = _check_breaks(path, where, context, sentences, breaks)
-            quirks.extend(found)
-            questions = []
-            for k, qa in enumerate(get(path, paragraph, "qas", where, list)):
-                where_q = f"{where}.qas[{k}]"
-                qid = get(path, qa, "id", where_q, str)
-                if qid in seen_qids:
-                    raise DataError(
-                        path, f"{where_q}.id", qid, f"repeats the id of {seen_qids[qid]}"
-                    )
-                seen_qids[qid] = where_q
-                question = get(path, qa, "question", where_q, str)
-                answers = get(path, qa, "answers", where_q, list)
-                if not answers:
-                    raise DataError(path, f"{where_q}.answers", answers, "is empty")
-                answer_text = get(path, answers[0], "text", f"{where_q}.answers[0]", str)
-                answer_start = get(path, answers[0], "answer_start", f"{where_q}.answers[0]", int)
-                field = f"{where_q}.answers[0].answer_start"
-                if not 0 <= answer_start < len(context):
-                    raise DataError(
-                        path,
-                        field,
-                        answer_start,
-                        f"is outside its paragraph (length {len(context)})",
-                    )
-                s = bisect.bisect_right(starts, answer_start) - 1
-                if s < 0 or answer_start >= ends[s]:
-                    raise DataError(
-                        path,
-                        field,
-                        answer_start,
-                        "falls between sentence breaks (in no sentence of its paragraph)",
-                    )
-                questions.append(
-                    _Question(qid, question, s, answer_start + len(answer_text) > ends[s])
+    for paragraph in squad_paragraphs(path, read_json(path)):
+        where, context = paragraph.where, paragraph.context
+        sentences = get(path, paragraph.fields, "sentences", where, list)
+        breaks = get(path, paragraph.fields, "sentence_breaks", where, list)
+        starts, ends, found = _check_breaks(path, where, context, sentences, breaks)
+        quirks.extend(found)
+        questions = []
+        for qa in squad_questions(path, paragraph):
+            if qa.id in seen_qids:
+                raise DataError(
+                    path, f"{qa.where}.id", qa.id, f"repeats the id of {seen_qids[qa.id]}"
                 )
-            paragraphs.append(_Paragraph(a, p, title, context, tuple(sentences), tuple(questions)))
+            seen_qids[qa.id] = qa.where
+            if not qa.answers:
+                raise DataError(path, f"{qa.where}.answers", qa.answers, "is empty")
+            answer_text = get(path, qa.answers[0], "text", f"{qa.where}.answers[0]", str)
+            start = answer_start(path, qa, 0, context)
+            s = bisect.bisect_right(starts, start) - 1
+            if s < 0 or start >= ends[s]:
+                raise DataError(
+                    path,
+                    f"{qa.where}.answers[0].answer_start",
+                    start,
+                    "falls between sentence breaks (in no sentence of its paragraph)",
+                )
+            questions.append(_Question(qa.id, qa.question, s, start + len(answer_text) > ends[s]))
+        paragraphs.append(
+            _Paragraph(
+                paragraph.article,
+                paragraph.index,
+                paragraph.title,
+                context,
+                tuple(sentences),
+                tuple(questions),
+            )
+        )
     return _LanguageFile(path, tuple(paragraphs), tuple(quirks))
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from hybridlib.data._fields import get, read_json
+from hybridlib.data._fields import read_json
 from hybridlib.data.errors import DataError
 from hybridlib.data.languages import select_languages
 from hybridlib.data.sources import expected_sha256, require, resolve_root
+from hybridlib.data.squad import answer_start, squad_paragraphs, squad_questions
 from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite
 
 TYDIQA_FILE_NAMES = {
@@ -64,35 +65,20 @@ def load_tydiqa(
     qrels: Qrels = {}
     for lang, path in zip(langs, paths, strict=True):
         paragraph_id: dict[str, str] = {}  # paragraph text -> candidate id
-        articles = get(path, read_json(path), "data", "", list)
-        for a, article in enumerate(articles):
-            where_a = f"data[{a}]"
-            title = get(path, article, "title", where_a, str)
-            for p, paragraph in enumerate(get(path, article, "paragraphs", where_a, list)):
-                where = f"{where_a}.paragraphs[{p}]"
-                context = get(path, paragraph, "context", where, str)
-                if context not in paragraph_id:
-                    cid = f"tydiqa/{split}/{lang}/p{len(paragraph_id)}"
-                    paragraph_id[context] = cid
-                    candidates.append(Candidate(cid, lang, context, article=title))
-                for k, qa in enumerate(get(path, paragraph, "qas", where, list)):
-                    where_q = f"{where}.qas[{k}]"
-                    qid = get(path, qa, "id", where_q, str)
-                    text = get(path, qa, "question", where_q, str)
-                    for n, answer in enumerate(get(path, qa, "answers", where_q, list)):
-                        start = get(path, answer, "answer_start", f"{where_q}.answers[{n}]", int)
-                        if not 0 <= start < len(context):
-                            raise DataError(
-                                path,
-                                f"{where_q}.answers[{n}].answer_start",
-                                start,
-                                f"is outside its paragraph (length {len(context)})",
-                            )
-                    query_id = f"tydiqa/{split}/{lang}/{qid}"
-                    if query_id in qrels:
-                        raise DataError(path, f"{where_q}.id", qid, "repeats a question id")
-                    queries.append(Query(query_id, lang, text, qid, title))
-                    qrels[query_id] = {paragraph_id[context]: 1}
+        for paragraph in squad_paragraphs(path, read_json(path)):
+            context, title = paragraph.context, paragraph.title
+            if context not in paragraph_id:
+                cid = f"tydiqa/{split}/{lang}/p{len(paragraph_id)}"
+                paragraph_id[context] = cid
+                candidates.append(Candidate(cid, lang, context, article=title))
+            for qa in squad_questions(path, paragraph):
+                for n in range(len(qa.answers)):
+                    answer_start(path, qa, n, context)
+                query_id = f"tydiqa/{split}/{lang}/{qa.id}"
+                if query_id in qrels:
+                    raise DataError(path, f"{qa.where}.id", qa.id, "repeats a question id")
+                queries.append(Query(query_id, lang, qa.question, qa.id, title))
+                qrels[query_id] = {paragraph_id[context]: 1}
     return RetrievalSuite(
         name=f"tydiqa/{split}",
         queries=queries,

@@ -1,6 +1,6 @@
-"""Result files -> the book's tables and figures; the protocol the notebooks call.
+"""Result files -> the book's tables and figures (the protocol, which runs before any
+result exists, is :mod:`hybridlib.protocol`).
 
-- :mod:`~hybridlib.reporting.protocol`: directions, shared and validation articles.
 - :mod:`~hybridlib.reporting.results`: runs read back, like-for-like checks, summaries and
   the paper's tables.
 - :mod:`~hybridlib.reporting.claims`: the paper's claims as one family of tests.
@@ -28,14 +28,6 @@ from hybridlib.reporting.figures import (
     heatmap_figure,
     tradeoff_figure,
 )
-from hybridlib.reporting.protocol import (
-    DIRECTIONS,
-    direction,
-    shared_articles,
-    suite_articles,
-    training_articles,
-    validation_articles,
-)
 from hybridlib.reporting.publish import glue_figure, glue_table
 from hybridlib.reporting.results import (
     PAPER,
@@ -59,7 +51,6 @@ from hybridlib.reporting.results import (
 )
 
 __all__ = [
-    "DIRECTIONS",
     "HEADLINE_MEASURES",
     "PAPER",
     "claims_display",
@@ -76,7 +67,6 @@ __all__ = [
     "comparison_units",
     "curves_figure",
     "tradeoff_figure",
-    "direction",
     "effect_sizes",
     "evaluate_claims",
     "MixingSystems",
@@ -92,12 +82,8 @@ __all__ = [
     "paper_claims",
     "shift_claims",
     "seed_values",
-    "shared_articles",
-    "suite_articles",
     "summarise",
     "systems_of",
     "tatoeba_table",
-    "training_articles",
-    "validation_articles",
     "verdict_counts",
 ]

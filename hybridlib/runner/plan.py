@@ -57,7 +57,7 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     ``runs_dir`` (relative to the root) receives validation runs, trained models and
     evaluation results under ``{runs_dir}/{profile}/``.
     """
-    from hybridlib.reporting.protocol import direction as protocol_direction
+    from hybridlib.protocol import direction as protocol_direction
     from hybridlib.systems import SELECTION_FILE, system_label
 
     base = PurePosixPath(runs_dir) / profile.name
@@ -191,7 +191,7 @@ def _mixing_runs(
 ) -> list[Execution]:  # fmt: skip
     """The executions of ``grid.mixing``: one runs-notebook execution per trained system, then
     one debias-notebook execution (after the runs of the systems it post-processes)."""
-    from hybridlib.reporting.protocol import direction as protocol_direction
+    from hybridlib.protocol import direction as protocol_direction
     from hybridlib.systems import SELECTION_FILE, system_label
 
     mixing = grid.mixing

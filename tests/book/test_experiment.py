@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hybridlib import experiment
-from hybridlib.reporting.protocol import shared_articles, training_articles, validation_articles
+from hybridlib.protocol import shared_articles, training_articles, validation_articles
 
 
 def test_a_schedule_is_recorded_as_hybrid_with_its_end_and_a_pure_sampler_folds():

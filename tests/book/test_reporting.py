@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hybridlib import reporting
-from hybridlib.reporting.protocol import (
+from hybridlib.protocol import (
     protocol_table,
     shared_articles,
     suite_articles,

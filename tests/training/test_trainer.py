@@ -293,7 +293,7 @@ def test_constant_schedule_holds_the_rate_after_warm_up(tmp_path, pairs):
 
 @pytest.mark.slow
 def test_validation_curve_is_written_on_held_out_articles(tmp_path, real_data_dir):
-    from hybridlib.reporting.protocol import training_articles, validation_articles
+    from hybridlib.protocol import training_articles, validation_articles
 
     root = str(real_data_dir)
     held = validation_articles("xquad-to-mlqa", 0.1, 0, root)
