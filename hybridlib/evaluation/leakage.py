@@ -3,19 +3,52 @@
 LAReQA suites share articles across languages (a question and its translations come from
 the same article), so a model trained on some articles of XQuAD-R must be evaluated on the
 others. Evaluation takes the articles to include or exclude, and refuses a suite that still
-overlaps the training articles it is told about.
+overlaps the training articles: those it is told about, and those the model itself records
+(the trainer writes them into the saved encoder's settings, :func:`record_training`, so a
+model carried to another folder or machine keeps them).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from hybridlib.data.lareqa import normalise_title
 from hybridlib.data.types import RetrievalSuite
 
 SHOWN = 5  # overlapping articles named in the error message
+TRAINING_RECORD = "training"  # the key of an encoder's settings.metadata the trainer writes
+
+
+def record_training(encoder: Any, articles: Iterable[str], languages: Iterable[str]) -> None:
+    """Record in ``encoder.settings.metadata`` the articles and languages it trained on, added
+    to those of an earlier training it records (a fine-tuned model fine-tuned again)."""
+    metadata = encoder.settings.metadata
+    earlier = metadata.get(TRAINING_RECORD, {})
+    metadata[TRAINING_RECORD] = {
+        "articles": sorted({*earlier.get("articles", []), *articles}),
+        "languages": sorted({*earlier.get("languages", []), *languages}),
+    }
+
+
+def recorded_training_articles(encoder: Any) -> list[str]:
+    """The articles ``encoder`` records having trained on (none for a model not trained here,
+    for BM25 and for encoders without settings)."""
+    metadata = getattr(getattr(encoder, "settings", None), "metadata", None) or {}
+    return list(metadata.get(TRAINING_RECORD, {}).get("articles", []))
+
+
+def training_articles_of(encoder: Any, given: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The articles the leakage guard holds ``encoder`` to: ``given`` (in its order), then the
+    ones the model records that ``given`` lacks; None when there are neither."""
+    recorded = recorded_training_articles(encoder)
+    if given is None and not recorded:
+        return None
+    listed = list(given or [])
+    known = set(listed)
+    return tuple(listed + [a for a in recorded if a not in known])
 
 
 class LeakageError(ValueError):

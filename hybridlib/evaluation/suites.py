@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from hybridlib.evaluation.lareqa import (
     language_matrix,
     macro_average,
 )
-from hybridlib.evaluation.leakage import restrict_articles
+from hybridlib.evaluation.leakage import restrict_articles, training_articles_of
 from hybridlib.io import atomic_path, atomic_write_json, provenance
 
 BM25_MODEL = "bm25"
@@ -305,6 +305,7 @@ def evaluate_suite(
         raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
     spec = SUITES[suite_name]
     options = options or EvaluationOptions()
+    train_articles = training_articles_of(encoder, options.train_articles)
     candidate_input = (evaluation_settings or EvaluationSettings()).candidate_input
     is_bm25 = isinstance(encoder, str) and encoder == BM25_MODEL
     chosen = tuple(settings) if settings is not None else _settings_for(spec, is_bm25)
@@ -330,7 +331,7 @@ def evaluate_suite(
     for full in loaded:
         suite = restrict_articles(
             full, include=options.include_articles, exclude=options.exclude_articles,
-            train_articles=options.train_articles, drop_training_articles=spec.drop_training_articles,
+            train_articles=train_articles, drop_training_articles=spec.drop_training_articles,
         )  # fmt: skip
         if is_bm25:
             scorer: Any = BM25Scorer(suite, k1=options.bm25_k1, b=options.bm25_b)
@@ -464,6 +465,8 @@ def evaluate(
     encoder = load_model(model)
     is_bm25 = isinstance(encoder, str)
     options = options or EvaluationOptions()
+    # the guard's articles, as recorded in the provenance: given ones and the model's own
+    options = replace(options, train_articles=training_articles_of(encoder, options.train_articles))
     evaluation_settings = settings or EvaluationSettings()
     evaluation_record = evaluation_settings.apply(encoder)
     # load every suite first: a bad name, language or file fails before any encoding

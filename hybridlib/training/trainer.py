@@ -377,6 +377,14 @@ def train(
 
     model_dir = output_dir / MODEL_DIR
     if rank == 0:
+        # the model carries what it trained on: evaluation's leakage guard reads it
+        from hybridlib.evaluation.leakage import (
+            record_training,
+        )  # (evaluation's imports: here only)
+
+        record_training(
+            encoder, (p.article for p in training_pairs), (p.language for p in training_pairs)
+        )
         encoder.save_pretrained(model_dir, top_layers_only=config.save_top_layers_only)
         parameters = {
             **config.to_dict(),

@@ -51,6 +51,39 @@ def test_evaluate_suite_refuses_before_encoding(two_language_suite):
         )  # fmt: skip
 
 
+def test_a_model_is_held_to_the_articles_it_records(two_language_suite, tmp_path):
+    """The trainer records the training articles in the saved encoder; evaluation refuses a
+    suite holding one of them without being told, and records the articles it held the model
+    to (given first, then the model's own)."""
+    from hybridlib.evaluation.leakage import (
+        record_training,
+        recorded_training_articles,
+        training_articles_of,
+    )
+    from hybridlib.models import Encoder
+
+    encoder = Encoder.from_pretrained("tiny")
+    assert recorded_training_articles(encoder) == [] and training_articles_of(encoder, None) is None
+    record_training(encoder, ["C", "A", "C"], ["en"])
+    record_training(encoder, ["Z"], ["de"])  # fine-tuned again: both trainings count
+    assert encoder.settings.metadata["training"] == {
+        "articles": ["A", "C", "Z"],
+        "languages": ["de", "en"],
+    }
+    encoder.save_pretrained(tmp_path / "model")
+    saved = Encoder.from_pretrained(tmp_path / "model")
+    assert recorded_training_articles(saved) == ["A", "C", "Z"]
+    assert training_articles_of(saved, ["Q", "A"]) == ("Q", "A", "C", "Z")
+    assert training_articles_of("bm25", ["Q"]) == ("Q",)
+    with pytest.raises(LeakageError, match=r"shares 2 article\(s\).*'A', 'C'"):
+        evaluate_suite(saved, "xquad-r", suites=[two_language_suite])
+    kept = evaluate_suite(
+        saved, "xquad-r", suites=[two_language_suite],
+        options=EvaluationOptions(exclude_articles=["A", "C"]),
+    )  # fmt: skip
+    assert set(kept.per_query["query_id"]) == {"q2-en"}
+
+
 def test_read_articles(tmp_path):
     path = tmp_path / "train.txt"
     path.write_text("# fold 0\nSuper_Bowl_50\n\n  Warsaw \n", encoding="utf-8")

@@ -78,6 +78,10 @@ def test_training_reduces_the_loss_and_writes_the_run(tmp_path, pairs):
     assert prov["seed"] == 3 and prov["parameters"]["n_training_pairs"] == 72
     assert prov["parameters"]["final_loss"] == log[-1]["loss"]
     assert TrainConfig.from_dict(json.loads((out / "config.json").read_text())).steps == 15
+    # the saved model records what it trained on (evaluation's leakage guard reads it)
+    recorded = Encoder.from_pretrained(result.model_dir).settings.metadata["training"]
+    assert recorded == {"articles": prov["parameters"]["training_articles"],
+                        "languages": prov["parameters"]["training_languages"]}  # fmt: skip
 
 
 def test_same_seed_same_weights_other_seed_other_weights(tmp_path, pairs):
@@ -269,6 +273,13 @@ def test_top_layer_training_on_cached_states_equals_training_without_the_cache(t
     provenance = json.loads((tmp_path / "cached-True" / "provenance.json").read_text())
     assert provenance["parameters"]["hidden_state_cache"]["split_layer"] == 1
     assert provenance["parameters"]["training_articles"] == [
+        "article0",
+        "article1",
+        "article2",
+        "article3",
+    ]
+    top_layers_model = Encoder.from_pretrained(tmp_path / "cached-True" / "model")
+    assert top_layers_model.settings.metadata["training"]["articles"] == [
         "article0",
         "article1",
         "article2",
