@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from hybridlib.data import DataError
+from hybridlib.data.types import RetrievalSuite
 
 
 @pytest.fixture(autouse=True)
@@ -68,3 +72,17 @@ def make_paragraph():
 def write_lareqa():
     """The function :func:`_write_lareqa`."""
     return _write_lareqa
+
+
+def assert_names(error: DataError, file: Path | str, field: str, value: Any) -> None:
+    """The error carries and prints the file, the field and the value."""
+    message = str(error)
+    assert error.file == str(file) and message.startswith(f"{file}: ")
+    assert error.field == field and f" {field} = " in message
+    assert error.value == value
+    if value is not None:
+        assert repr(value)[:40] in message
+
+
+def texts_by_id(suite: RetrievalSuite) -> dict[str, str]:
+    return {c.id: c.text for c in suite.candidates}

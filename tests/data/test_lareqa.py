@@ -1,4 +1,5 @@
-"""LAReQA (XQuAD-R, MLQA-R): relevance construction, training pairs, folds, real counts."""
+"""LAReQA (XQuAD-R, MLQA-R) from its files: relevance, languages, training pairs, folds, the real
+counts, and bad input named by file, field and value."""
 
 from __future__ import annotations
 
@@ -10,11 +11,54 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hybridlib.data import article_folds, lareqa_training_pairs, load_lareqa
+from hybridlib.data import (
+    DataError,
+    article_folds,
+    lareqa_training_pairs,
+    load_lareqa,
+)
 
-# ---- hand-made files -------------------------------------------------------------------
+from .conftest import assert_names
+
+
+@pytest.fixture
+def xquad_en(tmp_path: Path, make_paragraph, write_lareqa):
+    """Write xquad-r/en.json after ``edit(document)``; return (root, path, document)."""
+
+    def write(edit=lambda document: None) -> tuple[Path, Path]:
+        document = {
+            "data": [
+                {
+                    "title": "Letters",
+                    "paragraphs": [
+                        make_paragraph(
+                            ["Alpha is first.", "Beta is second.", "Gamma is third."],
+                            [("q1", "Which is second?", "Beta", 16)],
+                        )
+                    ],
+                }
+            ]
+        }
+        edit(document)
+        path = tmp_path / "xquad-r" / "en.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(document), encoding="utf-8")
+        return tmp_path, path
+
+    return write
+
+
+def _load_en(root: Path):
+    return load_lareqa("xquad-r", languages=["en"], root=root)
+
+
+def _paragraph(document: dict) -> dict:
+    return document["data"][0]["paragraphs"][0]
+
 
 EN_SENTENCES = ["Alpha is first.", "Beta is second.", "Gamma is third."]
+
+
 DE_SENTENCES = ["Alpha ist erstens und Beta zweitens.", "Gamma ist drittens."]
 
 
@@ -65,6 +109,168 @@ def small_xquad(tmp_path: Path, make_paragraph, write_lareqa) -> Path:
     write_lareqa(tmp_path / "xquad-r" / "en.json", en)
     write_lareqa(tmp_path / "xquad-r" / "de.json", de)
     return tmp_path
+
+
+XQUAD_CANDIDATES = {
+    "ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244,
+    "ru": 1219, "th": 852, "tr": 1167, "vi": 1209, "zh": 1196,
+}  # fmt: skip
+
+
+MLQA_CANDIDATES = {
+    "ar": 2545, "de": 2362, "en": 6264, "es": 1787, "hi": 2426, "vi": 2828, "zh": 2322
+}  # fmt: skip
+
+
+MLQA_QUESTIONS = {"ar": 517, "de": 512, "en": 1148, "es": 500, "hi": 507, "vi": 511, "zh": 504}
+
+
+def _oracle_answer_ids(name: str, root: Path) -> dict[str, str]:
+    """Independent oracle: query id -> id of the sentence holding answer_start (linear scan)."""
+    answers = {}
+    for path in sorted((root / name).glob("*.json")):
+        lang = path.stem
+        for a, article in enumerate(json.loads(path.read_text("utf-8"))["data"]):
+            for p, par in enumerate(article["paragraphs"]):
+                for qa in par["qas"]:
+                    start = qa["answers"][0]["answer_start"]
+                    holding = [
+                        s for s, (b, e) in enumerate(par["sentence_breaks"]) if b <= start < e
+                    ]
+                    assert len(holding) == 1
+                    answers[f"{name}/{lang}/{qa['id']}"] = f"{name}/{lang}/{a}/{p}/{holding[0]}"
+    return answers
+
+
+def test_valid_small_file_loads(xquad_en) -> None:
+    root, _ = xquad_en()
+    assert _load_en(root).qrels == {"xquad-r/en/q1": {"xquad-r/en/0/0/1": 1}}
+
+
+def test_malformed_json(xquad_en) -> None:
+    root, path = xquad_en()
+    path.write_text('{"data": [{"title": "Letters", "paragraphs": [}]}', encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        _load_en(root)
+    # the value is the text 20 characters either side of the error (index 46)
+    assert_names(caught.value, path, "JSON at line 1, column 47", 'rs", "paragraphs": [}]}')
+    assert "is malformed (Expecting value)" in str(caught.value)
+
+
+def test_empty_file(xquad_en) -> None:
+    root, path = xquad_en()
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match="the file is empty") as caught:
+        _load_en(root)
+    assert_names(caught.value, path, "file size", 0)
+
+
+@pytest.mark.parametrize(
+    ("remove", "field"),
+    [
+        (lambda d: _paragraph(d).pop("sentence_breaks"), "data[0].paragraphs[0].sentence_breaks"),
+        (lambda d: _paragraph(d)["qas"][0].pop("answers"), "data[0].paragraphs[0].qas[0].answers"),
+        (lambda d: d["data"][0].pop("title"), "data[0].title"),
+        (lambda d: d.pop("data"), "data"),
+    ],
+)
+def test_missing_field(xquad_en, remove, field: str) -> None:
+    root, path = xquad_en(remove)
+    with pytest.raises(DataError, match="= <missing> is missing") as caught:
+        _load_en(root)
+    assert_names(caught.value, path, field, None)
+
+
+def test_wrong_type(xquad_en) -> None:
+    def edit(document: dict) -> None:
+        _paragraph(document)["qas"][0]["answers"][0]["answer_start"] = "16"
+
+    root, path = xquad_en(edit)
+    with pytest.raises(DataError, match="is not an integer") as caught:
+        _load_en(root)
+    assert_names(caught.value, path, "data[0].paragraphs[0].qas[0].answers[0].answer_start", "16")
+
+
+def test_answer_start_outside_its_paragraph(xquad_en) -> None:
+    def edit(document: dict) -> None:
+        _paragraph(document)["qas"][0]["answers"][0]["answer_start"] = 9999
+
+    root, path = xquad_en(edit)
+    with pytest.raises(DataError) as caught:
+        _load_en(root)
+    field = "data[0].paragraphs[0].qas[0].answers[0].answer_start"
+    assert_names(caught.value, path, field, 9999)
+    assert str(caught.value) == (f"{path}: {field} = 9999 is outside its paragraph (length 47)")
+
+
+def test_answer_start_between_sentence_breaks(xquad_en) -> None:
+    def edit(document: dict) -> None:
+        _paragraph(document)["qas"][0]["answers"][0]["answer_start"] = 15  # the space
+
+    root, path = xquad_en(edit)
+    with pytest.raises(DataError, match="falls between sentence breaks") as caught:
+        _load_en(root)
+    assert_names(caught.value, path, "data[0].paragraphs[0].qas[0].answers[0].answer_start", 15)
+
+
+def test_sentence_break_that_does_not_match_its_text(xquad_en) -> None:
+    def edit(document: dict) -> None:  # the breaks of sentences 1 and 2 swapped in meaning
+        _paragraph(document)["sentences"][1:] = ["Gamma is third.", "Beta is second."]
+
+    root, path = xquad_en(edit)
+    with pytest.raises(DataError, match="does not match sentences\\[1\\]") as caught:
+        _load_en(root)
+    assert_names(caught.value, path, "data[0].paragraphs[0].sentence_breaks[1]", [16, 31])
+
+
+@pytest.mark.parametrize(
+    ("breaks", "value"),
+    [([[0, 15], [16, 31], [32, 99]], [32, 99]), ([[0, 15], [10, 31], [32, 47]], [10, 31])],
+)
+def test_sentence_break_outside_or_overlapping(xquad_en, breaks, value) -> None:
+    root, path = xquad_en(lambda d: _paragraph(d).update(sentence_breaks=breaks))
+    with pytest.raises(DataError, match="is not an ordered span inside its paragraph") as caught:
+        _load_en(root)
+    field = f"data[0].paragraphs[0].sentence_breaks[{breaks.index(value)}]"
+    assert_names(caught.value, path, field, value)
+
+
+def test_a_near_miss_break_is_a_recorded_quirk(xquad_en) -> None:
+    """Like xquad-r/tr.json: the sentence has one character where the context has another."""
+
+    def edit(document: dict) -> None:
+        _paragraph(document)["sentences"][1] = "Beta is secönd."
+
+    root, _ = xquad_en(edit)
+    suite = _load_en(root)
+    assert suite.metadata["break_mismatches"] == [
+        "en.json: data[0].paragraphs[0].sentence_breaks[1]"
+    ]
+    assert suite.candidates[1].text == "Beta is secönd."  # the sentence text is used
+
+
+def test_repeated_question_id(xquad_en) -> None:
+    def edit(document: dict) -> None:
+        qas = _paragraph(document)["qas"]
+        qas.append(dict(qas[0]))
+
+    root, path = xquad_en(edit)
+    with pytest.raises(
+        DataError, match=r"repeats the id of data\[0\]\.paragraphs\[0\]\.qas\[0\]"
+    ) as caught:
+        _load_en(root)
+    assert_names(caught.value, path, "data[0].paragraphs[0].qas[1].id", "q1")
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [("xx", "is not a known language code"), ("fr", "is not a language of xquad-r")],
+)
+def test_unknown_language_code_lareqa(xquad_en, code: str, problem: str) -> None:
+    root, _ = xquad_en()
+    with pytest.raises(DataError, match=problem) as caught:
+        load_lareqa("xquad-r", languages=["en", code], root=root)
+    assert_names(caught.value, root / "xquad-r", "languages", code)
 
 
 def test_relevance_is_the_sentence_holding_answer_start(small_xquad: Path) -> None:
@@ -163,35 +369,6 @@ def test_article_folds_property(titles: set[str], n_folds: int, seed: int) -> No
     flat = [t for fold in folds for t in fold]
     assert sorted(flat) == sorted(titles) and len(flat) == len(set(flat))
     assert max(map(len, folds)) - min(map(len, folds)) <= 1
-
-
-# ---- the real files --------------------------------------------------------------------
-
-XQUAD_CANDIDATES = {
-    "ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244,
-    "ru": 1219, "th": 852, "tr": 1167, "vi": 1209, "zh": 1196,
-}  # fmt: skip
-MLQA_CANDIDATES = {
-    "ar": 2545, "de": 2362, "en": 6264, "es": 1787, "hi": 2426, "vi": 2828, "zh": 2322
-}  # fmt: skip
-MLQA_QUESTIONS = {"ar": 517, "de": 512, "en": 1148, "es": 500, "hi": 507, "vi": 511, "zh": 504}
-
-
-def _oracle_answer_ids(name: str, root: Path) -> dict[str, str]:
-    """Independent oracle: query id -> id of the sentence holding answer_start (linear scan)."""
-    answers = {}
-    for path in sorted((root / name).glob("*.json")):
-        lang = path.stem
-        for a, article in enumerate(json.loads(path.read_text("utf-8"))["data"]):
-            for p, par in enumerate(article["paragraphs"]):
-                for qa in par["qas"]:
-                    start = qa["answers"][0]["answer_start"]
-                    holding = [
-                        s for s, (b, e) in enumerate(par["sentence_breaks"]) if b <= start < e
-                    ]
-                    assert len(holding) == 1
-                    answers[f"{name}/{lang}/{qa['id']}"] = f"{name}/{lang}/{a}/{p}/{holding[0]}"
-    return answers
 
 
 def test_real_xquad_r_counts(real_data_dir: Path) -> None:

@@ -1,5 +1,5 @@
-"""The data folder, the pinned sources and the download path, against a real HTTP server on
-127.0.0.1 serving a temporary folder laid out as ``{repository}/{commit}/{path}``."""
+"""The data folder's sources (hybridlib.data.sources): pinned URLs and hashes, download on demand,
+and what a missing file says offline."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from hybridlib.data import DataError, data_dir, load_beir, load_tatoeba
+from hybridlib.data import (
+    DataError,
+    data_dir,
+    load_beir,
+    load_lareqa,
+    load_tatoeba,
+)
 from hybridlib.data.sources import (
     SOURCES,
     download,
@@ -25,6 +31,8 @@ from hybridlib.data.sources import (
     verify,
 )
 from hybridlib.io import sha256_file
+
+from .conftest import assert_names
 
 AFR = ["tatoeba/tatoeba.afr-eng.afr", "tatoeba/tatoeba.afr-eng.eng"]
 
@@ -60,6 +68,15 @@ def _publish(served: Path, relative: str, data: bytes) -> None:
 
 def _all_files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_missing_files_offline_say_what_and_how(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as caught:
+        load_lareqa("xquad-r", languages=["de"], root=tmp_path)
+    message = str(caught.value)
+    assert "xquad-r/de.json, xquad-r/en.json" in message
+    assert "HYBRIDLIB_DATA_DIR" in message and "offline" in message
+    assert_names(caught.value, tmp_path, "missing files", 2)
 
 
 def test_pinned_urls() -> None:

@@ -1,0 +1,129 @@
+"""The book build (hybridlib.runner.book): every glued result shown, missing pages and glue keys
+reported, the table of contents read as Jupyter Book reads it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from hybridlib.runner import (
+    BookError,
+    build_book,
+    load_profile,
+    plan_profile,
+)
+from hybridlib.runner.book import check_book, glue_references, toc_pages
+from hybridlib.runner.plan import Execution
+
+
+def _executions(book: Path, **overrides) -> list[Execution]:
+    executions = plan_profile(load_profile(book / "profiles.yaml", "tiny"))
+    if overrides:
+        executions = [
+            Execution(
+                e.name,
+                e.notebook,
+                {**e.parameters, **overrides},
+                e.offered,
+                e.depends_on,
+                e.artifacts,
+                e.page,
+            )
+            for e in executions
+        ]
+    return executions
+
+
+def _png_hashes(nb_path: Path) -> set[str]:
+    """SHA-256 of every glued PNG in an executed notebook."""
+    nb = nbformat.read(nb_path, as_version=4)
+    hashes = set()
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook")
+            if scrap:
+                png = output["data"].get(scrap.get("mime_prefix", "") + "image/png")
+                if png:
+                    hashes.add(hashlib.sha256(base64.b64decode(png)).hexdigest())
+    return hashes
+
+
+def test_small_book_shows_every_glued_figure_and_table(small_book: Path) -> None:
+    store = small_book / "runs" / "store"
+    records = build_book(small_book, _executions(small_book), store, mathjax=False, progress=False)
+    assert [r.status for r in records] == ["executed"]
+
+    html_dir = small_book / "_build" / "html"
+    page = (html_dir / "book" / "generated" / "points.html").read_text(encoding="utf-8")
+    intro = (html_dir / "book" / "intro.html").read_text(encoding="utf-8")
+
+    # the figure: the glued PNG was written into the HTML output and the page shows it
+    executed = small_book / "book" / "generated" / "points.ipynb"
+    pngs = _png_hashes(executed)
+    assert len(pngs) == 1
+    (png,) = pngs
+    assert (html_dir / "_images" / f"{png}.png").is_file()
+    figure = re.search(r'<figure[^>]*id="fig-line".*?</figure>', page, re.S).group(0)
+    assert f"{png}.png" in figure and "A line through the points." in figure
+
+    # the table: the glued DataFrame as an HTML table with the values of n_points = 4 rows
+    table = re.search(r'<figure[^>]*id="tbl-points".*?</figure>', page, re.S).group(0)
+    assert "<table" in table
+    assert re.findall(r"<td>(\d+\.\d+)</td>", table) == ["0.0", "2.0", "4.0", "6.0"]
+
+    # a number glued across documents, and numbered references to both
+    assert '<span class="pasted-text">4</span> points' in intro
+    assert re.search(r"Fig\. 1</span>", intro) and re.search(r"Fig\. 2</span>", intro)
+    assert check_book(small_book, html_dir, built_after=0.0) == []
+
+
+def test_missing_page_is_reported(small_book: Path) -> None:
+    build_book(
+        small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False
+    )
+    (small_book / "_toc.yml").write_text(
+        (small_book / "_toc.yml").read_text() + "  - file: book/absent\n"
+    )
+    problems = check_book(small_book, small_book / "_build" / "html", built_after=0.0)
+    assert any("'book/absent'" in p and "no source file" in p for p in problems)
+
+
+def test_missing_glue_key_fails_the_build(small_book: Path) -> None:
+    intro = small_book / "book" / "intro.md"
+    intro.write_text(
+        intro.read_text() + "\nAlso {glue:text}`generated/points.ipynb::no_such_key:d`.\n"
+    )
+    with pytest.raises(BookError, match="no_such_key"):
+        build_book(
+            small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False
+        )
+
+
+def test_glue_references_are_parsed_like_myst_nb() -> None:
+    text = (
+        "{glue:text}`generated/r.ipynb::k1:.3f` and {glue}`k2` and {glue:text}`k3:d`\n"
+        "```{glue:figure} k4\n:name: fig-x\n```\n"
+        ":::{glue} k5\n:doc: ../other.ipynb\n:::\n"
+    )
+    assert glue_references(text, "book/intro") == [
+        ("book/generated/r", "k1"),
+        ("book/intro", "k2"),
+        ("book/intro", "k3"),
+        ("book/intro", "k4"),
+        ("other", "k5"),
+    ]
+
+
+def test_toc_pages_expand_globs(small_book: Path) -> None:
+    (small_book / "book" / "generated").mkdir(parents=True)
+    for name in ("b", "a"):
+        (small_book / "book" / "generated" / f"{name}.ipynb").write_text("{}")
+    (small_book / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - glob: book/generated/*\n"
+    )
+    assert toc_pages(small_book) == ["book/intro", "book/generated/a", "book/generated/b"]
