@@ -106,36 +106,66 @@ def sync_pages(executions: list[Execution], store: Path, book_dir: Path) -> list
 # checks
 
 
-def toc_pages(root: Path) -> list[str]:
-    """Every page of ``_toc.yml`` (globs expanded) as a path without suffix, relative to root."""
+def _toc_entries(root: Path) -> list[tuple[str, str]]:
+    """``_toc.yml``'s entries in order, as ``("file", path without suffix)`` or ``("glob",
+    pattern)``; the root page is a file."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    pages: list[str] = []
-
-    def strip(path: str) -> str:
-        return re.sub(r"\.(md|ipynb|rst)$", "", path)
+    entries: list[tuple[str, str]] = []
 
     def walk(node) -> None:
         if isinstance(node, list):
             for item in node:
                 walk(item)
         elif isinstance(node, dict):
-            if "root" in node:
-                pages.append(strip(node["root"]))
-            if "file" in node:
-                pages.append(strip(node["file"]))
+            for key in ("root", "file"):
+                if key in node:
+                    entries.append(("file", re.sub(r"\.(md|ipynb|rst)$", "", node[key])))
             if "glob" in node:
-                matches = sorted(_glob.glob(str(root / node["glob"])))
-                pages.extend(
-                    strip(str(Path(m).relative_to(root).as_posix()))
-                    for m in matches
-                    if re.search(r"\.(md|ipynb|rst)$", m)
-                )
+                entries.append(("glob", node["glob"]))
             for key in ("parts", "chapters", "sections"):
                 if key in node:
                     walk(node[key])
 
     walk(toc)
+    return entries
+
+
+def toc_pages(root: Path) -> list[str]:
+    """Every page of ``_toc.yml`` (globs expanded) as a path without suffix, relative to root."""
+    pages: list[str] = []
+    for kind, entry in _toc_entries(root):
+        if kind == "file":
+            pages.append(entry)
+            continue
+        for match in sorted(_glob.glob(str(root / entry))):
+            if re.search(r"\.(md|ipynb|rst)$", match):
+                pages.append(
+                    re.sub(r"\.(md|ipynb|rst)$", "", Path(match).relative_to(root).as_posix())
+                )
     return pages
+
+
+def toc_differences(root: Path, executions: list[Execution]) -> list[str]:
+    """Where ``_toc.yml`` and the plan disagree on the generated pages, checked before anything
+    runs: a chapter of ``book/generated`` that no execution makes, or an execution whose page
+    the table of contents neither lists nor matches with a glob."""
+    entries = _toc_entries(root)
+    files = {path for kind, path in entries if kind == "file" and path.startswith(f"{GENERATED}/")}
+    globs = [pattern for kind, pattern in entries if kind == "glob"]
+    made = {f"{GENERATED}/{e.name}" for e in executions}
+    problems = [
+        f"_toc.yml lists {page}, but no execution of this profile makes it (add "
+        f"notebooks/{PurePosixPath(page).name}.ipynb to the profile's notebooks in profiles.yaml, "
+        "or remove the entry)"
+        for page in sorted(files - made)
+    ]
+    problems += [
+        f"the profile makes the page {page}, but _toc.yml neither lists nor globs it (add "
+        f"'- file: {page}' where the chapter belongs)"
+        for page in sorted(made - files)
+        if not any(fnmatch.fnmatch(f"{page}.ipynb", pattern) for pattern in globs)
+    ]
+    return problems
 
 
 _ROLE = re.compile(r"\{glue(?::(\w+))?\}`([^`]+)`")
@@ -289,6 +319,9 @@ def build_book(
     ``book/generated``, build and check."""
     root = Path(root).resolve()
     store = Path(store).resolve()
+    differences = toc_differences(root, executions) if build else []
+    if differences:  # the chapters are _toc.yml's and the profile's: they must agree
+        raise BookError("nothing was run:\n- " + "\n- ".join(differences))
     if mathjax:
         install_mathjax(root / "book" / "_static")
     records = run_executions(executions, root, store, force=force, progress=progress, client=client)

@@ -8,6 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from hybridlib.runner import load_profile, plan_profile
+from hybridlib.runner.plan import Execution
+
 
 def make_notebook(cells: list[tuple[str, str]], parameters: str) -> nbformat.NotebookNode:
     """A notebook with a ``parameters`` cell (literals) followed by ``cells`` (kind, source)."""
@@ -132,3 +135,21 @@ def small_book(tmp_path: Path) -> Path:
     nb = make_notebook(FIGURE_NOTEBOOK, "n_points = 3\nslope = 2.0\nfail = False\nsleep = 0.0")
     nbformat.write(nb, tmp_path / "notebooks" / "points.ipynb")
     return tmp_path
+
+
+def tiny_executions(book: Path, **overrides) -> list[Execution]:
+    executions = plan_profile(load_profile(book / "profiles.yaml", "tiny"))
+    if overrides:
+        executions = [
+            Execution(
+                e.name,
+                e.notebook,
+                {**e.parameters, **overrides},
+                e.offered,
+                e.depends_on,
+                e.artifacts,
+                e.page,
+            )
+            for e in executions
+        ]
+    return executions

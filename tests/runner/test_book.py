@@ -11,32 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hybridlib.runner import (
-    BookError,
-    build_book,
-    load_profile,
-    plan_profile,
-)
-from hybridlib.runner.book import check_book, glue_references, toc_pages
-from hybridlib.runner.plan import Execution
+from hybridlib.runner import BookError, build_book, load_profile, plan_profile
+from hybridlib.runner.book import check_book, glue_references, toc_differences, toc_pages
 
-
-def _executions(book: Path, **overrides) -> list[Execution]:
-    executions = plan_profile(load_profile(book / "profiles.yaml", "tiny"))
-    if overrides:
-        executions = [
-            Execution(
-                e.name,
-                e.notebook,
-                {**e.parameters, **overrides},
-                e.offered,
-                e.depends_on,
-                e.artifacts,
-                e.page,
-            )
-            for e in executions
-        ]
-    return executions
+from .conftest import TOC, tiny_executions
 
 
 def _png_hashes(nb_path: Path) -> set[str]:
@@ -55,7 +33,9 @@ def _png_hashes(nb_path: Path) -> set[str]:
 
 def test_small_book_shows_every_glued_figure_and_table(small_book: Path) -> None:
     store = small_book / "runs" / "store"
-    records = build_book(small_book, _executions(small_book), store, mathjax=False, progress=False)
+    records = build_book(
+        small_book, tiny_executions(small_book), store, mathjax=False, progress=False
+    )
     assert [r.status for r in records] == ["executed"]
 
     html_dir = small_book / "_build" / "html"
@@ -84,7 +64,7 @@ def test_small_book_shows_every_glued_figure_and_table(small_book: Path) -> None
 
 def test_missing_page_is_reported(small_book: Path) -> None:
     build_book(
-        small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False
+        small_book, tiny_executions(small_book), small_book / "store", mathjax=False, progress=False
     )
     (small_book / "_toc.yml").write_text(
         (small_book / "_toc.yml").read_text() + "  - file: book/absent\n"
@@ -100,7 +80,11 @@ def test_missing_glue_key_fails_the_build(small_book: Path) -> None:
     )
     with pytest.raises(BookError, match="no_such_key"):
         build_book(
-            small_book, _executions(small_book), small_book / "store", mathjax=False, progress=False
+            small_book,
+            tiny_executions(small_book),
+            small_book / "store",
+            mathjax=False,
+            progress=False,
         )
 
 
@@ -127,3 +111,33 @@ def test_toc_pages_expand_globs(small_book: Path) -> None:
         "format: jb-book\nroot: book/intro\nchapters:\n  - glob: book/generated/*\n"
     )
     assert toc_pages(small_book) == ["book/intro", "book/generated/a", "book/generated/b"]
+
+
+def test_the_toc_and_the_profile_must_agree_before_anything_runs(small_book: Path) -> None:
+    """A chapter of book/generated that no execution makes, or a page the table of contents
+    neither lists nor globs, stops the build before any execution (not at its end)."""
+    toc, store = small_book / "_toc.yml", small_book / "store"
+
+    def build() -> None:
+        build_book(small_book, tiny_executions(small_book), store, mathjax=False, progress=False)
+
+    toc.write_text(TOC + "  - file: book/generated/absent\n")
+    with pytest.raises(BookError, match=r"nothing was run:\n- _toc.yml lists book/generated/absent"
+                       r", but no execution .*\(add notebooks/absent.ipynb"):  # fmt: skip
+        build()
+    assert not store.exists()
+    toc.write_text(TOC.replace("chapters:\n  - file: book/generated/points\n", ""))
+    with pytest.raises(BookError, match="makes the page book/generated/points, but _toc.yml "
+                       "neither lists nor globs it"):  # fmt: skip
+        build()
+    assert not store.exists()
+    toc.write_text(TOC.replace("- file: book/generated/points", "- glob: book/generated/*"))
+    build()  # a glob covers the page
+    assert (store / "points.ipynb").is_file()
+
+
+def test_every_profile_of_the_repository_makes_exactly_the_chapters_of_its_toc() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("smoke", "cpu", "full", "full-dry"):
+        executions = plan_profile(load_profile(repo / "profiles.yaml", name))
+        assert toc_differences(repo, executions) == [], name

@@ -20,27 +20,9 @@ from hybridlib.runner import (
 from hybridlib.runner.execute import dependency_files
 from hybridlib.runner.plan import Execution
 
-from .conftest import make_notebook
+from .conftest import make_notebook, tiny_executions
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _executions(book: Path, **overrides) -> list[Execution]:
-    executions = plan_profile(load_profile(book / "profiles.yaml", "tiny"))
-    if overrides:
-        executions = [
-            Execution(
-                e.name,
-                e.notebook,
-                {**e.parameters, **overrides},
-                e.offered,
-                e.depends_on,
-                e.artifacts,
-                e.page,
-            )
-            for e in executions
-        ]
-    return executions
 
 
 TIMED = [
@@ -102,16 +84,18 @@ def client():
 
 def test_cache_skips_finished_work_and_reruns_a_changed_parameter(small_book: Path) -> None:
     store = small_book / "runs" / "store"
-    first = run_executions(_executions(small_book), small_book, store, progress=False)
+    first = run_executions(tiny_executions(small_book), small_book, store, progress=False)
     assert [r.status for r in first] == ["executed"]
     stamp = (store / "points.json").read_text()
 
-    second = run_executions(_executions(small_book), small_book, store, progress=False)
+    second = run_executions(tiny_executions(small_book), small_book, store, progress=False)
     assert [r.status for r in second] == ["cached"]
     assert second[0].key == first[0].key
     assert (store / "points.json").read_text() == stamp  # untouched
 
-    third = run_executions(_executions(small_book, n_points=5), small_book, store, progress=False)
+    third = run_executions(
+        tiny_executions(small_book, n_points=5), small_book, store, progress=False
+    )
     assert [r.status for r in third] == ["executed"]
     assert third[0].key != first[0].key
     nb = nbformat.read(store / "points.ipynb", as_version=4)
@@ -146,11 +130,12 @@ def test_changed_package_versions_rerun_and_say_which(
 
     store = small_book / "runs" / "store"
     assert [
-        r.status for r in run_executions(_executions(small_book), small_book, store, progress=False)
+        r.status
+        for r in run_executions(tiny_executions(small_book), small_book, store, progress=False)
     ] == ["executed"]
     real = execute.package_versions()
     monkeypatch.setattr(execute, "package_versions", lambda: {**real, "torch": "99.0.0"})
-    again = run_executions(_executions(small_book), small_book, store, progress=True)
+    again = run_executions(tiny_executions(small_book), small_book, store, progress=True)
     assert [r.status for r in again] == ["executed"]
     assert (
         f"points: run again, package versions changed (torch {real['torch']} -> 99.0.0)"
@@ -160,13 +145,13 @@ def test_changed_package_versions_rerun_and_say_which(
 
 def test_changed_notebook_code_reruns_it(small_book: Path) -> None:
     store = small_book / "runs" / "store"
-    run_executions(_executions(small_book), small_book, store, progress=False)
+    run_executions(tiny_executions(small_book), small_book, store, progress=False)
     path = small_book / "notebooks" / "points.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells[-2].source += "\nprint('changed')"
     nbformat.write(nb, path)
     assert (
-        run_executions(_executions(small_book), small_book, store, progress=False)[0].status
+        run_executions(tiny_executions(small_book), small_book, store, progress=False)[0].status
         == "executed"
     )
 
@@ -174,7 +159,7 @@ def test_changed_notebook_code_reruns_it(small_book: Path) -> None:
 def test_failure_names_the_notebook_and_the_cell(small_book: Path) -> None:
     store = small_book / "runs" / "store"
     with pytest.raises(NotebookFailure) as caught:
-        run_executions(_executions(small_book, fail=True), small_book, store, progress=False)
+        run_executions(tiny_executions(small_book, fail=True), small_book, store, progress=False)
     error = caught.value
     assert error.notebook == "notebooks/points.ipynb"
     assert "assert not fail" in error.source
@@ -191,7 +176,7 @@ def test_failure_names_the_notebook_and_the_cell(small_book: Path) -> None:
 def test_undeclared_parameter_is_an_error_naming_it(small_book: Path) -> None:
     with pytest.raises(ParameterError, match=r"does not declare parameter\(s\) \['n_pionts'\]"):
         run_executions(
-            _executions(small_book, n_pionts=3), small_book, small_book / "s", progress=False
+            tiny_executions(small_book, n_pionts=3), small_book, small_book / "s", progress=False
         )
 
 
@@ -256,7 +241,7 @@ def test_stale_outputs_are_removed_before_a_rerun_unless_resumable(small_book: P
 
 def test_injected_parameters_are_hidden_in_the_book(small_book: Path) -> None:
     store = small_book / "runs" / "store"
-    run_executions(_executions(small_book), small_book, store, progress=False)
+    run_executions(tiny_executions(small_book), small_book, store, progress=False)
     nb = nbformat.read(store / "points.ipynb", as_version=4)
     (injected,) = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert "hide-cell" in injected.metadata.tags and "n_points = 4" in injected.source
@@ -311,7 +296,7 @@ def test_an_interrupted_rerun_is_never_taken_for_a_finished_one(small_book: Path
     output = process.communicate(timeout=120)[0].decode(errors="replace")
     assert not stamp.exists(), output[-3000:]
     records = run_executions(
-        _executions(small_book),
+        tiny_executions(small_book),
         small_book,
         small_book / "runs" / "tiny" / "notebooks",
         progress=False,
