@@ -319,21 +319,24 @@ def evaluate_run(
     batch_size: int = 64,
     postprocess: Any = None,
 ) -> dict[str, Any]:
-    """Evaluate ``model`` (a folder, a name, an ``Encoder`` or ``"bm25"``) on ``suites``, one
-    subfolder each, and write ``run.json`` last: ``record`` (who the system is) plus the
-    evaluation settings. A suite whose results are complete is not evaluated again.
+    """Evaluate ``model`` (a folder, a name, an ``Encoder``, ``"bm25"`` or a
+    :class:`~hybridlib.evaluation.retrievers.Retriever`) on ``suites``, one subfolder each, and
+    write ``run.json`` last: ``record`` (who the system is) plus the evaluation settings. A
+    suite with no setting the retriever supports is skipped (BM25: those without Mono); one
+    whose results are complete is not evaluated again.
     ``postprocess``: a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing`."""
     from hybridlib.evaluation import EvaluationOptions, evaluate
-    from hybridlib.evaluation.suites import SUITES, load_model
+    from hybridlib.evaluation.retrievers import load_retriever
+    from hybridlib.evaluation.suites import suite_settings
     from hybridlib.io import remove_stale_temporaries
 
-    encoder = load_model(model)
+    retriever = load_retriever(model)
     languages = suite_languages or {}
     done = {}
     for suite in suites:
         remove_stale_temporaries(Path(output_dir) / suite)  # left by a killed evaluation
-        if model == "bm25" and "mono" not in SUITES[suite].settings:
-            continue  # lexical matching across languages is meaningless
+        if not suite_settings(suite, retriever):
+            continue
         folder = Path(output_dir) / suite
         provenance_file = folder / "provenance.json"
         if provenance_file.is_file():
@@ -345,12 +348,12 @@ def evaluate_run(
             batch_size=batch_size,
         )  # fmt: skip
         evaluate(
-            encoder, [suite], folder, options=options, settings=settings, postprocess=postprocess,
+            retriever, [suite], folder, options=options, settings=settings, postprocess=postprocess,
             log=None,
         )  # fmt: skip
         done[suite] = json.loads(provenance_file.read_text(encoding="utf-8"))["parameters"]
     evaluation = {s: p.get("evaluation_settings") for s, p in done.items()}
-    cache = getattr(encoder, "hidden_cache", None)
+    cache = retriever.hidden_cache
     full = {**record, "suites": list(done), "evaluation": evaluation,
             "evaluation_seconds": {s: json.loads((Path(output_dir) / s / "provenance.json").read_text(
                 encoding="utf-8"))["timings_s"].get(s) for s in done},
@@ -567,14 +570,14 @@ def debias_runs(
     ``results_dir/<direction>/<label>+<method>-s<seed>``; the choice in
     ``results_dir/<direction>/`` (:data:`DEBIAS_SELECTION_FILE`, :data:`DEBIAS_VALIDATION_FILE`)."""
     from hybridlib.evaluation.debias import fit_debiasing
-    from hybridlib.evaluation.suites import load_model
     from hybridlib.io import atomic_path
+    from hybridlib.models import Encoder
 
     folder = Path(results_dir) / direction_name
     fit_suite = fit_texts(direction_name, languages=fit_languages, per_language=per_language,
                           validation_fraction=validation_fraction, validation_seed=validation_seed,
                           root=root)  # fmt: skip
-    untrained = load_model(model)
+    untrained = Encoder.from_pretrained(model)
     settings.apply(untrained)
     selection_file = folder / DEBIAS_SELECTION_FILE
     if selection_file.is_file():
@@ -607,7 +610,7 @@ def debias_runs(
                 (label, seed, run_record(direction_name, sampler, alpha, seed, model), path)
             )
     for label, seed, record, source in models:
-        encoder = load_model(str(source)) if isinstance(source, Path) else source
+        encoder = Encoder.from_pretrained(str(source)) if isinstance(source, Path) else source
         settings.apply(encoder)
         fit = _embed_sides(encoder, fit_suite, batch_size)
         for method in methods:

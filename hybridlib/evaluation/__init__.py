@@ -5,6 +5,8 @@
 - :mod:`~hybridlib.evaluation.lareqa`: Mono / Cross / Multi settings -> tidy frames.
 - :mod:`~hybridlib.evaluation.suites`: the suites, ``evaluate_suite`` and ``evaluate``, and
   their inputs ``EvaluationOptions`` (what is evaluated) and ``EvaluationSettings`` (how).
+- :mod:`~hybridlib.evaluation.retrievers`: what is evaluated (dense, BM25, one's own), each
+  declaring the settings it supports.
 - :mod:`~hybridlib.evaluation.bm25`: the BM25 baseline on XLM-R pieces.
 - :mod:`~hybridlib.evaluation.leakage`: refuse evaluation on training articles.
 - :mod:`~hybridlib.evaluation.debias`: training-free removal of language identity
@@ -39,6 +41,12 @@ from hybridlib.evaluation.leakage import (
     read_articles,
     restrict_articles,
 )
+from hybridlib.evaluation.retrievers import (
+    BM25Retriever,
+    DenseRetriever,
+    Retriever,
+    load_retriever,
+)
 from hybridlib.evaluation.search import iter_score_blocks, run_from_top_k, score_matrix, top_k
 from hybridlib.evaluation.suites import (
     SUITES,
@@ -50,7 +58,9 @@ from hybridlib.evaluation.suites import (
 )
 
 __all__ = [
+    "BM25Retriever",
     "BM25Scorer",
+    "DenseRetriever",
     "DenseScorer",
     "EvaluationOptions",
     "EvaluationSettings",
@@ -60,6 +70,7 @@ __all__ = [
     "LowRankSubspaceRemoval",
     "LeakageError",
     "RESULT_COLUMNS",
+    "Retriever",
     "SETTINGS",
     "SUITES",
     "SettingsResult",
@@ -74,6 +85,7 @@ __all__ = [
     "evaluate_suite",
     "iter_score_blocks",
     "language_matrix",
+    "load_retriever",
     "load_suite",
     "model_fingerprint",
     "read_articles",

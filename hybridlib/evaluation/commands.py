@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             settings=EvaluationSettings(
                 max_length=args.max_length,
                 precision=args.precision,
-                top_layers=None if args.model == "bm25" else args.top_layers,
+                top_layers=args.top_layers,
                 candidate_input=args.candidate_input,
             ),  # fmt: skip
             log=lambda line: print(line, file=sys.stderr),

@@ -14,9 +14,10 @@
   folder): Mono per language, each language's whole corpus its pool; ndcg@10 and recall@100
   (the paper's third suite), macro-averaged over languages.
 
-The model ``"bm25"`` is the BM25 baseline (:mod:`hybridlib.evaluation.bm25`); it runs the Mono
-setting only (lexical matching across scripts is meaningless), so it applies to the LAReQA
-suites, SciFact and TyDi QA.
+A suite is evaluated in the settings of its own that the retriever supports
+(:mod:`hybridlib.evaluation.retrievers`, :func:`suite_settings`): the BM25 baseline (the model
+``"bm25"``) runs the Mono setting only, so it applies to the LAReQA suites, SciFact, TyDi QA
+and MIRACL.
 
 Tatoeba rows: one cell per direction and language (``query_language="de",
 candidate_language="en"`` is de -> en); aggregates are per direction (``all -> en`` and
@@ -37,27 +38,21 @@ import numpy as np
 import pandas as pd
 
 from hybridlib.data.types import RetrievalSuite
-from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1, BM25Scorer
-from hybridlib.evaluation.embeddings import (
-    CANDIDATE_INPUTS,
-    CandidateInput,
-    embed_suite,
-    model_fingerprint,
-)
+from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1
+from hybridlib.evaluation.embeddings import CANDIDATE_INPUTS, CandidateInput
 from hybridlib.evaluation.lareqa import (
     ALL,
     LAREQA_MEASURES,
     MULTI_EXTRA_MEASURES,
-    DenseScorer,
     SettingsResult,
     evaluate_settings,
     language_matrix,
     macro_average,
 )
-from hybridlib.evaluation.leakage import restrict_articles, training_articles_of
+from hybridlib.evaluation.leakage import restrict_articles
+from hybridlib.evaluation.retrievers import Retriever, load_retriever
 from hybridlib.io import atomic_path, atomic_write_json, provenance
 
-BM25_MODEL = "bm25"
 LAREQA_SETTINGS = ("mono", "cross", "multi")
 
 
@@ -119,8 +114,42 @@ def load_suite(
     raise ValueError(f"unknown suite {name!r}; choose from {sorted(SUITES)}")
 
 
-def _settings_for(spec: SuiteSpec, model_is_bm25: bool) -> tuple[str, ...]:
-    return ("mono",) if model_is_bm25 else spec.settings
+def suite_settings(suite_name: str, retriever: Retriever) -> tuple[str, ...]:
+    """The settings of suite ``suite_name`` that ``retriever`` runs (possibly none)."""
+    if suite_name not in SUITES:
+        raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
+    return tuple(s for s in SUITES[suite_name].settings if s in retriever.supported_settings)
+
+
+def _named(settings: Sequence[str]) -> str:
+    """``("mono",)`` -> "the Mono setting"; ``("mono", "cross")`` -> "the Mono and Cross settings"."""
+    names = [s.capitalize() for s in settings]
+    if len(names) == 1:
+        return f"the {names[0]} setting"
+    return f"the {', '.join(names[:-1])} and {names[-1]} settings"
+
+
+def _chosen_settings(
+    retriever: Retriever, suite_name: str, settings: Sequence[str] | None
+) -> tuple[str, ...]:
+    """The settings to run: ``settings``, or the suite's that the retriever supports; raises
+    when the retriever supports none of them, naming it and the settings."""
+    supported = retriever.supported_settings
+    if settings is not None:
+        unsupported = [s for s in settings if s not in supported]
+        if unsupported:
+            raise ValueError(
+                f"{retriever.name} runs {_named(supported)} only, but the settings asked for "
+                f"include {', '.join(unsupported)}"
+            )
+        return tuple(settings)
+    chosen = suite_settings(suite_name, retriever)
+    if not chosen:
+        raise ValueError(
+            f"{retriever.name} runs {_named(supported)} only, and suite {suite_name!r} has "
+            f"none (its settings: {', '.join(SUITES[suite_name].settings)})"
+        )
+    return chosen
 
 
 def evaluate_loaded(
@@ -207,7 +236,7 @@ class EvaluationOptions:
 
     def record(self, *, bm25: bool) -> dict[str, Any]:
         """The provenance entries: the five sequences (lists), ``batch_size``, and ``bm25``
-        (``{"k1", "b"}`` when the model is the BM25 baseline, else None). ``cache``, ``root``
+        (``{"k1", "b"}`` when the retriever reads them, the BM25 baseline, else None). ``cache``, ``root``
         and ``xm3600_path`` say where files are, not what was evaluated: not recorded."""
         sequences = {name: getattr(self, name) for name in SEQUENCE_OPTIONS}
         return {
@@ -247,9 +276,7 @@ class EvaluationSettings:
             )
 
     def apply(self, encoder: Any) -> dict[str, Any]:
-        """Set these on ``encoder`` (an ``Encoder``; BM25 takes none); returns the record."""
-        if isinstance(encoder, str):
-            return {"candidate_input": self.candidate_input, "model": encoder}
+        """Set these on ``encoder`` (an ``Encoder``); returns the record."""
         from hybridlib.models.encoder import position_limit
 
         full = position_limit(encoder.transformer.config) or encoder.max_length
@@ -281,7 +308,7 @@ class EvaluationSettings:
 
 
 def evaluate_suite(
-    encoder: Any,
+    model: Any,
     suite_name: str,
     *,
     options: EvaluationOptions | None = None,
@@ -290,32 +317,30 @@ def evaluate_suite(
     suites: Sequence[RetrievalSuite] | None = None,
     postprocess: Any = None,
 ) -> SettingsResult:
-    """Evaluate ``encoder`` (an ``Encoder`` or ``"bm25"``) on one named suite.
+    """Evaluate ``model`` (a :class:`~hybridlib.evaluation.retrievers.Retriever`, an
+    ``Encoder``, a name or folder, or ``"bm25"``: :func:`load_retriever`) on one named suite.
 
-    The article restriction and the leakage check come first; embeddings are then computed
-    (or read from the cache) for the restricted suite only, so a fold costs what it holds.
+    The article restriction and the leakage check come first (for every part of the suite);
+    embeddings are then computed (or read from the cache) for the restricted suite only, so a
+    fold costs what it holds.
     ``options``: what is evaluated (default: ``EvaluationOptions()``). ``evaluation_settings``:
     its ``candidate_input`` is read here; its encoder fields are set by :func:`evaluate`
-    (:meth:`EvaluationSettings.apply`). ``settings``: the settings to run (default: the
-    suite's). ``suites`` may pass already-loaded suites instead of loading ``suite_name``.
-    ``postprocess`` (a fitted :class:`~hybridlib.evaluation.debias.SuiteDebiasing`) transforms
-    the (cached, raw) embeddings of each side before scoring.
+    (:meth:`Retriever.configure`). ``settings``: the settings to run (default: the suite's
+    that the retriever supports; one it does not support is refused). ``suites`` may pass
+    already-loaded suites instead of loading ``suite_name``. ``postprocess`` (a fitted
+    :class:`~hybridlib.evaluation.debias.SuiteDebiasing`) transforms the (cached, raw)
+    embeddings of each side before scoring, for a retriever it applies to.
     """
     if suite_name not in SUITES:
         raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
     spec = SUITES[suite_name]
+    retriever = load_retriever(model)
     options = options or EvaluationOptions()
-    train_articles = training_articles_of(encoder, options.train_articles)
+    train_articles = retriever.training_articles(options.train_articles)
     candidate_input = (evaluation_settings or EvaluationSettings()).candidate_input
-    is_bm25 = isinstance(encoder, str) and encoder == BM25_MODEL
-    chosen = tuple(settings) if settings is not None else _settings_for(spec, is_bm25)
-    if is_bm25 and postprocess is not None:
-        raise ValueError("a post-processing of embeddings does not apply to BM25")
-    if is_bm25 and "mono" not in spec.settings:
-        raise ValueError(
-            f"BM25 runs the Mono setting only, and suite {suite_name!r} has none "
-            f"(its settings: {', '.join(spec.settings)})"
-        )
+    chosen = _chosen_settings(retriever, suite_name, settings)
+    if postprocess is not None and not retriever.postprocessing:
+        raise ValueError(f"a post-processing of embeddings does not apply to {retriever.name}")
     loaded = (
         list(suites)
         if suites is not None
@@ -326,38 +351,30 @@ def evaluate_suite(
             xm3600_path=options.xm3600_path,
         )
     )
-    parts = []
-    fingerprint = None  # computed once for all parts, after the leakage check
-    for full in loaded:
-        suite = restrict_articles(
-            full, include=options.include_articles, exclude=options.exclude_articles,
-            train_articles=train_articles, drop_training_articles=spec.drop_training_articles,
-        )  # fmt: skip
-        if is_bm25:
-            scorer: Any = BM25Scorer(suite, k1=options.bm25_k1, b=options.bm25_b)
-        else:
-            fingerprint = fingerprint or model_fingerprint(encoder)
-            embedded = embed_suite(
-                encoder, suite, candidate_input=candidate_input, batch_size=options.batch_size,
-                cache=options.cache, fingerprint=fingerprint,
-            )  # fmt: skip
-            queries, candidates = embedded.queries, embedded.candidates
-            if postprocess is not None:
-                queries, candidates = postprocess.apply(
-                    queries, [q.language for q in suite.queries],
-                    candidates, [c.language for c in suite.candidates],
-                )  # fmt: skip
-            scorer = DenseScorer(queries, candidates)
-        parts.append(
-            evaluate_loaded(
-                suite,
-                spec,
-                scorer,
-                suite_name=suite_name,
-                settings=chosen,
-                aggregate=suite_name not in PER_LANGUAGE_SUITES,
-            )  # fmt: skip
+    restricted = [
+        restrict_articles(
+            full,
+            include=options.include_articles,
+            exclude=options.exclude_articles,
+            train_articles=train_articles,
+            drop_training_articles=spec.drop_training_articles,
         )
+        for full in loaded
+    ]
+    scorers = retriever.scorers(
+        restricted, options=options, candidate_input=candidate_input, postprocess=postprocess
+    )
+    parts = [
+        evaluate_loaded(
+            suite,
+            spec,
+            scorer,
+            suite_name=suite_name,
+            settings=chosen,
+            aggregate=suite_name not in PER_LANGUAGE_SUITES,
+        )
+        for suite, scorer in zip(restricted, scorers)
+    ]
     result = SettingsResult.concat(parts)
     if suite_name == "tatoeba":
         result.results = tatoeba_aggregates(result.results, options.training_languages)
@@ -425,17 +442,6 @@ def tatoeba_aggregates(
     return pd.concat([cells.drop(columns="direction"), pd.DataFrame(rows)], ignore_index=True)
 
 
-def load_model(model: Any) -> Any:
-    """An ``Encoder`` (loaded by name or path via ``Encoder.from_pretrained``), or ``"bm25"``."""
-    if not isinstance(model, (str, os.PathLike)):
-        return model
-    if str(model) == BM25_MODEL:
-        return BM25_MODEL
-    from hybridlib.models import Encoder
-
-    return Encoder.from_pretrained(str(model))
-
-
 def evaluate(
     model: Any,
     suites: Sequence[str],
@@ -446,7 +452,8 @@ def evaluate(
     postprocess: Any = None,
     log: Callable[[str], None] | None = print,
 ) -> SettingsResult:
-    """Evaluate ``model`` on ``suites``; write results, per-query values and provenance.
+    """Evaluate ``model`` (as in :func:`evaluate_suite`) on ``suites``; write results,
+    per-query values and provenance.
 
     ``output_dir`` receives (each file written atomically)::
 
@@ -458,17 +465,18 @@ def evaluate(
         provenance.json      # model fingerprint, parameters, timings, packages, code version
 
     ``options``: what is evaluated (default: ``EvaluationOptions()``); ``settings``: how the
-    encoder runs (default: ``EvaluationSettings()``). ``postprocess``: a fitted
+    encoder runs (default: ``EvaluationSettings()``; a retriever without an encoder, BM25,
+    takes none and records its candidate input and name). The language matrix is written for
+    suites with a Cross setting the retriever runs. ``postprocess``: a fitted
     :class:`~hybridlib.evaluation.debias.SuiteDebiasing` applied to every suite's embeddings
     before scoring (its record goes into the provenance).
     """
-    encoder = load_model(model)
-    is_bm25 = isinstance(encoder, str)
+    retriever = load_retriever(model)
     options = options or EvaluationOptions()
     # the guard's articles, as recorded in the provenance: given ones and the model's own
-    options = replace(options, train_articles=training_articles_of(encoder, options.train_articles))
+    options = replace(options, train_articles=retriever.training_articles(options.train_articles))
     evaluation_settings = settings or EvaluationSettings()
-    evaluation_record = evaluation_settings.apply(encoder)
+    evaluation_record = retriever.configure(evaluation_settings)
     # load every suite first: a bad name, language or file fails before any encoding
     loaded_suites = {
         name: load_suite(
@@ -486,7 +494,7 @@ def evaluate(
     for name, loaded in loaded_suites.items():
         start = time.perf_counter()
         part = evaluate_suite(
-            encoder, name, options=options, evaluation_settings=evaluation_settings,
+            retriever, name, options=options, evaluation_settings=evaluation_settings,
             suites=loaded, postprocess=postprocess,
         )  # fmt: skip
         timings[name] = round(time.perf_counter() - start, 3)
@@ -502,26 +510,23 @@ def evaluate(
     with atomic_path(output / "per_query.csv.gz") as tmp:
         result.per_query.to_csv(tmp, index=False, compression="gzip")
     for name in suites:
-        if "cross" in SUITES[name].settings and not is_bm25:
+        if "cross" in suite_settings(name, retriever):
             matrix = language_matrix(result.results, metric="map", suite=name)
             with atomic_path(output / f"matrix-{name}-map.csv") as tmp:
                 matrix.to_csv(tmp)
-    fingerprint = {"model": BM25_MODEL} if is_bm25 else model_fingerprint(encoder)
+    fingerprint = retriever.fingerprint()
+    cache = retriever.hidden_cache
     record = provenance(
         {
             "model": str(model) if isinstance(model, (str, os.PathLike)) else fingerprint["model"],
             "model_fingerprint": fingerprint,
-            "model_metadata": dict(getattr(getattr(encoder, "settings", None), "metadata", {})),
+            "model_metadata": retriever.metadata,
             "suites": list(suites),
-            **options.record(bm25=is_bm25),
+            **retriever.options_record(options),
             "candidate_input": evaluation_settings.candidate_input,
             "evaluation_settings": evaluation_record,
             "postprocess": postprocess.record if postprocess is not None else None,
-            "hidden_state_cache": (
-                encoder.hidden_cache.info()
-                if getattr(encoder, "hidden_cache", None) is not None
-                else None
-            ),
+            "hidden_state_cache": cache.info() if cache is not None else None,
             "n_result_rows": len(result.results),
             "n_per_query_rows": len(result.per_query),
         },
