@@ -311,6 +311,7 @@ def _build(src: Path, src_sha: str, folder: Path) -> None:
     from transformers import BertConfig, BertModel
 
     from hybridlib.models.encoder import Encoder, EncoderSettings
+    from hybridlib.models.loading import write_folder
     from hybridlib.models.tokenizer import xlmr_tokenizer
 
     started = time.perf_counter()
@@ -367,7 +368,7 @@ def _build(src: Path, src_sha: str, folder: Path) -> None:
                   "source": source_record},
     )  # fmt: skip
     encoder = Encoder(model, tokenizer, settings)
-    encoder._write_folder(folder)
+    write_folder(encoder, folder)
     record = {
         "model": "intfloat/multilingual-e5-small",
         "weights": WEIGHTS_NOTE,

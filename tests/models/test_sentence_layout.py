@@ -176,9 +176,9 @@ def test_a_hub_repository_is_read_through_its_cached_files(st_folder, monkeypatc
         return str(path)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
-    from hybridlib.models import encoder as encoder_module
+    from hybridlib.models import loading
 
-    layout = encoder_module._hub_layout("someone/labse-like")
+    layout = loading._hub_layout("someone/labse-like")
     assert layout.pooling == "cls" and layout.head.config()["out_features"] == 24
     assert fetched == [
         "modules.json",
