@@ -377,10 +377,9 @@ def train(
 
     model_dir = output_dir / MODEL_DIR
     if rank == 0:
-        # the model carries what it trained on: evaluation's leakage guard reads it
-        from hybridlib.evaluation.leakage import (
-            record_training,
-        )  # (evaluation's imports: here only)
+        # the model carries what it trained on: evaluation's leakage guard reads it (imported
+        # here so that importing the trainer pulls in no evaluation package)
+        from hybridlib.evaluation.leakage import record_training
 
         record_training(
             encoder, (p.article for p in training_pairs), (p.language for p in training_pairs)

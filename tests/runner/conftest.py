@@ -153,3 +153,10 @@ def tiny_executions(book: Path, **overrides) -> list[Execution]:
             for e in executions
         ]
     return executions
+
+
+def write_profiles(tmp_path: Path, text: str) -> Path:
+    """``text`` as ``tmp_path/profiles.yaml``."""
+    path = tmp_path / "profiles.yaml"
+    path.write_text(text)
+    return path

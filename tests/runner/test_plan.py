@@ -12,13 +12,9 @@ from hybridlib.runner import (
     plan_profile,
 )
 
+from .conftest import write_profiles
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "profiles.yaml"
-    path.write_text(text)
-    return path
 
 
 def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
@@ -84,7 +80,7 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
 
 
 def test_a_post_processing_of_a_system_the_grid_does_not_train_is_refused(tmp_path: Path) -> None:
-    path = _write(tmp_path, (
+    path = write_profiles(tmp_path, (
         "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n"
         "    experiment:\n      samplers: [x-x]\n"
         "      mixing: {debias: {methods: [centering], systems: [[hybrid, 0.5]]}}\n"

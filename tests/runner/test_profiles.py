@@ -13,13 +13,9 @@ from hybridlib.runner import (
     plan_profile,
 )
 
+from .conftest import write_profiles
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "profiles.yaml"
-    path.write_text(text)
-    return path
 
 
 @pytest.mark.parametrize(
@@ -86,7 +82,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     ],
 )
 def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, message: str) -> None:
-    path = _write(tmp_path, text)
+    path = write_profiles(tmp_path, text)
     with pytest.raises(ProfileError, match=message) as caught:
         load_profile(path, "p")
     assert str(path) in str(caught.value)
@@ -107,7 +103,7 @@ def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, mess
 )
 def test_extends_errors_name_the_profile_and_value(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ProfileError, match=message):
-        load_profile(_write(tmp_path, text), "p")
+        load_profile(write_profiles(tmp_path, text), "p")
 
 
 def test_a_profile_extends_another_by_deep_merge(tmp_path: Path) -> None:
@@ -119,7 +115,7 @@ def test_a_profile_extends_another_by_deep_merge(tmp_path: Path) -> None:
         "f": None,
     }
     assert base == {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": 2}  # not modified
-    path = _write(
+    path = write_profiles(
         tmp_path,
         (
             "profiles:\n"
@@ -140,7 +136,7 @@ def test_a_profile_extends_another_by_deep_merge(tmp_path: Path) -> None:
 def test_an_optional_suite_joins_the_domain_shift_suites_where_its_data_are(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = _write(tmp_path, (
+    path = write_profiles(tmp_path, (
         "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n"
         "    experiment: {domain_shift_suites: [tatoeba], domain_shift_suites_if_present: [miracl]}\n"
     ))  # fmt: skip
@@ -156,7 +152,9 @@ def test_an_optional_suite_joins_the_domain_shift_suites_where_its_data_are(
     corpus.mkdir(parents=True)
     (corpus / "docs-0.jsonl.gz").write_bytes(b"")
     assert load_profile(path, "p").experiment.domain_shift_suites == ("tatoeba", "miracl")
-    bad = _write(tmp_path, path.read_text().replace("if_present: [miracl]", "if_present: [mteb]"))
+    bad = write_profiles(
+        tmp_path, path.read_text().replace("if_present: [miracl]", "if_present: [mteb]")
+    )
     with pytest.raises(
         ProfileError, match=r"domain_shift_suites_if_present': unknown value 'mteb'"
     ):
@@ -190,7 +188,7 @@ def test_the_dry_run_of_the_full_profile_keeps_its_design() -> None:
 
 
 def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
-    path = _write(tmp_path, "profiles:\n  a: {notebooks: [{notebook: x.ipynb}]}\n")
+    path = write_profiles(tmp_path, "profiles:\n  a: {notebooks: [{notebook: x.ipynb}]}\n")
     with pytest.raises(ProfileError, match=r"no profile 'b'; known profiles: \['a'\]"):
         load_profile(path, "b")
 
@@ -204,7 +202,7 @@ def test_every_profile_of_the_repository_parses_and_its_notebooks_declare_its_pa
 
 
 def test_a_key_given_twice_in_a_profile_is_an_error(tmp_path: Path) -> None:
-    path = _write(
+    path = write_profiles(
         tmp_path, "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n  p:\n    notebooks: []\n"
     )
     with pytest.raises(ProfileError, match=r"key 'p' is given twice \(lines 2 and 4\)"):
