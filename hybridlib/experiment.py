@@ -5,8 +5,8 @@
 - :func:`train_config`: the training configuration of one run of a direction.
 - :func:`run_validation`: the validation grid of a direction (temperature x learning rate x
   sampler, one seed), its learning curves and :func:`choose_settings` on them.
-- :func:`evaluate_run`: one model (or baseline) on the suites of the protocol, with the run
-  record that reporting reads (``run.json``, written last).
+- :func:`evaluate_run`: one model (or baseline) on the suites of the protocol, with its run
+  record (:mod:`hybridlib.run_records`, ``run.json``, written last).
 - :func:`debias_runs`: training-free removal of language identity (centering, LIR, LSAR)
   fitted on training-side texts, its ranks chosen on the validation articles
   (:func:`choose_debias_ranks`), applied to the untrained encoder and to trained models.
@@ -28,6 +28,7 @@ import pandas as pd
 
 from hybridlib.io import atomic_write_json
 from hybridlib.protocol import direction, training_articles, validation_articles
+from hybridlib.run_records import baseline_record, trained_record, write_run_record
 from hybridlib.systems import SELECTION_FILE, canonical, debiased_name, system_label, system_name
 
 __all__ = [
@@ -37,37 +38,6 @@ __all__ = [
     "system_label",
     "system_name",
 ]  # re-exported
-
-RUN_RECORD = "run.json"
-
-
-def baseline_record(method: str, model: str) -> dict[str, Any]:
-    """The run record of a baseline (the untrained encoder or BM25): one "seed", no direction."""
-    if method not in ("untrained", "bm25"):
-        raise ValueError(f"method must be 'untrained' or 'bm25', but got {method!r}")
-    return {"run_name": method, "method": method, "system": method, "sampler": method,
-            "alpha": -1.0, "seed": 0, "direction": None,
-            "model": "bm25" if method == "bm25" else model}  # fmt: skip
-
-
-def run_record(
-    direction_name: str,
-    sampler: str,
-    alpha: float,
-    seed: int,
-    model: str,
-    alpha_end: float | None = None,
-) -> dict[str, Any]:
-    """The run record of one trained model (``alpha_end``: a scheduled alpha's last value)."""
-    label, name = system_label(sampler, alpha, alpha_end), system_name(sampler, alpha, alpha_end)
-    if alpha_end is None or alpha_end == alpha:
-        sampler, alpha = canonical(sampler, alpha)
-    chosen = direction(direction_name)
-    return {"run_name": f"{label}-s{seed}", "method": "trained",
-            "system": name, "sampler": sampler, "alpha": alpha,
-            "alpha_end": alpha_end if alpha_end is not None and alpha_end != alpha else None,
-            "seed": seed, "direction": direction_name, "model": model,
-            "train_suite": chosen.train_suite, "training_languages": list(chosen.languages)}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- training
@@ -141,7 +111,7 @@ def train_and_evaluate(
         evaluate_run(
             model_dir, [*suites, *(extra_suites if seed in extra_seeds else [])],
             f"{results_dir}/{direction_name}/{label}-s{seed}",
-            record=run_record(direction_name, sampler, alpha, seed, model, alpha_end), settings=settings,
+            record=trained_record(direction_name, sampler, alpha, seed, model, alpha_end), settings=settings,
             suite_languages=suite_languages, training_languages=direction(direction_name).languages,
             train_articles=config.data.articles, batch_size=batch_size,
         )  # fmt: skip
@@ -358,7 +328,7 @@ def evaluate_run(
             "evaluation_seconds": {s: json.loads((Path(output_dir) / s / "provenance.json").read_text(
                 encoding="utf-8"))["timings_s"].get(s) for s in done},
             "hidden_state_fill_seconds": cache.fill_seconds if cache is not None else 0.0}  # fmt: skip
-    atomic_write_json(Path(output_dir) / RUN_RECORD, full)
+    write_run_record(output_dir, full)
     return full
 
 
@@ -444,7 +414,7 @@ def finetuning_comparison(
                 model_dir = train_once(config)
                 evaluate_run(
                     model_dir, [test_suite], f"{output_dir}/results/{mode}/{label}",
-                    record={**run_record(direction_name, sampler, alpha, seed, model), "mode": mode},
+                    record={**trained_record(direction_name, sampler, alpha, seed, model), "mode": mode},
                     settings=settings, train_articles=config.data.articles,
                     include_articles={test_suite: list(eval_articles)}, batch_size=batch_size,
                 )  # fmt: skip
@@ -607,7 +577,7 @@ def debias_runs(
         for seed in seeds:
             path = Path(models_dir) / direction_name / f"{label}-s{seed}" / "model"
             models.append(
-                (label, seed, run_record(direction_name, sampler, alpha, seed, model), path)
+                (label, seed, trained_record(direction_name, sampler, alpha, seed, model), path)
             )
     for label, seed, record, source in models:
         encoder = Encoder.from_pretrained(str(source)) if isinstance(source, Path) else source

@@ -1,4 +1,4 @@
-"""Shared test set-up: where the real data live."""
+"""Shared test set-up: where the real data live, which tests are slow, a fresh cache."""
 
 from __future__ import annotations
 
@@ -10,6 +10,16 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+# a test using one of these (directly or through another fixture) reads the real data sets
+# or builds the embedded model: it is marked ``slow`` (CI runs it; ``-m "not slow"`` does not)
+REAL_FIXTURES = frozenset({"real_data_dir", "embedded", "embedded_folder", "embedded_cache"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test whose fixtures include one of :data:`REAL_FIXTURES`."""
+    for item in items:
+        if REAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The experiment's steps: scheduled systems' records and configs, the training side a
+"""The experiment's steps: scheduled systems' configs, the training side a
 post-processing is fitted on, and the choice of its rank on the validation articles."""
 
 from __future__ import annotations
@@ -9,16 +9,6 @@ import pytest
 
 from hybridlib import experiment
 from hybridlib.protocol import shared_articles, training_articles, validation_articles
-
-
-def test_a_schedule_is_recorded_as_hybrid_with_its_end_and_a_pure_sampler_folds():
-    record = experiment.run_record("xquad-to-mlqa", "hybrid", 1.0, 2, "tiny", alpha_end=0.0)
-    assert (record["sampler"], record["alpha"], record["alpha_end"]) == ("hybrid", 1.0, 0.0)
-    assert (
-        record["system"] == "Schedule(1.00→0.00)" and record["run_name"] == "hybrid-a1.00-0.00-s2"
-    )
-    plain = experiment.run_record("xquad-to-mlqa", "hybrid", 1.0, 0, "tiny")
-    assert (plain["sampler"], plain["system"], plain["alpha_end"]) == ("x-x", "X-X", None)
 
 
 @pytest.mark.slow

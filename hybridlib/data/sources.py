@@ -296,3 +296,23 @@ def verify(
         elif (actual := sha256_file(path)) != expected:
             problems[relative] = f"sha256 {actual} != pinned {expected}"
     return problems
+
+
+def verification_report(root: str | os.PathLike[str] | None = None) -> list[dict[str, object]]:
+    """:func:`verify` folder by folder: one row per data folder with pinned files, with
+    ``folder``, ``pinned`` (files whose SHA-256 the library pins), ``matching`` (present with
+    that SHA-256) and ``problem`` (the first file missing or changed and how, with the count
+    of the others; ``""`` when every file matches)."""
+    problems = verify(root)
+    pinned = expected_sha256()
+    rows: list[dict[str, object]] = []
+    for folder in known_folders():
+        files = [name for name in pinned if source_of(name).folder == folder]
+        bad = sorted(name for name in problems if source_of(name).folder == folder)
+        problem = f"{bad[0]}: {problems[bad[0]]}" if bad else ""
+        if len(bad) > 1:
+            problem += f" (and {len(bad) - 1} more)"
+        if files:
+            rows.append({"folder": folder, "pinned": len(files),
+                         "matching": len(files) - len(bad), "problem": problem})  # fmt: skip
+    return rows

@@ -29,6 +29,19 @@ def tatoeba_languages() -> list[str]:
     return sorted(TATOEBA_CODES[code] for code in file_codes)
 
 
+def tatoeba_direction(query_language: str, candidate_language: str) -> tuple[str, str]:
+    """``(direction, foreign language)`` of one Tatoeba cell: ``("xx->en", "de")`` for German
+    queries against English candidates, ``("en->xx", "de")`` the other way round."""
+    if candidate_language == "en" and query_language != "en":
+        return "xx->en", query_language
+    if query_language == "en" and candidate_language != "en":
+        return "en->xx", candidate_language
+    raise ValueError(
+        f"a Tatoeba cell pairs English with one other language, but got query language "
+        f"{query_language!r} and candidate language {candidate_language!r}"
+    )
+
+
 def _file_code(language: str, root: os.PathLike[str]) -> str:
     code = language.lower() if isinstance(language, str) else language
     if code in _TO_FILE_CODE:

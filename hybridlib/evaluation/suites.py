@@ -34,9 +34,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from hybridlib.data.tatoeba import tatoeba_direction
 from hybridlib.data.types import RetrievalSuite
 from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1
 from hybridlib.evaluation.embeddings import CANDIDATE_INPUTS, CandidateInput
@@ -397,11 +397,10 @@ def tatoeba_aggregates(
     """
     cells = results[(results["query_language"] != ALL) & (results["candidate_language"] != ALL)]
     cells = cells.copy()
-    to_english = cells["query_language"] != "en"
-    foreign = np.where(to_english, cells["query_language"], cells["candidate_language"])
-    direction = np.where(to_english, "xx->en", "en->xx")
+    directions = [tatoeba_direction(q, c) for q, c in zip(cells["query_language"], cells["candidate_language"])]  # fmt: skip
+    foreign = [language for _, language in directions]
     group_keys: list[str] = ["direction"]
-    cells["direction"] = direction
+    cells["direction"] = [direction for direction, _ in directions]
     if training_languages is not None:
         train = set(training_languages)
         cells["seen"] = [lang in train for lang in foreign]

@@ -1,8 +1,10 @@
 """Result files -> the book's tables and figures (the protocol, which runs before any
 result exists, is :mod:`hybridlib.protocol`).
 
-- :mod:`~hybridlib.reporting.results`: runs read back, like-for-like checks, summaries and
-  the paper's tables.
+- :mod:`~hybridlib.reporting.study`: :func:`load_study`, where an analysis chapter starts.
+- :mod:`~hybridlib.reporting.results`: runs read back, systems named from their records,
+  like-for-like checks.
+- :mod:`~hybridlib.reporting.tables`: summaries with intervals and the paper's tables.
 - :mod:`~hybridlib.reporting.claims`: the paper's claims as one family of tests.
 - :mod:`~hybridlib.reporting.figures`: heatmaps, the ablation, learning curves.
 """
@@ -28,25 +30,28 @@ from hybridlib.reporting.figures import (
     heatmap_figure,
     tradeoff_figure,
 )
-from hybridlib.reporting.publish import glue_figure, glue_table
+from hybridlib.reporting.publish import glue_figure, glue_table, glue_value
 from hybridlib.reporting.results import (
-    PAPER,
     ComparisonError,
     MixingSystems,
-    alpha_trend,
     check_like_for_like,
     comparison_units,
+    hybrid_alphas,
+    load_results,
+    mixing_systems,
+    systems_of,
+)
+from hybridlib.reporting.study import Study, load_study
+from hybridlib.reporting.tables import (
+    PAPER,
+    alpha_trend,
     effect_sizes,
     format_interval,
-    hybrid_alphas,
     language_matrix,
-    load_results,
     main_table,
     measure_table,
-    mixing_systems,
     seed_values,
     summarise,
-    systems_of,
     tatoeba_table,
 )
 
@@ -56,6 +61,9 @@ __all__ = [
     "claims_display",
     "glue_figure",
     "glue_table",
+    "glue_value",
+    "Study",
+    "load_study",
     "measure_name",
     "readable_index",
     "suite_name",

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from hybridlib.run_records import read_run_records
+
 
 def _json_files(folder: Path, name: str) -> list[dict]:
     return (
@@ -58,7 +60,7 @@ def build_budget(runs_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         parameters = record.get("parameters") or {}
         if "training_pairs_sha256" in parameters:  # a trainer's (evaluations: from run.json)
             fill += float((parameters.get("hidden_state_cache") or {}).get("fill_seconds", 0.0))
-    for record in _json_files(runs_dir, "run.json"):
+    for _, record in read_run_records(runs_dir):
         filled = float(record.get("hidden_state_fill_seconds", 0.0))
         fill += filled
         evaluation += (

@@ -85,3 +85,10 @@ def glue_figure(key: str, figure: Any, data: pd.DataFrame | None = None) -> None
 
     glue(key, Published(figure_bundle(figure, data)), display=False)
     plt.close(figure)
+
+
+def glue_value(key: str, value: Any) -> None:
+    """``myst_nb.glue(key, value)`` for the text (a number or a phrase), not displayed here."""
+    from myst_nb import glue
+
+    glue(key, value, display=False)

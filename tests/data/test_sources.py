@@ -26,8 +26,10 @@ from hybridlib.data.sources import (
     SOURCES,
     download,
     expected_sha256,
+    known_folders,
     require,
     url_of,
+    verification_report,
     verify,
 )
 from hybridlib.io import sha256_file
@@ -190,6 +192,11 @@ def test_verify_reports_missing_and_changed_files(real_data_dir: Path, tmp_path:
     assert problems["xquad-r/en.json"].startswith(
         f"sha256 {sha256_file(folder / 'en.json')} != pinned"
     )
+    report = {row["folder"]: row for row in verification_report(tmp_path)}
+    assert report["xquad-r"]["pinned"] == 12 and report["xquad-r"]["matching"] == 10
+    assert report["xquad-r"]["problem"] == "xquad-r/LICENSE: missing (and 1 more)"
+    assert report["tatoeba"]["matching"] == 0 and set(report) == set(known_folders())
+    assert {row["problem"] for row in verification_report(real_data_dir)} == {""}
 
 
 def test_a_changed_data_file_is_refused_by_the_loader(real_data_dir, tmp_path, monkeypatch):

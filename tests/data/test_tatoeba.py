@@ -13,6 +13,7 @@ from hybridlib.data import (
     tatoeba_languages,
 )
 from hybridlib.data.languages import TATOEBA_CODES
+from hybridlib.data.tatoeba import tatoeba_direction
 
 from .conftest import assert_names, texts_by_id
 
@@ -75,3 +76,13 @@ def test_bitext_with_different_line_counts(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="line-aligned files must have the same") as caught:
         load_tatoeba("de", root=tmp_path)
     assert_names(caught.value, folder / "tatoeba.deu-eng.eng", "line count", 1)
+
+
+def test_a_cells_direction_and_foreign_language() -> None:
+    assert tatoeba_direction("de", "en") == ("xx->en", "de")
+    assert tatoeba_direction("en", "zh") == ("en->xx", "zh")
+    for query, candidate in (("de", "fr"), ("en", "en")):
+        with pytest.raises(
+            ValueError, match=f"query language '{query}' and candidate language '{candidate}'"
+        ):
+            tatoeba_direction(query, candidate)

@@ -1,0 +1,110 @@
+"""One build's evaluated runs, as the analysis chapters read them: :func:`load_study`.
+
+The chapters (results, language bias, ablation, domain shift, mixing) start from the same
+three things: every run under the build's results folder, the main Hybrid's name and the
+systems of the paper's comparison on a suite. :class:`Study` holds them and passes its
+frames to the library's functions, so that a chapter says what it compares, not how the
+results are read::
+
+    study = reporting.load_study(results_dir, main_alpha)
+    systems = study.main_systems("mlqa-r", "xquad-to-mlqa")
+    summary = study.summarise("mlqa-r", systems, [("multi", "map")], n_resamples=2000)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hybridlib.reporting.claims import Claim, evaluate_claims
+from hybridlib.reporting.results import (
+    BASELINES,
+    MixingSystems,
+    load_results,
+    mixing_systems,
+    systems_of,
+)
+from hybridlib.reporting.tables import effect_sizes, summarise
+from hybridlib.systems import system_name
+
+
+@dataclass(frozen=True)
+class Study:
+    """Every evaluated run under one results folder.
+
+    ``per_query``: one row per (system, seed, suite, setting, cell, query, measure);
+    ``runs``: one row per (run, suite) with its record and evaluation settings (both as
+    :func:`~hybridlib.reporting.results.load_results` reads them); ``hybrid``: the main
+    Hybrid's name, e.g. ``"Hybrid(0.50)"``.
+    """
+
+    per_query: pd.DataFrame
+    runs: pd.DataFrame
+    hybrid: str
+
+    @property
+    def suites(self) -> list[str]:
+        """The evaluated suites, sorted."""
+        return sorted(set(self.runs["suite"]))
+
+    def systems(self, suite: str, direction: str | None = None) -> list[str]:
+        """The baselines and Hybrid's family evaluated on ``suite`` (trained ones of
+        ``direction`` when given): baselines, X-X, X-Y, then the Hybrids by alpha. The other
+        ways to mix languages: :meth:`mixing`."""
+        return systems_of(self.runs, suite, direction)
+
+    def main_systems(
+        self, suite: str, direction: str | None = None, *, baselines: Sequence[str] = BASELINES
+    ) -> list[str]:
+        """The paper's comparison on ``suite``, those evaluated: ``baselines``, X-X, X-Y and
+        the main Hybrid, in :meth:`systems`' order."""
+        wanted = {*baselines, "X-X", "X-Y", self.hybrid}
+        return [s for s in self.systems(suite, direction) if s in wanted]
+
+    def measures_of(self, suite: str) -> list[tuple[str, str]]:
+        """Every (setting, measure) scored on ``suite``, sorted."""
+        part = self.per_query[self.per_query["suite"] == suite]
+        return sorted(set(zip(part["setting"], part["metric"])))
+
+    def mixing(self, suite: str, direction: str) -> MixingSystems:
+        """The other ways to mix languages on ``suite``, grouped from their run records."""
+        return mixing_systems(self.runs, suite, direction, self.hybrid)
+
+    def summarise(
+        self,
+        suite: str,
+        systems: Sequence[str],
+        measures: Sequence[tuple[str, str]],
+        *,
+        n_resamples: int = 2000,
+    ) -> pd.DataFrame:
+        """:func:`~hybridlib.reporting.tables.summarise` on this study's runs."""
+        return summarise(
+            self.per_query, self.runs, suite, systems, measures, n_resamples=n_resamples
+        )
+
+    def evaluate_claims(self, claims: Sequence[Claim], *, n_resamples: int = 2000) -> pd.DataFrame:
+        """:func:`~hybridlib.reporting.claims.evaluate_claims` on this study's runs."""
+        return evaluate_claims(self.per_query, self.runs, claims, n_resamples=n_resamples)
+
+    def effect_sizes(
+        self,
+        suite: str,
+        effects: Sequence[tuple[str, str, str, str, str]],
+        *,
+        n_resamples: int = 2000,
+    ) -> pd.DataFrame:
+        """:func:`~hybridlib.reporting.tables.effect_sizes` of ``effects`` on ``suite``."""
+        return effect_sizes(
+            self.per_query, self.runs, suite, effects=effects, n_resamples=n_resamples
+        )
+
+
+def load_study(results_dir: str | Path, main_alpha: float = 0.5) -> Study:
+    """Every run under ``results_dir`` (any depth), with the Hybrid of ``main_alpha`` as the
+    main one. Raises ``FileNotFoundError`` naming the folder when it holds no evaluated run."""
+    per_query, runs = load_results(results_dir)
+    return Study(per_query, runs, system_name("hybrid", main_alpha))
