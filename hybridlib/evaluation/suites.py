@@ -277,7 +277,7 @@ class EvaluationSettings:
 
     def apply(self, encoder: Any) -> dict[str, Any]:
         """Set these on ``encoder`` (an ``Encoder``); returns the record."""
-        from hybridlib.models.encoder import position_limit
+        from hybridlib.models.settings import position_limit
 
         full = position_limit(encoder.transformer.config) or encoder.max_length
         encoder.settings.max_length = int(self.max_length or full)

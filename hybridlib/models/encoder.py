@@ -8,8 +8,9 @@ An :class:`Encoder` maps texts to L2-normalised vectors::
     output:        e / ||e||_2
 
 Queries and passages may carry different prefixes (E5: ``"query: "`` / ``"passage: "``).
-The settings are saved beside the weights (``hybridlib_encoder.json``), so a fine-tuned
-encoder reloads exactly.
+What decides an embedding besides the weights is
+:class:`~hybridlib.models.settings.EncoderSettings`; saving and loading folders is
+:mod:`hybridlib.models.loading`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import contextlib
 import dataclasses
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,25 +32,13 @@ from hybridlib.models.row_gradients import RowGradients
 from hybridlib.models.sentence_layout import (
     DenseHead,
 )
+from hybridlib.models.settings import KINDS, EncoderSettings, Kind, Pooling, position_limit
 from hybridlib.models.unpadded import supports_unpadding, unpadded_hidden_states
 
 if TYPE_CHECKING:
     from hybridlib.models.hidden_states import HiddenStateCache
 
-SETTINGS_FILE = "hybridlib_encoder.json"
-SETTINGS_FORMAT = 1
-POOLINGS = ("mean", "cls")
-KINDS = ("query", "passage")
-PRECISIONS = ("float32", "bfloat16")
-TOP_LAYERS_FILE = "hybridlib_top_layers.json"  # a folder holding only the top layers (delta)
-TOP_WEIGHTS_FILE = "top_layers.safetensors"
-HEAD_FILE = "dense_head.safetensors"  # the DenseHead's weights, beside the transformer's
-HEAD_PREFIX = "dense_head."  # its tensors' names in a top-layers file
-# models whose position ids start after the padding id (positions usable = max_pos - 2)
-_OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"}
-
-Kind = Literal["query", "passage"]
-Pooling = Literal["mean", "cls"]
+HEAD_PREFIX = "dense_head."  # the dense head's tensors' names in a top-layers file
 
 
 def state_sha256(state: Mapping[str, torch.Tensor]) -> str:
@@ -63,82 +51,6 @@ def state_sha256(state: Mapping[str, torch.Tensor]) -> str:
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)
     return digest.hexdigest()
-
-
-class EncoderNotAvailableError(OSError):
-    """A model name that cannot be loaded here (not a folder, not in the local HF cache)."""
-
-
-@dataclasses.dataclass
-class EncoderSettings:
-    """Everything besides the weights that decides an embedding (saved as JSON)."""
-
-    name: str
-    pooling: str = "mean"
-    query_prefix: str = ""
-    passage_prefix: str = ""
-    max_length: int = 512
-    normalize: bool = True
-    # arithmetic of the forward pass: "float32", or "bfloat16" autocast (matrix products in
-    # bf16, LayerNorm, softmax and pooling in fp32; on CPUs with AMX about 4x faster per layer)
-    precision: str = "float32"
-    # free-form provenance carried through save/load (e.g. "4-bit rounded weights")
-    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
-    # a dense layer after pooling (sentence-transformers' Dense, e.g. LaBSE's 768 -> 768 tanh):
-    # the DenseHead.config() of its weights, or None
-    head: dict[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, but got {self.pooling!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, but got {self.precision!r}")
-        if int(self.max_length) < 2:
-            raise ValueError(f"max_length must be >= 2, but got {self.max_length}")
-        self.max_length = int(self.max_length)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"format": SETTINGS_FORMAT, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], source: Path) -> EncoderSettings:
-        data = dict(data)
-        version = data.pop("format", None)
-        if version != SETTINGS_FORMAT:
-            raise ValueError(
-                f"{source}: field 'format' must be {SETTINGS_FORMAT}, but got {version!r}"
-            )
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{source}: unknown field(s) {unknown}; expected {sorted(known)}")
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{source}: {error}") from None
-
-
-def default_settings(name: str) -> dict[str, Any]:
-    """Per-model defaults for well-known checkpoints, recognised by name.
-
-    E5 (``intfloat/*e5*``): mean pooling, ``"query: "`` / ``"passage: "`` prefixes.
-    LaBSE: CLS pooling, no prefix. Anything else (XLM-R, mBERT, ...): mean pooling, no prefix.
-    """
-    lowered = name.lower()
-    if "labse" in lowered:
-        return {"pooling": "cls", "query_prefix": "", "passage_prefix": ""}
-    if re.search(r"(?<![a-z0-9])e5(?![0-9])", lowered):
-        return {"pooling": "mean", "query_prefix": "query: ", "passage_prefix": "passage: "}
-    return {"pooling": "mean", "query_prefix": "", "passage_prefix": ""}
-
-
-def position_limit(config: Any) -> int | None:
-    """How many tokens the model's position table admits (None when it has no such limit)."""
-    max_positions = getattr(config, "max_position_embeddings", None)
-    if max_positions is None:
-        return None
-    offset = 2 if getattr(config, "model_type", "") in _OFFSET_POSITION_MODELS else 0
-    return int(max_positions) - offset
 
 
 class Encoder(torch.nn.Module):

@@ -53,7 +53,8 @@ from tqdm.auto import tqdm
 from hybridlib.io import atomic_path, atomic_write_json, cache_root, sha256_file
 
 if TYPE_CHECKING:
-    from hybridlib.models.encoder import Encoder, Kind
+    from hybridlib.models.encoder import Encoder
+    from hybridlib.models.settings import Kind
 
 LOG = logging.getLogger(__name__)
 FORMAT = 1

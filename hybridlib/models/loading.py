@@ -16,18 +16,7 @@ from typing import Any
 
 import torch
 
-from hybridlib.models.encoder import (
-    HEAD_FILE,
-    HEAD_PREFIX,
-    SETTINGS_FILE,
-    TOP_LAYERS_FILE,
-    TOP_WEIGHTS_FILE,
-    Encoder,
-    EncoderNotAvailableError,
-    EncoderSettings,
-    Pooling,
-    default_settings,
-)
+from hybridlib.models.encoder import HEAD_PREFIX, Encoder
 from hybridlib.models.sentence_layout import (
     MODULES_FILE,
     DenseHead,
@@ -35,6 +24,16 @@ from hybridlib.models.sentence_layout import (
     module_files,
     read_layout,
 )
+from hybridlib.models.settings import EncoderSettings, Pooling, default_settings
+
+SETTINGS_FILE = "hybridlib_encoder.json"  # EncoderSettings as JSON, beside the weights
+TOP_LAYERS_FILE = "hybridlib_top_layers.json"  # a folder holding only the top layers (delta)
+TOP_WEIGHTS_FILE = "top_layers.safetensors"
+HEAD_FILE = "dense_head.safetensors"  # the DenseHead's weights, beside the transformer's
+
+
+class EncoderNotAvailableError(OSError):
+    """A model name that cannot be loaded here (not a folder, not in the local HF cache)."""
 
 
 def hf_offline() -> bool:

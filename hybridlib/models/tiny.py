@@ -11,7 +11,8 @@ from typing import Any
 
 import torch
 
-from hybridlib.models.encoder import Encoder, EncoderSettings
+from hybridlib.models.encoder import Encoder
+from hybridlib.models.settings import EncoderSettings
 from hybridlib.models.tokenizer import xlmr_tokenizer
 
 TINY_CONFIG: dict[str, Any] = {

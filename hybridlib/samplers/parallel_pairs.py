@@ -93,12 +93,6 @@ class ParallelPairs(Dataset):
         counts = np.bincount(self.language_codes, minlength=len(self.languages))
         return {lang: int(n) for lang, n in zip(self.languages, counts, strict=True)}
 
-    def indices_by_language(self) -> dict[str, np.ndarray]:
-        """Pair indices of each language, ascending."""
-        order = np.argsort(self.language_codes, kind="stable")
-        bounds = np.searchsorted(self.language_codes[order], np.arange(len(self.languages) + 1))
-        return {lang: order[bounds[i] : bounds[i + 1]] for i, lang in enumerate(self.languages)}
-
     def indices_by_key(self) -> dict[str, np.ndarray]:
         """Pair indices of each parallel key (its translations), ascending."""
         order = np.argsort(self.key_codes, kind="stable")

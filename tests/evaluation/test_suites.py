@@ -166,7 +166,7 @@ def test_evaluation_reads_the_full_length_not_the_training_length(
 ) -> None:
     evaluate(short_model, ["tatoeba"], tmp_path / "full", options=GERMAN, log=None)
     full = Encoder.from_pretrained(short_model)
-    from hybridlib.models.encoder import position_limit
+    from hybridlib.models.settings import position_limit
 
     assert full.max_length == 16  # saved with the model...
     assert _settings(tmp_path / "full")["max_length"] == position_limit(

@@ -10,6 +10,20 @@ import torch
 from hybridlib.models import Encoder, tiny_encoder
 from hybridlib.models.embedded import build_embedded_model
 
+# texts of many scripts and lengths, an empty one and a duplicate
+TEXTS = [
+    "A short one.",
+    "Der schnelle braune Fuchs springt über den faulen Hund, und dann noch weiter.",
+    "猫が好きです。",
+    "هذا نص عربي قصير",
+    "x",
+    "Это предложение на русском языке, немного длиннее остальных, чтобы было видно заполнение.",
+    "यह हिंदी में एक वाक्य है।",
+    "",
+    "Two words",
+    "A short one.",  # a duplicate
+]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _two_threads():
