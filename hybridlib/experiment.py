@@ -28,7 +28,13 @@ import pandas as pd
 
 from hybridlib.io import atomic_write_json
 from hybridlib.protocol import direction, training_articles, validation_articles
-from hybridlib.run_records import baseline_record, trained_record, write_run_record
+from hybridlib.run_records import (
+    RUN_RECORD,
+    baseline_record,
+    check_run_record,
+    trained_record,
+    write_run_record,
+)
 from hybridlib.systems import SELECTION_FILE, canonical, debiased_name, system_label, system_name
 
 __all__ = [
@@ -300,6 +306,8 @@ def evaluate_run(
     from hybridlib.evaluation.suites import suite_settings
     from hybridlib.io import remove_stale_temporaries
 
+    # a record reporting could not read is refused before the evaluation, not after it
+    check_run_record({**record, "suites": list(suites)}, Path(output_dir) / RUN_RECORD)
     retriever = load_retriever(model)
     languages = suite_languages or {}
     done = {}

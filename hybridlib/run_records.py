@@ -25,8 +25,10 @@ from hybridlib.systems import canonical, system_label, system_name
 RUN_RECORD = "run.json"
 # who a system is: what reporting groups, orders and compares by (never its display name)
 IDENTITY_FIELDS = ("system", "sampler", "alpha", "alpha_end", "seed", "direction", "method")
-# fields every record must hold (baselines have no direction; fixed-alpha runs no alpha_end)
-REQUIRED_FIELDS = ("system", "sampler", "alpha", "seed", "method", "suites")
+# fields every record must hold: a comparison's unit is a system's seed on a suite. The other
+# identity fields are None when absent (a user's retriever outside the experiment has no
+# sampler or alpha; baselines have no direction; fixed-alpha runs no alpha_end)
+REQUIRED_FIELDS = ("system", "seed", "suites")
 
 
 def baseline_record(method: str, model: str) -> dict[str, Any]:
@@ -61,7 +63,7 @@ def trained_record(
 
 def write_run_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> Path:
     """Write ``record`` as ``folder/run.json`` atomically (after its suites are complete)."""
-    _check(record, Path(folder) / RUN_RECORD)
+    check_run_record(record, Path(folder) / RUN_RECORD)
     return atomic_write_json(Path(folder) / RUN_RECORD, record)
 
 
@@ -74,17 +76,21 @@ def read_run_records(root: str | os.PathLike[str]) -> list[tuple[Path, dict[str,
             record = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise ValueError(f"{path}: not a run record: {error}") from None
-        _check(record, path)
+        check_run_record(record, path)
         records.append((path.parent, record))
     return records
 
 
-def _check(record: Any, path: Path) -> None:
+def check_run_record(record: Any, path: Path) -> None:
+    """Raise ``ValueError`` naming ``path`` and the field unless ``record`` is a run record:
+    a JSON object with :data:`REQUIRED_FIELDS`, an integer seed and a list of suites."""
     if not isinstance(record, dict):
         raise ValueError(f"{path}: a run record is a JSON object, but got {type(record).__name__}")
     missing = [field for field in REQUIRED_FIELDS if field not in record]
     if missing:
         raise ValueError(f"{path}: run record lacks field(s) {missing}")
+    if isinstance(record["seed"], bool) or not isinstance(record["seed"], int):
+        raise ValueError(f"{path}: field 'seed' must be an integer, but got {record['seed']!r}")
     if not isinstance(record["suites"], list):
         raise ValueError(
             f"{path}: field 'suites' must be a list of suite names, but got {record['suites']!r}"

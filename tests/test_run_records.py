@@ -51,8 +51,12 @@ def test_records_are_written_and_read_back_by_one_pair(tmp_path: Path) -> None:
         ("[1, 2]", "a run record is a JSON object, but got list"),
         ('{"system": "X-X"', "not a run record"),
         (
-            json.dumps({"system": "X-X", "sampler": "x-x", "alpha": 1.0, "seed": 0, "suites": []}),
-            r"run record lacks field\(s\) \['method'\]",
+            json.dumps({"run_name": "x", "sampler": "x-x", "alpha": 1.0, "suites": []}),
+            r"run record lacks field\(s\) \['system', 'seed'\]",
+        ),
+        (
+            json.dumps({"system": "X-X", "seed": "0", "suites": []}),
+            "field 'seed' must be an integer, but got '0'",
         ),
         (
             json.dumps({**baseline_record("untrained", "tiny"), "suites": "xquad-r"}),

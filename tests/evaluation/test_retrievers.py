@@ -25,6 +25,7 @@ from hybridlib.evaluation import (
 from hybridlib.evaluation.debias import SuiteDebiasing, fit_debiasing
 from hybridlib.evaluation.embeddings import CandidateInput
 from hybridlib.models import tiny_encoder
+from hybridlib.reporting.results import load_results
 
 from .conftest import MatrixScorer
 
@@ -144,9 +145,18 @@ def test_a_users_retriever_through_evaluate_and_evaluate_run(real_data_dir, tmp_
     assert parameters["model"] == "fixed" and parameters["model_fingerprint"] == {"model": "fixed"}
     assert parameters["evaluation_settings"] == {"candidate_input": "sentence", "model": "fixed"}
     assert parameters["bm25"] is None and parameters["hidden_state_cache"] is None
+    common = dict(settings=EvaluationSettings(), suite_languages={"xquad-r": ["de"]})
+    with pytest.raises(ValueError, match=r"run.json: run record lacks field\(s\) \['system'"):
+        experiment.evaluate_run(FixedRetriever(), ["xquad-r"], str(tmp_path / "bad"),
+                                record={"run_name": "x"}, **common)  # fmt: skip
+    assert not (tmp_path / "bad").exists()  # refused before evaluating anything
     run = experiment.evaluate_run(
-        FixedRetriever(), ["tatoeba", "xquad-r"], str(tmp_path / "run"), record={"run_name": "x"},
-        settings=EvaluationSettings(), suite_languages={"xquad-r": ["de"]},
+        FixedRetriever(), ["tatoeba", "xquad-r"], str(tmp_path / "run"),
+        record={"run_name": "x", "system": "fixed", "seed": 0}, **common,
     )  # fmt: skip
     assert run["suites"] == ["xquad-r"]  # tatoeba has no Mono: skipped, not refused
+    _, runs = load_results(tmp_path / "run")  # a user's run is one reporting reads
+    assert runs[["system", "seed", "suite", "sampler"]].values.tolist() == [
+        ["fixed", 0, "xquad-r", None]
+    ]
     assert not (tmp_path / "run" / "tatoeba").exists()
