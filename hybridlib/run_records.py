@@ -7,17 +7,19 @@ what it was trained on, and the suites it was evaluated on with their settings a
 :func:`trained_record` and :func:`baseline_record` build the identity part;
 :func:`write_run_record` writes the whole record atomically after every suite is complete,
 so a folder with a record is a finished run; :func:`read_run_records` reads every record
-under a folder and refuses one that is not a record, naming the file and the field. Free of
+under a folder and refuses one that is not a record, naming the file, the field and its
+value. Free of
 torch: the runner and reporting import it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from hybridlib.data._fields import read_json
+from hybridlib.data.errors import DataError
 from hybridlib.io import atomic_write_json
 from hybridlib.protocol import direction
 from hybridlib.systems import canonical, system_label, system_name
@@ -72,26 +74,22 @@ def read_run_records(root: str | os.PathLike[str]) -> list[tuple[Path, dict[str,
     ``ValueError`` naming the file and the field of a record that is not one."""
     records = []
     for path in sorted(Path(root).rglob(RUN_RECORD)):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not a run record: {error}") from None
+        record = read_json(path)  # empty or malformed: a DataError naming line and column
         check_run_record(record, path)
         records.append((path.parent, record))
     return records
 
 
 def check_run_record(record: Any, path: Path) -> None:
-    """Raise ``ValueError`` naming ``path`` and the field unless ``record`` is a run record:
-    a JSON object with :data:`REQUIRED_FIELDS`, an integer seed and a list of suites."""
+    """Raise :class:`~hybridlib.data.errors.DataError` (a ``ValueError``) naming ``path``, the
+    field and its value unless ``record`` is a run record: a JSON object with
+    :data:`REQUIRED_FIELDS`, an integer seed and a list of suites."""
     if not isinstance(record, dict):
-        raise ValueError(f"{path}: a run record is a JSON object, but got {type(record).__name__}")
-    missing = [field for field in REQUIRED_FIELDS if field not in record]
-    if missing:
-        raise ValueError(f"{path}: run record lacks field(s) {missing}")
+        raise DataError(path, "record", record, "must be a JSON object")
+    for field in REQUIRED_FIELDS:
+        if field not in record:
+            raise DataError(path, field, DataError.MISSING, "is required in a run record")
     if isinstance(record["seed"], bool) or not isinstance(record["seed"], int):
-        raise ValueError(f"{path}: field 'seed' must be an integer, but got {record['seed']!r}")
+        raise DataError(path, "seed", record["seed"], "must be an integer")
     if not isinstance(record["suites"], list):
-        raise ValueError(
-            f"{path}: field 'suites' must be a list of suite names, but got {record['suites']!r}"
-        )
+        raise DataError(path, "suites", record["suites"], "must be a list of suite names")

@@ -9,6 +9,7 @@ side is relevant to line ``i`` of the other (the Cross setting gives xx->en and 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from hybridlib.data.errors import DataError
 from hybridlib.data.languages import TATOEBA_CODES
@@ -29,17 +30,27 @@ def tatoeba_languages() -> list[str]:
     return sorted(TATOEBA_CODES[code] for code in file_codes)
 
 
-def tatoeba_direction(query_language: str, candidate_language: str) -> tuple[str, str]:
-    """``(direction, foreign language)`` of one Tatoeba cell: ``("xx->en", "de")`` for German
-    queries against English candidates, ``("en->xx", "de")`` the other way round."""
-    if candidate_language == "en" and query_language != "en":
-        return "xx->en", query_language
-    if query_language == "en" and candidate_language != "en":
-        return "en->xx", candidate_language
-    raise ValueError(
-        f"a Tatoeba cell pairs English with one other language, but got query language "
-        f"{query_language!r} and candidate language {candidate_language!r}"
-    )
+def tatoeba_directions(
+    query_languages: Iterable[str], candidate_languages: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """``(directions, foreign languages)`` of Tatoeba cells: ``"xx->en"`` and the query's
+    language for foreign queries against English candidates, ``"en->xx"`` and the
+    candidates' language the other way round. A cell without English, or English on both
+    sides, is refused naming both languages."""
+    directions, foreign = [], []
+    for query, candidate in zip(query_languages, candidate_languages, strict=True):
+        if candidate == "en" and query != "en":
+            directions.append("xx->en")
+            foreign.append(query)
+        elif query == "en" and candidate != "en":
+            directions.append("en->xx")
+            foreign.append(candidate)
+        else:
+            raise ValueError(
+                f"a Tatoeba cell pairs English with one other language, but got query language "
+                f"{query!r} and candidate language {candidate!r}"
+            )
+    return directions, foreign
 
 
 def _file_code(language: str, root: os.PathLike[str]) -> str:

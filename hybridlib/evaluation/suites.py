@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from hybridlib.data.tatoeba import tatoeba_direction
+from hybridlib.data.tatoeba import tatoeba_directions
 from hybridlib.data.types import RetrievalSuite
 from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1
 from hybridlib.evaluation.embeddings import CANDIDATE_INPUTS, CandidateInput
@@ -397,10 +397,10 @@ def tatoeba_aggregates(
     """
     cells = results[(results["query_language"] != ALL) & (results["candidate_language"] != ALL)]
     cells = cells.copy()
-    directions = [tatoeba_direction(q, c) for q, c in zip(cells["query_language"], cells["candidate_language"])]  # fmt: skip
-    foreign = [language for _, language in directions]
+    cells["direction"], foreign = tatoeba_directions(
+        cells["query_language"], cells["candidate_language"]
+    )
     group_keys: list[str] = ["direction"]
-    cells["direction"] = [direction for direction, _ in directions]
     if training_languages is not None:
         train = set(training_languages)
         cells["seen"] = [lang in train for lang in foreign]

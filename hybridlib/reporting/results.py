@@ -24,7 +24,6 @@ import pandas as pd
 from hybridlib.run_records import IDENTITY_FIELDS, RUN_RECORD, read_run_records
 from hybridlib.systems import system_name
 
-RUN_FIELDS = list(IDENTITY_FIELDS)
 # the evaluation settings that must agree between dense systems of one comparison
 SETTINGS_FIELDS = (
     "max_length",
@@ -46,12 +45,12 @@ def load_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every run under ``results_dir`` (any depth): ``(per_query, runs)``.
 
     ``per_query``: one row per (system, seed, suite, setting, cell, query, measure) with the
-    columns of the per-query files plus :data:`RUN_FIELDS`. ``runs``: one row per (run,
+    columns of the per-query files plus :data:`~hybridlib.run_records.IDENTITY_FIELDS`. ``runs``: one row per (run,
     suite) with the run record and the evaluation settings of that suite.
     """
     frames, runs = [], []
     for folder, record in read_run_records(results_dir):
-        meta = {field: record.get(field) for field in RUN_FIELDS}
+        meta = {field: record.get(field) for field in IDENTITY_FIELDS}
         for suite in record["suites"]:
             per_query_file = folder / suite / "per_query.csv.gz"
             if not per_query_file.is_file():

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hybridlib.data.tatoeba import tatoeba_direction
+from hybridlib.data.tatoeba import tatoeba_directions
 from hybridlib.metrics.clustered import clustered_bootstrap
 from hybridlib.metrics.measures import measure_digits, measure_label
 from hybridlib.reporting.display import readable_index
@@ -183,9 +183,9 @@ def tatoeba_table(per_query: pd.DataFrame, runs: pd.DataFrame, systems: Sequence
     data = per_query[(per_query["suite"] == "tatoeba") & (per_query["metric"] == metric)].copy()
     if data.empty or not systems:
         return pd.DataFrame({"note": ["Tatoeba was not evaluated in this build"]})
-    directions = [tatoeba_direction(q, c) for q, c in zip(data["query_language"], data["candidate_language"])]  # fmt: skip
-    data["group_direction"] = [direction for direction, _ in directions]
-    data["foreign"] = [language for _, language in directions]
+    data["group_direction"], data["foreign"] = tatoeba_directions(
+        data["query_language"], data["candidate_language"]
+    )
     data["seen"] = data["foreign"].isin(list(training_languages))
     rows = []
     for (way, seen), part in data.groupby(["group_direction", "seen"]):

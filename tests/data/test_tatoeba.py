@@ -13,7 +13,7 @@ from hybridlib.data import (
     tatoeba_languages,
 )
 from hybridlib.data.languages import TATOEBA_CODES
-from hybridlib.data.tatoeba import tatoeba_direction
+from hybridlib.data.tatoeba import tatoeba_directions
 
 from .conftest import assert_names, texts_by_id
 
@@ -79,10 +79,9 @@ def test_bitext_with_different_line_counts(tmp_path: Path) -> None:
 
 
 def test_a_cells_direction_and_foreign_language() -> None:
-    assert tatoeba_direction("de", "en") == ("xx->en", "de")
-    assert tatoeba_direction("en", "zh") == ("en->xx", "zh")
+    assert tatoeba_directions(["de", "en"], ["en", "zh"]) == (["xx->en", "en->xx"], ["de", "zh"])
     for query, candidate in (("de", "fr"), ("en", "en")):
         with pytest.raises(
             ValueError, match=f"query language '{query}' and candidate language '{candidate}'"
         ):
-            tatoeba_direction(query, candidate)
+            tatoeba_directions(["de", query], ["en", candidate])
