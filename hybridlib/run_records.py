@@ -14,6 +14,7 @@ torch: the runner and reporting import it.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -53,14 +54,24 @@ def trained_record(
     """The identity of one trained model (``alpha_end``: a scheduled alpha's last value); a
     fixed alpha of 1 or 0 is recorded as X-X or X-Y whatever sampler trained it."""
     label, name = system_label(sampler, alpha, alpha_end), system_name(sampler, alpha, alpha_end)
-    if alpha_end is None or alpha_end == alpha:
-        sampler, alpha = canonical(sampler, alpha)
     chosen = direction(direction_name)
-    return {"run_name": f"{label}-s{seed}", "method": "trained",
-            "system": name, "sampler": sampler, "alpha": alpha,
-            "alpha_end": alpha_end if alpha_end is not None and alpha_end != alpha else None,
-            "seed": seed, "direction": direction_name, "model": model,
+    return {"run_name": f"{label}-s{seed}", "method": "trained", "system": name,
+            **trained_identity(sampler, alpha, seed, alpha_end),
+            "direction": direction_name, "model": model,
             "train_suite": chosen.train_suite, "training_languages": list(chosen.languages)}  # fmt: skip
+
+
+def trained_identity(
+    sampler: str, alpha: float | None, seed: int, alpha_end: float | None = None
+) -> dict[str, Any]:
+    """``{"sampler", "alpha", "alpha_end", "seed"}`` of a trained model, as its run record
+    states them and its training metadata records them: a fixed alpha of 1 or 0 is X-X or
+    X-Y whatever sampler trained it; ``alpha_end`` only for a schedule (else None)."""
+    if alpha_end is not None and alpha is not None and float(alpha_end) != float(alpha):
+        return {"sampler": sampler, "alpha": float(alpha), "alpha_end": float(alpha_end),
+                "seed": seed}  # fmt: skip
+    sampler, canonical_alpha = canonical(sampler, alpha)  # type: ignore[arg-type]
+    return {"sampler": sampler, "alpha": canonical_alpha, "alpha_end": None, "seed": seed}
 
 
 def write_run_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> Path:
@@ -71,13 +82,76 @@ def write_run_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> 
 
 def read_run_records(root: str | os.PathLike[str]) -> list[tuple[Path, dict[str, Any]]]:
     """Every ``(run folder, record)`` under ``root`` (any depth), sorted by path. Raises
-    ``ValueError`` naming the file and the field of a record that is not one."""
+    ``ValueError`` naming the file and the field of a record that is not one, or that does not
+    describe its results (:func:`check_run_describes`), and naming both files when one trained
+    model (its weights and post-processing) is recorded as two systems or seeds (a copied run)."""
     records = []
+    seen: dict[tuple[str, str], tuple[Path, Any]] = {}
     for path in sorted(Path(root).rglob(RUN_RECORD)):
         record = read_json(path)  # empty or malformed: a DataError naming line and column
         check_run_record(record, path)
+        model = check_run_describes(path.parent, record)
+        unit = (record["system"], record["seed"])
+        if model is not None and str(record.get("method", "")).startswith("trained"):
+            other = seen.setdefault(model, (path, unit))
+            if other[1] != unit:
+                raise DataError(
+                    path, "seed", record["seed"],
+                    f"records {record['system']} seed {record['seed']}, but its results are of "
+                    f"the very model that {other[0]} records as {other[1][0]} seed "
+                    f"{other[1][1]} (a copied run is not another seed)",
+                )  # fmt: skip
         records.append((path.parent, record))
     return records
+
+
+def check_run_describes(folder: Path, record: dict[str, Any]) -> tuple[str, str] | None:
+    """Check ``folder/run.json``'s ``record`` against the results it describes and return its
+    model's identity ``(weights SHA-256, post-processing)``, None when no suite records one
+    (BM25, a user's retriever). Raises :class:`DataError` naming the file, field and value when:
+    a trained record lacks its sampler, alpha or direction; its suites' results are of two
+    models, or of another model than the record's ``model_sha256``; or the model records (in
+    its training metadata) another seed, sampler, alpha or alpha_end than ``record``."""
+    path = folder / RUN_RECORD
+    method = str(record.get("method") or "")
+    if method == "trained":
+        for field in ("sampler", "alpha", "direction"):
+            if record.get(field) is None:
+                raise DataError(path, field, DataError.MISSING, "is required of a trained run")
+    identity: tuple[str, str] | None = None
+    first = ""
+    for suite in record["suites"]:
+        provenance_file = folder / str(suite) / "provenance.json"
+        if not provenance_file.is_file():
+            continue  # the missing results themselves are reported by their reader
+        parameters = read_json(provenance_file).get("parameters") or {}
+        weights = (parameters.get("model_fingerprint") or {}).get("weights_sha256")
+        if weights is None:
+            continue
+        this = (str(weights), json.dumps(parameters.get("postprocess"), sort_keys=True))
+        if identity is None:
+            identity, first = this, str(suite)
+        elif this != identity:
+            raise DataError(
+                provenance_file, "model_fingerprint.weights_sha256", weights,
+                f"differs from the model (or post-processing) of suite {first!r} of the same "
+                f"run: one run folder holds one model's results",
+            )  # fmt: skip
+        if record.get("model_sha256") not in (None, weights):
+            raise DataError(
+                path, "model_sha256", record["model_sha256"],
+                f"is not the model whose results {provenance_file} holds ({weights})",
+            )  # fmt: skip
+        trained = ((parameters.get("model_metadata") or {}).get("training") or {}).get("run")
+        if isinstance(trained, dict) and method.startswith("trained"):
+            for field in ("seed", "sampler", "alpha", "alpha_end"):
+                if field in trained and trained[field] != record.get(field):
+                    raise DataError(
+                        path, field, record.get(field),
+                        f"but the model evaluated in {provenance_file} was trained with "
+                        f"{field} = {trained[field]!r}",
+                    )  # fmt: skip
+    return identity
 
 
 def check_run_record(record: Any, path: Path) -> None:

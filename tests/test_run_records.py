@@ -4,6 +4,7 @@ written atomically and read back by one pair of functions that refuse what is no
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,71 @@ def test_an_incomplete_record_is_never_written(tmp_path: Path) -> None:
     assert not (tmp_path / RUN_RECORD).exists()
     with pytest.raises(ValueError, match="must be 'untrained' or 'bm25', but got 'x-x'"):
         run_records.baseline_record("x-x", "tiny")
+
+
+def _evaluated(folder: Path, record: dict, weights: dict[str, str], trained_as=None) -> Path:
+    """A run folder: ``record`` plus, per suite, a provenance whose model has ``weights[suite]``
+    (``trained_as``: the identity its training metadata records)."""
+    for suite, digest in weights.items():
+        metadata = {"training": {"run": trained_as}} if trained_as is not None else {}
+        parameters = {"model_fingerprint": {"model": "m", "weights_sha256": digest},
+                      "postprocess": None, "model_metadata": metadata}  # fmt: skip
+        (folder / suite).mkdir(parents=True)
+        (folder / suite / "provenance.json").write_text(json.dumps({"parameters": parameters}))
+    write_run_record(folder, {**record, "suites": list(weights)})
+    return folder / RUN_RECORD
+
+
+HYBRID_S1 = trained_record("mlqa-to-xquad", "hybrid", 0.5, 1, "tiny")
+
+
+def test_a_run_record_must_describe_its_results(tmp_path: Path) -> None:
+    """An edited or copied run.json is refused naming the file, the field and the value."""
+    identity = run_records.trained_identity("hybrid", 0.5, 1)
+    assert identity == {"sampler": "hybrid", "alpha": 0.5, "alpha_end": None, "seed": 1}
+    _evaluated(tmp_path / "ok" / "r", HYBRID_S1, {"xquad-r": "aa"}, trained_as=identity)
+    assert len(read_run_records(tmp_path / "ok")) == 1
+
+    cases = {
+        # the alpha edited (Hybrid(0.50) would be plotted at 0.25)
+        "alpha = 0.25": ({**HYBRID_S1, "alpha": 0.25}, {"xquad-r": "aa"}, identity),
+        # the seed edited: the model was trained with seed 1
+        "seed = 3": ({**HYBRID_S1, "seed": 3}, {"xquad-r": "aa"}, identity),
+        # the alpha deleted (reporting read NaN)
+        "alpha = <missing>": (
+            {k: v for k, v in HYBRID_S1.items() if k != "alpha"},
+            {"xquad-r": "aa"},
+            None,
+        ),  # fmt: skip
+        # one folder holding two models' results
+        "model_fingerprint.weights_sha256 = 'bb'": (
+            HYBRID_S1,
+            {"mlqa-r": "aa", "xquad-r": "bb"},
+            None,
+        ),  # fmt: skip
+        # a record naming another model than its results
+        "model_sha256 = 'cc'": ({**HYBRID_S1, "model_sha256": "cc"}, {"xquad-r": "aa"}, None),
+    }
+    for n, (expected, (record, weights, trained_as)) in enumerate(cases.items()):
+        root = tmp_path / f"case{n}"
+        run_file = _evaluated(root / "r", record, weights, trained_as)
+        with pytest.raises(ValueError, match=re.escape(expected)) as caught:
+            read_run_records(root)
+        assert str(run_file.parent) in str(caught.value)
+
+
+def test_a_copied_run_is_not_another_seed(tmp_path: Path) -> None:
+    _evaluated(tmp_path / "a", HYBRID_S1, {"xquad-r": "aa"})
+    _evaluated(tmp_path / "b", {**HYBRID_S1, "seed": 2}, {"xquad-r": "aa"})
+    with pytest.raises(
+        ValueError, match=r"seed = 2 records Hybrid.*a/run.json records as Hybrid\(0.50\) seed 1"
+    ):
+        read_run_records(tmp_path)
+    # the same model post-processed is another system; the same unit twice is not a copy
+    (tmp_path / "b" / "run.json").unlink()
+    _evaluated(tmp_path / "c", {**HYBRID_S1, "method": "trained+lir", "system": "H+LIR"},
+               {"mlqa-r": "aa"})  # fmt: skip
+    provenance = tmp_path / "c" / "mlqa-r" / "provenance.json"
+    parameters = json.loads(provenance.read_text())["parameters"]
+    provenance.write_text(json.dumps({"parameters": {**parameters, "postprocess": {"m": "lir"}}}))
+    assert len(read_run_records(tmp_path)) == 2

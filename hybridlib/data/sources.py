@@ -77,6 +77,18 @@ SOURCES: dict[str, Source] = {
                "Kirloxious/CSI4107_Assignment2@640c17fd (queries, qrels); no single file "
                "to download: copy the beir/scifact folder of the project's data into "
                "HYBRIDLIB_DATA_DIR"),
+        Source("beir/scifact-mt", None, None, None, "CC BY-NC 2.0 (as SciFact)",
+               note="SciFact's claims and corpus machine-translated offline by Apertium 3.8.3 "
+               "(rule-based) with the data folder's beir/scifact-mt/translate.py; no file to "
+               "download: copy the beir/scifact-mt folder of the project's data into "
+               "HYBRIDLIB_DATA_DIR"),
+        Source("tico-19", "tico-19/tico-19.github.io",
+               "d97615f9cffa28ec7de571e00fbd513e5a1c7fc7", "data/TM", "CC0 1.0"),
+        Source("xm3600", None, None, None, "CC BY 4.0 (Google LLC; Thapliyal et al. 2022)",
+               note="rebuilt into XM3600's published layout by the data folder's "
+               "xm3600/build_captions.py from google/crossmodal-3600@ad44c380 (image keys) and "
+               "uriberger/cross_lingual_diff_in_descs@9379b75e (captions); no single file to "
+               "download: copy the xm3600 folder of the project's data into HYBRIDLIB_DATA_DIR"),
     )
 }  # fmt: skip
 

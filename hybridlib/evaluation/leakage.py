@@ -22,14 +22,22 @@ SHOWN = 5  # overlapping articles named in the error message
 TRAINING_RECORD = "training"  # the key of an encoder's settings.metadata the trainer writes
 
 
-def record_training(encoder: Any, articles: Iterable[str], languages: Iterable[str]) -> None:
+def record_training(
+    encoder: Any,
+    articles: Iterable[str],
+    languages: Iterable[str],
+    run: dict[str, Any] | None = None,
+) -> None:
     """Record in ``encoder.settings.metadata`` the articles and languages it trained on, added
-    to those of an earlier training it records (a fine-tuned model fine-tuned again)."""
+    to those of an earlier training it records (a fine-tuned model fine-tuned again), and
+    ``run``, who the last training made it (``{"system": "Hybrid(0.50)", "seed": 0}``: what
+    a run record of this model is checked against)."""
     metadata = encoder.settings.metadata
     earlier = metadata.get(TRAINING_RECORD, {})
     metadata[TRAINING_RECORD] = {
         "articles": sorted({*earlier.get("articles", []), *articles}),
         "languages": sorted({*earlier.get("languages", []), *languages}),
+        **({"run": dict(run)} if run is not None else {}),
     }
 
 

@@ -51,6 +51,7 @@ from hybridlib.evaluation.lareqa import (
 )
 from hybridlib.evaluation.leakage import restrict_articles
 from hybridlib.evaluation.retrievers import Retriever, load_retriever
+from hybridlib.evaluation.reuse import evaluation_identity
 from hybridlib.io import atomic_path, atomic_write_json, provenance
 
 LAREQA_SETTINGS = ("mono", "cross", "multi")
@@ -513,18 +514,18 @@ def evaluate(
             matrix = language_matrix(result.results, metric="map", suite=name)
             with atomic_path(output / f"matrix-{name}-map.csv") as tmp:
                 matrix.to_csv(tmp)
-    fingerprint = retriever.fingerprint()
+    identity = evaluation_identity(
+        retriever, options, candidate_input=evaluation_settings.candidate_input,
+        evaluation_record=evaluation_record, postprocess=postprocess,
+    )  # fmt: skip
+    fingerprint = identity["model_fingerprint"]
     cache = retriever.hidden_cache
     record = provenance(
         {
             "model": str(model) if isinstance(model, (str, os.PathLike)) else fingerprint["model"],
-            "model_fingerprint": fingerprint,
+            **identity,
             "model_metadata": retriever.metadata,
             "suites": list(suites),
-            **retriever.options_record(options),
-            "candidate_input": evaluation_settings.candidate_input,
-            "evaluation_settings": evaluation_record,
-            "postprocess": postprocess.record if postprocess is not None else None,
             "hidden_state_cache": cache.info() if cache is not None else None,
             "n_result_rows": len(result.results),
             "n_per_query_rows": len(result.per_query),

@@ -131,6 +131,24 @@ def _adhoc_outputs(parameters: dict, profile: str) -> dict:
     }
 
 
+def _refuse_book_folders(overrides: dict, root: Path) -> None:
+    """Raise :class:`ParameterError` when an output folder given with ``-p`` (a ``*_dir``
+    parameter) lies in a book's folder ``runs/<profile>/``: a book's results are its own
+    executions' only (``runs/adhoc/`` and any folder outside ``runs/`` are open)."""
+    runs = (root / "runs").resolve()
+    for name, value in overrides.items():
+        if not (name.endswith("_dir") and isinstance(value, str)):
+            continue
+        path = (root / value).resolve()
+        if runs in path.parents and path.relative_to(runs).parts[0] != "adhoc":
+            book = path.relative_to(runs).parts[0]
+            raise ParameterError(
+                f"{name} = {value} lies in the {book!r} book's folder runs/{book}/, which holds "
+                f"only that book's own executions; write elsewhere (by default runs/adhoc/), or "
+                f"rerun it through `hybridlib book --profile {book} --only NOTEBOOK -p ...`"
+            )
+
+
 def run_notebook(args: argparse.Namespace) -> int:
     """One notebook, with the profile's parameters for it (if any) and the overrides."""
     root = Path(args.root).resolve()
@@ -148,12 +166,14 @@ def run_notebook(args: argparse.Namespace) -> int:
                 offered={**machine_parameters(profile.common), "profile": profile.name},
             )
         )
+        overrides = _overrides(args.param)
+        _refuse_book_folders(overrides, root)
         execution = dataclasses.replace(
             base,
             name=PurePosixPath(notebook).stem,
             depends_on=(),
             artifacts=(),
-            parameters={**_adhoc_outputs(base.parameters, profile.name), **_overrides(args.param)},
+            parameters={**_adhoc_outputs(base.parameters, profile.name), **overrides},
         )
         store = root / "runs" / "adhoc"
         records = run_executions([execution], root, store, force=args.force)

@@ -380,10 +380,12 @@ def train(
         # the model carries what it trained on: evaluation's leakage guard reads it (imported
         # here so that importing the trainer pulls in no evaluation package)
         from hybridlib.evaluation.leakage import record_training
+        from hybridlib.run_records import trained_identity
 
         record_training(
-            encoder, (p.article for p in training_pairs), (p.language for p in training_pairs)
-        )
+            encoder, (p.article for p in training_pairs), (p.language for p in training_pairs),
+            run=trained_identity(config.sampler, config.alpha, config.seed, config.alpha_end),
+        )  # fmt: skip
         encoder.save_pretrained(model_dir, top_layers_only=config.save_top_layers_only)
         parameters = {
             **config.to_dict(),

@@ -76,3 +76,17 @@ def test_the_book_command_takes_workers_or_a_scheduler_not_both(small_book, caps
     assert "--workers must be >= 1, but got 0" in capsys.readouterr().err
     assert main([*base, "--workers", "1"]) == 0
     assert "1 notebook executions (1 run, 0 cached)" in capsys.readouterr().out
+
+
+def test_run_notebook_refuses_to_write_into_a_books_folder(small_book: Path, capsys) -> None:
+    """A run written into a book's results folder from outside would be taken in by the book
+    (its results are read from the folder): an output folder given with -p may not lie there."""
+    from hybridlib.cli import main
+
+    for value in ("runs/tiny/results", f"{small_book}/runs/cpu/models/x", "runs/adhoc/../tiny"):
+        args = ["run-notebook", str(small_book / "notebooks/points.ipynb"), "--root", str(small_book),
+                "--profile", "tiny", "-p", "results_dir", value]  # fmt: skip
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert f"results_dir = {value} lies in the" in err and "book's folder runs/" in err
+    assert not (small_book / "runs" / "adhoc").exists()  # refused before anything ran

@@ -81,7 +81,8 @@ def test_training_reduces_the_loss_and_writes_the_run(tmp_path, pairs):
     # the saved model records what it trained on (evaluation's leakage guard reads it)
     recorded = Encoder.from_pretrained(result.model_dir).settings.metadata["training"]
     assert recorded == {"articles": prov["parameters"]["training_articles"],
-                        "languages": prov["parameters"]["training_languages"]}  # fmt: skip
+                        "languages": prov["parameters"]["training_languages"],
+                        "run": {"sampler": "hybrid", "alpha": 0.5, "alpha_end": None, "seed": 3}}  # fmt: skip
 
 
 def test_same_seed_same_weights_other_seed_other_weights(tmp_path, pairs):
