@@ -118,6 +118,23 @@ def cache_root() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "hybridlib"
 
 
+def contained(root: str | os.PathLike[str], path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` (under ``root``), refused with a ``ValueError`` naming ``what``, the path and the
+    link when a symbolic link along it (the path itself included) leads out of ``root``: a cache
+    or output folder never writes, and never deletes, through a link to another folder."""
+    root, path = Path(root), Path(path)
+    real_root = root.resolve()
+    current = root
+    for part in path.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink() and real_root not in current.resolve().parents:
+            raise ValueError(
+                f"{what} {path}: {current} is a link to {current.resolve()}, outside "
+                f"{real_root}; remove the link (hybridlib never writes or deletes through one)"
+            )
+    return path
+
+
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()

@@ -35,7 +35,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from hybridlib.data.types import Candidate, RetrievalSuite
-from hybridlib.io import atomic_path, atomic_write_json, cache_root, sha256_file
+from hybridlib.io import atomic_path, atomic_write_json, cache_root, contained, sha256_file
 
 CandidateInput = Literal["sentence", "sentence+context"]
 CANDIDATE_INPUTS: tuple[str, ...] = ("sentence", "sentence+context")
@@ -145,6 +145,8 @@ def encode_cached(
     folder = Path(cache) if cache is not None else cache_dir()
     stem = folder / _safe(suite) / f"{_safe(role)}-{key}"
     npy, meta = stem.with_suffix(".npy"), stem.with_suffix(".json")
+    for file in (npy, meta):
+        contained(folder, file, "embedding cache entry")
 
     cached = _load_entry(npy, meta, record)
     if cached is not None:

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hybridlib.io import atomic_path, atomic_write_json, cache_root, sha256_file
+from hybridlib.io import atomic_path, atomic_write_json, cache_root, contained, sha256_file
 
 if TYPE_CHECKING:
     from hybridlib.models.encoder import Encoder
@@ -126,7 +126,10 @@ class HiddenStateCache:
         }
         digest = hashlib.sha256(json.dumps(self.record, sort_keys=True).encode()).hexdigest()
         base = Path(root) if root is not None else cache_root() / "hidden_states"
-        self.folder = base / f"{_safe(encoder.name)}-L{encoder.split_layer}-{digest[:16]}"
+        self.folder = contained(
+            base, base / f"{_safe(encoder.name)}-L{encoder.split_layer}-{digest[:16]}",
+            "hidden-state cache",
+        )  # fmt: skip
         self.folder.mkdir(parents=True, exist_ok=True)
         from filelock import FileLock
 

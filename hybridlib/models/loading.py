@@ -326,19 +326,47 @@ def _load_transformer(source: str, local_files_only: bool) -> tuple[torch.nn.Mod
     """Load a Hugging Face model (without its pooler) and tokenizer, in eval mode."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
-    config = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
+    refuse_custom_code(source)
+    # a model's own Python code never runs here (not even on a keystroke at a prompt)
+    common: dict[str, Any] = {"local_files_only": local_files_only, "trust_remote_code": False}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **common)
+        config = AutoConfig.from_pretrained(source, **common)
+    except ValueError as error:
+        if "trust_remote_code" not in str(error):
+            raise
+        raise EncoderNotAvailableError(
+            f"{source}: the model needs its own Python code (trust_remote_code), which "
+            "hybridlib never runs; use a model that the installed transformers implements"
+        ) from None
     # the XLM-R trap: <s> is id 0 and <pad> id 1; padding_idx must be the real pad id
     config.pad_token_id = tokenizer.pad_token_id
     model_kwargs: dict[str, Any] = {}
     if _accepts_pooling_layer(config):
         model_kwargs["add_pooling_layer"] = False  # pooling is ours; skip the unused pooler
     with _quiet_transformers():
-        transformer = AutoModel.from_pretrained(
-            source, config=config, local_files_only=local_files_only, **model_kwargs
-        )
+        transformer = AutoModel.from_pretrained(source, config=config, **common, **model_kwargs)
     transformer.eval()
     return transformer, tokenizer
+
+
+def refuse_custom_code(source: str) -> None:
+    """Raise :class:`EncoderNotAvailableError` when the folder ``source`` asks for code of its
+    own (an ``auto_map`` in its ``config.json`` or ``tokenizer_config.json``): hybridlib loads
+    only what the installed transformers implements."""
+    for name in ("config.json", "tokenizer_config.json"):
+        file = Path(source) / name
+        if not file.is_file():
+            continue
+        recorded: Any = None
+        with contextlib.suppress(OSError, ValueError):  # unreadable: transformers says why
+            recorded = json.loads(file.read_text(encoding="utf-8"))
+        if isinstance(recorded, dict) and recorded.get("auto_map"):
+            raise EncoderNotAvailableError(
+                f"{file}: auto_map = {recorded['auto_map']!r} asks to run the folder's "
+                "own Python code, which hybridlib never runs (trust_remote_code=False); "
+                "use a model that the installed transformers implements"
+            )
 
 
 def _looks_like_path(name: str) -> bool:

@@ -29,6 +29,7 @@ Errors name the file, the profile, the field and the value.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -491,6 +492,9 @@ def _parse_profile(source: Path, name: str, raw: Any) -> Profile:
     )
 
 
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
 def load_profiles(path: str | Path) -> dict[str, Profile]:
     """Parse every profile of ``path`` (safe YAML loader); raises ``ProfileError``."""
     path = Path(path)
@@ -518,6 +522,13 @@ def load_profiles(path: str | Path) -> dict[str, Profile]:
             f"{path}: unknown top-level key(s) {unknown}; allowed: 'profiles' and 'x-...' "
             "(anchors for shared parts)"
         )
+    for name in raw["profiles"]:
+        if not isinstance(name, str) or not PROFILE_NAME.fullmatch(name) or name == "adhoc":
+            raise ProfileError(
+                f"{path}: profile name {name!r} must be one path component (letters, digits, "
+                "'.', '_', '-', not starting with '.' or '-') other than 'adhoc' (run-notebook's "
+                "folder): it names the folder runs/<profile>/ that the book writes and cleans"
+            )
     bodies = {name: _extended(path, name, raw["profiles"]) for name in raw["profiles"]}
     return {name: _parse_profile(path, name, body) for name, body in bodies.items()}
 

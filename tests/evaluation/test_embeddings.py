@@ -155,3 +155,15 @@ def test_an_entry_zeroed_in_place_is_set_aside_and_recomputed(tiny, tmp_path, ca
     assert len(list((tmp_path / "s").glob("*.corrupt"))) == 2  # the bad entry kept aside
     third = encode_cached(encoder, texts, kind="passage", suite="s", role="r", cache=tmp_path)
     assert len(encoder.calls) == 2 and np.array_equal(third, clean)  # repaired: a hit again
+
+
+def test_the_embedding_cache_never_writes_through_a_link_out_of_it(tmp_path) -> None:
+    encoder = tiny_encoder()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "toy").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError, match=r"embedding cache entry .* is a link to .*outside"):
+        encode_cached(encoder, ["a", "b"], suite="toy", role="queries", kind="query",
+                      cache=tmp_path / "cache")  # fmt: skip
+    assert list(outside.iterdir()) == []

@@ -218,3 +218,23 @@ def test_two_processes_fill_one_cache_at_once_without_losing_or_doubling_an_inpu
     direct = frozen.bottom_states(features)
     mask = features["attention_mask"].bool()
     torch.testing.assert_close(cached[mask].float(), direct[mask].float(), atol=2e-3, rtol=2e-3)
+
+
+def test_a_link_in_the_cache_never_leads_to_deleting_another_folder(
+    frozen: Encoder, tmp_path: Path
+) -> None:
+    """The cache folder's name is predictable: replaced by a link to any folder, opening the
+    cache (which removes an interrupted fill's leftovers) deleted every file there."""
+    cache = HiddenStateCache(frozen, tmp_path / "cache")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.tex").write_text("years of work")
+    (victim / ".git").mkdir()
+    cache_folder = cache.folder
+    for entry in cache_folder.iterdir():
+        entry.unlink()
+    cache_folder.rmdir()
+    cache_folder.symlink_to(victim, target_is_directory=True)
+    with pytest.raises(ValueError, match=r"hidden-state cache .* is a link to .*victim"):
+        HiddenStateCache(frozen, tmp_path / "cache")
+    assert sorted(p.name for p in victim.iterdir()) == [".git", "thesis.tex"]

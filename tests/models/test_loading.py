@@ -94,3 +94,15 @@ def test_bad_settings_file_names_file_and_field(tmp_path: Path) -> None:
     settings_file.write_text(json.dumps({**data, "poolng": "mean"}))
     with pytest.raises(ValueError, match=r"unknown field\(s\) \['poolng'\]"):
         Encoder.from_pretrained(tmp_path / "model")
+
+
+def test_a_folder_that_asks_to_run_its_own_code_is_refused(tmp_path: Path) -> None:
+    """transformers asks "Do you wish to run the custom code? [y/N]" for an ``auto_map``
+    unless told trust_remote_code=False: one keystroke would run the folder's Python file."""
+    folder = tiny_encoder().save_pretrained(tmp_path / "model")
+    (folder / "evil.py").write_text("raise SystemExit('the folder's code ran')\n")
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModel": "evil.EvilModel", "AutoConfig": "evil.EvilConfig"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(EncoderNotAvailableError, match=r"config.json: auto_map = .* never runs"):
+        Encoder.from_pretrained(str(folder))

@@ -229,3 +229,15 @@ def test_precision_auto_is_bf16_only_where_the_cpu_has_it_natively() -> None:
     # the plan holds this machine's arithmetic, never "auto" (caches and records key on it)
     executions = plan_profile(load_profile(REPO / "profiles.yaml", "cpu"))
     assert {e.offered["precision"] for e in executions} == {resolve_precision("auto")}
+
+
+@pytest.mark.parametrize("name", ["../../outside", "a/b", ".hidden", "adhoc", "-x", ""])
+def test_a_profile_name_is_one_path_component(tmp_path: Path, name: str) -> None:
+    """The name makes the folder runs/<profile>/ that the book writes and cleans: '..' wrote
+    and later deleted outside runs/."""
+    path = write_profiles(
+        tmp_path, f'profiles:\n  "{name}": {{notebooks: [{{notebook: a.ipynb}}]}}\n'
+    )
+    with pytest.raises(ProfileError, match=r"must be one path component") as caught:
+        load_profile(path, name)
+    assert repr(name) in str(caught.value)
