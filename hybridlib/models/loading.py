@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,76 @@ from hybridlib.models.sentence_layout import (
 )
 from hybridlib.models.settings import EncoderSettings, Pooling, default_settings
 
+LOG = logging.getLogger(__name__)
 SETTINGS_FILE = "hybridlib_encoder.json"  # EncoderSettings as JSON, beside the weights
 TOP_LAYERS_FILE = "hybridlib_top_layers.json"  # a folder holding only the top layers (delta)
 TOP_WEIGHTS_FILE = "top_layers.safetensors"
 HEAD_FILE = "dense_head.safetensors"  # the DenseHead's weights, beside the transformer's
+FILES_RECORD = "hybridlib_files.json"  # the SHA-256 of a saved folder's weights files
+_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
+
+
+class CorruptModelError(ValueError):
+    """A model folder whose files are not those it was saved with (changed, truncated, missing)."""
+
+
+def record_files(folder: Path) -> None:
+    """Write :data:`FILES_RECORD`: the SHA-256 of every weights file in ``folder``
+    (``*.safetensors``, ``*.bin``), which loading checks (:func:`verify_files`). The settings
+    and tokenizer files are JSON that their readers validate field by field."""
+    from hybridlib.io import sha256_file
+
+    digests = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
+               if p.is_file() and p.suffix in (".safetensors", ".bin")}  # fmt: skip
+    (folder / FILES_RECORD).write_text(
+        json.dumps({"format": 1, "sha256": digests}, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+def verify_files(folder: Path) -> None:
+    """Raise :class:`CorruptModelError` naming the file when a file that ``folder`` recorded
+    when it was saved (:data:`FILES_RECORD`, or an embedded build's ``weights_sha256``) is
+    missing or has another SHA-256. Each file version is hashed once per process."""
+    from hybridlib.io import sha256_file
+    from hybridlib.models.embedded import BUILD_FILE, WEIGHTS_FILE
+
+    expected: dict[str, str] = {}
+    for record_name, read in ((BUILD_FILE, lambda r: {WEIGHTS_FILE: r["weights_sha256"]}),
+                              (FILES_RECORD, lambda r: dict(r["sha256"]))):  # fmt: skip
+        record_file = folder / record_name
+        if record_file.is_file():
+            try:
+                expected.update(read(json.loads(record_file.read_text(encoding="utf-8"))))
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise CorruptModelError(
+                    f"{record_file}: unreadable record of the folder's files ({error})"
+                ) from None
+    for name, digest in sorted(expected.items()):
+        path = folder / name
+        if not path.is_file():
+            raise CorruptModelError(f"{path}: missing (the folder recorded it when it was saved)")
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _VERIFIED:
+            _VERIFIED[key] = sha256_file(path)
+        if _VERIFIED[key] != digest:
+            raise CorruptModelError(
+                f"{path}: sha256 = {_VERIFIED[key]} differs from {digest}, recorded when the "
+                "model was saved: the file was changed or damaged (retrain the model, or "
+                "delete a cached one to rebuild it)"
+            )
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """``safetensors.torch.load_file``, its errors (a truncated or empty file) as one
+    :class:`CorruptModelError` naming the file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise CorruptModelError(f"{path}: not a readable safetensors file ({error})") from None
 
 
 class EncoderNotAvailableError(OSError):
@@ -80,6 +147,7 @@ def _write_top_layers(encoder: Encoder, folder: Path) -> None:
     with open(folder / SETTINGS_FILE, "w", encoding="utf-8") as handle:
         json.dump(encoder.settings.to_json(), handle, indent=2, sort_keys=True, ensure_ascii=False)
         handle.write("\n")
+    record_files(folder)
 
 
 def write_folder(encoder: Encoder, folder: Path) -> None:
@@ -97,6 +165,7 @@ def write_folder(encoder: Encoder, folder: Path) -> None:
     with open(folder / SETTINGS_FILE, "w", encoding="utf-8") as handle:
         json.dump(encoder.settings.to_json(), handle, indent=2, sort_keys=True, ensure_ascii=False)
         handle.write("\n")
+    record_files(folder)
 
 
 def load_encoder(
@@ -142,9 +211,7 @@ def load_encoder(
 
         encoder = tiny_encoder(**overrides)
     elif name == "embedded":
-        from hybridlib.models.embedded import build_embedded_model
-
-        encoder = _from_folder(encoder_class, build_embedded_model(), overrides)
+        encoder = _embedded(encoder_class, overrides)
     elif (folder / TOP_LAYERS_FILE).is_file():
         encoder = _from_top_layers(encoder_class, folder, overrides)
     elif folder.is_dir():
@@ -162,13 +229,29 @@ def load_encoder(
     return encoder
 
 
+def _embedded(encoder_class: type[Encoder], overrides: dict[str, Any]) -> Encoder:
+    """The embedded encoder from the cache; a cached folder whose files were changed or damaged
+    is built again (once), never used."""
+    import shutil
+
+    from hybridlib.models.embedded import build_embedded_model
+
+    folder = build_embedded_model()
+    try:
+        verify_files(folder)
+    except CorruptModelError as error:
+        LOG.warning("the cached embedded model is damaged (%s); building it again", error)
+        shutil.rmtree(folder)
+        folder = build_embedded_model()
+    return _from_folder(encoder_class, folder, overrides)
+
+
 def _from_top_layers(
     encoder_class: type[Encoder], folder: Path, overrides: dict[str, Any]
 ) -> Encoder:
     """A folder written with ``save_pretrained(top_layers_only=True)``: the base model,
     whose bottom must still be the one trained on, with the saved top layers."""
-    from safetensors.torch import load_file
-
+    verify_files(folder)
     record_file = folder / TOP_LAYERS_FILE
     try:
         record = json.loads(record_file.read_text(encoding="utf-8"))
@@ -191,7 +274,7 @@ def _from_top_layers(
             f"{base!r} now has a bottom with SHA-256 {found[:12]}...: the base changed since "
             "these top layers were trained"
         )
-    weights = load_file(str(folder / TOP_WEIGHTS_FILE))
+    weights = read_safetensors(folder / TOP_WEIGHTS_FILE)
     expected_names = set(encoder.top_state())
     if set(weights) != expected_names:
         raise ValueError(
@@ -208,6 +291,7 @@ def _from_top_layers(
 
 
 def _from_folder(encoder_class: type[Encoder], folder: Path, overrides: dict[str, Any]) -> Encoder:
+    verify_files(folder)
     settings_file = folder / SETTINGS_FILE
     if settings_file.is_file():
         with open(settings_file, encoding="utf-8") as handle:
@@ -269,15 +353,13 @@ def _saved_head(folder: Path, settings: EncoderSettings) -> DenseHead | None:
     """The dense head a folder written by :meth:`Encoder.save_pretrained` holds, if any."""
     if settings.head is None:
         return None
-    from safetensors.torch import load_file
-
     head_file = folder / HEAD_FILE
     if not head_file.is_file():
         raise FileNotFoundError(
             f"{head_file}: the settings name a dense head, but its weights are missing"
         )
     head = DenseHead(**settings.head)
-    head.load_state_dict(load_file(str(head_file)))
+    head.load_state_dict(read_safetensors(head_file))
     return head
 
 
@@ -324,6 +406,7 @@ def _base_encoder(base: str) -> Encoder:
 
 def _load_transformer(source: str, local_files_only: bool) -> tuple[torch.nn.Module, Any]:
     """Load a Hugging Face model (without its pooler) and tokenizer, in eval mode."""
+    from safetensors import SafetensorError
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     refuse_custom_code(source)
@@ -345,7 +428,10 @@ def _load_transformer(source: str, local_files_only: bool) -> tuple[torch.nn.Mod
     if _accepts_pooling_layer(config):
         model_kwargs["add_pooling_layer"] = False  # pooling is ours; skip the unused pooler
     with _quiet_transformers():
-        transformer = AutoModel.from_pretrained(source, config=config, **common, **model_kwargs)
+        try:
+            transformer = AutoModel.from_pretrained(source, config=config, **common, **model_kwargs)
+        except SafetensorError as error:  # a truncated or empty weights file
+            raise CorruptModelError(f"{source}: its weights cannot be read ({error})") from None
     transformer.eval()
     return transformer, tokenizer
 

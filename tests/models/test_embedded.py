@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from hybridlib.io import sha256_file
 from hybridlib.models import Encoder, commands
@@ -122,3 +123,32 @@ def test_tatoeba_translations_are_nearest(embedded: Encoder, real_data_dir: Path
         other = (scores.sum() - np.trace(scores)) / (50 * 49)
         assert accuracy >= 0.9, (lang, accuracy)
         assert translation > other + 0.05, (lang, translation, other)
+
+
+def _flip_a_byte(path: Path, offset: int = -1000) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x40  # an exponent bit of a float32 weight (little-endian high byte)
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_cached_model_is_reported_or_rebuilt_never_used(
+    embedded_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import shutil
+
+    cache = tmp_path / "cache"
+    copy = cache / "models" / embedded_folder.name
+    shutil.copytree(embedded_folder, copy)
+    recorded = emb.build_record(copy)["weights_sha256"]
+    _flip_a_byte(copy / emb.WEIGHTS_FILE)
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers())
+    verify = parser.parse_args(["build-model", "--cache-dir", str(cache), "--verify"])
+    assert verify.func(verify) == 2
+    assert f"{copy / emb.WEIGHTS_FILE}: sha256 = " in capsys.readouterr().err
+    monkeypatch.setenv("HYBRIDLIB_CACHE_DIR", str(cache))
+    encoder = Encoder.from_pretrained("embedded")  # rebuilt, then loaded
+    assert emb.verify_embedded_model(copy) == recorded
+    reference = Encoder.from_pretrained(embedded_folder)
+    for (name, ours), theirs in zip(encoder.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(ours, theirs), name

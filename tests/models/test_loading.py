@@ -106,3 +106,31 @@ def test_a_folder_that_asks_to_run_its_own_code_is_refused(tmp_path: Path) -> No
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(EncoderNotAvailableError, match=r"config.json: auto_map = .* never runs"):
         Encoder.from_pretrained(str(folder))
+
+
+def test_changed_or_damaged_weights_are_refused_naming_the_file(tmp_path: Path) -> None:
+    from hybridlib.models import CorruptModelError
+
+    encoder = tiny_encoder()
+    folder = encoder.save_pretrained(tmp_path / "whole")
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0x40  # an exponent bit of the last float32 weight
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CorruptModelError, match=rf"{weights}: sha256 = .* recorded when"):
+        Encoder.from_pretrained(str(folder))
+    weights.write_bytes(b"")  # truncated to nothing
+    with pytest.raises(CorruptModelError, match=rf"{weights}: sha256"):
+        Encoder.from_pretrained(str(folder))
+    (folder / "hybridlib_files.json").unlink()  # a folder without its record: still one message
+    with pytest.raises(CorruptModelError, match="its weights cannot be read"):
+        Encoder.from_pretrained(str(folder))
+
+    encoder.freeze_bottom(1)
+    top = encoder.save_pretrained(tmp_path / "top", top_layers_only=True)
+    (top / "top_layers.safetensors").write_bytes(b"\x08\x00")
+    with pytest.raises(CorruptModelError, match="top_layers.safetensors: sha256"):
+        Encoder.from_pretrained(str(top))
+    (top / "hybridlib_files.json").unlink()
+    with pytest.raises(CorruptModelError, match="not a readable safetensors file"):
+        Encoder.from_pretrained(str(top))
