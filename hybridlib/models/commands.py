@@ -21,8 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="cache root (default: HYBRIDLIB_CACHE_DIR or ~/.cache/hybridlib)",
     )
     parser.add_argument(
-        "--verify", action="store_true", help="only check the files against the build record (exit 2 when they differ); "
-        "without it a damaged folder is built again"
+        "--verify",
+        action="store_true",
+        help="only check the files against the build record (exit 2 when they differ); "
+        "without it a damaged folder is built again",
     )
     parser.set_defaults(func=run)
 
