@@ -76,6 +76,44 @@ def _disk_full(error: BaseException, folder: Path) -> bool:
         return False
 
 
+LOCK_FILE = ".hybridlib.lock"  # in a folder that one process at a time writes
+
+
+class FolderBusyError(OSError):
+    """Another process is writing the folder (it holds the folder's lock)."""
+
+
+@contextlib.contextmanager
+def only_writer(folder: str | os.PathLike[str], what: str) -> Iterator[Path]:
+    """Hold ``folder``'s lock (:data:`LOCK_FILE`, an ``flock`` released when the process ends,
+    however it ends) while the body writes the folder; raise :class:`FolderBusyError` at once,
+    naming the other process (pid, command, since when), when another holds it. ``what``
+    names the folder in the message ("training output", "book execution")."""
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise FolderBusyError(
+                f"{what} {folder} is being written by {holder}; wait for it to end, or "
+                "write elsewhere (one writer per folder: two would mix their files)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        handle.write(f"process {os.getpid()} ({' '.join(sys.argv)[:200]}) since {started}\n")
+        handle.flush()
+        try:
+            yield folder
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
     """Remove what :func:`atomic_path` left in ``folder`` when its process was killed (the
     hidden ``.<name>.<random>.tmp`` folders; only those of ``name`` when given). Call it when

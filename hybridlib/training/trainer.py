@@ -174,8 +174,27 @@ def train(
 
     ``resume``: continue from the latest checkpoint in ``config.output_dir`` (start afresh
     when there is none). Without it, an ``output_dir`` that already holds checkpoints or a
-    model is an error, so two runs never mix.
+    model is an error, so two runs never mix. One run at a time writes an ``output_dir``:
+    a second one started while the first runs is refused at once
+    (:class:`~hybridlib.io.FolderBusyError`, naming the first); the first process of a
+    multi-process run holds the lock.
     """
+    from hybridlib.io import only_writer
+
+    if os.environ.get("RANK", "0") != "0":
+        return _train(config, pairs=pairs, resume=resume, show_progress=show_progress)
+    with only_writer(config.output_dir, "training output"):
+        return _train(config, pairs=pairs, resume=resume, show_progress=show_progress)
+
+
+def _train(
+    config: TrainConfig,
+    *,
+    pairs: Sequence[TrainingPair] | None,
+    resume: bool,
+    show_progress: bool | None,
+) -> TrainResult:
+    """:func:`train`'s work, with the output folder's lock held."""
     from hybridlib.models import Encoder
     from hybridlib.samplers import ParallelPairs, make_batch_sampler
 

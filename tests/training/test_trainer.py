@@ -435,3 +435,31 @@ def test_the_prefixes_of_the_config_are_trained_with_and_saved(tmp_path, pairs):
     )
     saved = Encoder.from_pretrained(result.model_dir)
     assert (saved.settings.query_prefix, saved.settings.passage_prefix) == ("Query: ", "Passage: ")
+
+
+def test_a_second_training_into_a_busy_folder_is_refused_naming_the_first(
+    tmp_path, pairs_file, write_config
+):
+    """Two trainings into one folder mixed their files (the model and provenance of one, the
+    config and log of the other), both with exit 0."""
+    import os
+
+    from hybridlib.io import FolderBusyError, only_writer
+
+    fields = {**FAST, "data": {"pairs_file": str(pairs_file)}, "steps": 2}
+    cfg_file = write_config(tmp_path / "train.yaml", **fields)
+    out = tmp_path / "busy"
+    with only_writer(out, "training output"):  # this process is "the first training"
+        second = subprocess.run(
+            cli("--config", str(cfg_file), "--output", str(out), "--no-progress"),
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert second.returncode == 2, second.stderr[-2000:]
+        assert f"training output {out} is being written by process {os.getpid()}" in second.stderr
+        assert "Traceback" not in second.stderr
+        with pytest.raises(FolderBusyError, match="is being written by process"):
+            train(TrainConfig.from_dict({**fields, "output_dir": str(out)}), show_progress=False)
+        assert sorted(p.name for p in out.iterdir()) == [".hybridlib.lock"]  # nothing written
+    # the lock is free again once the first ends
+    result = train(TrainConfig.from_dict({**fields, "output_dir": str(out)}), show_progress=False)
+    assert result.model_dir.is_dir()
