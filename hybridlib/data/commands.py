@@ -4,29 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from hybridlib.data.types import RetrievalSuite
-
-
-def _suites() -> dict[str, Callable[[Path | None], list[RetrievalSuite]]]:
-    """Suite name -> loader (data root -> suites), for ``hybridlib data stats``."""
-    from hybridlib import data
-
-    return {
-        "xquad-r": lambda root: [data.load_lareqa("xquad-r", root=root)],
-        "mlqa-r": lambda root: [data.load_lareqa("mlqa-r", root=root)],
-        "tatoeba": lambda root: [
-            data.load_tatoeba(lang, root) for lang in data.tatoeba_languages()
-        ],
-        "multi30k": lambda root: [data.load_multi30k("test_2016_flickr", root=root)],
-        "tydiqa": lambda root: [data.load_tydiqa("dev", root=root)],
-        "scifact": lambda root: [data.load_beir("scifact", "test", root)],
-    }
-
-
-SUITE_NAMES = ["xquad-r", "mlqa-r", "tatoeba", "multi30k", "tydiqa", "scifact"]
+from hybridlib.protocol import LAREQA_SUITES
+from hybridlib.suites import SUITES, suite_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "suites",
         nargs="*",
         metavar="SUITE",
-        help=f"any of {', '.join(SUITE_NAMES)} (default: xquad-r mlqa-r)",
+        help=f"any of {', '.join(SUITES)} (default: {' '.join(LAREQA_SUITES)})",
     )
     stats.add_argument(
         "--output", type=Path, help="write CSV here (atomically) instead of printing"
@@ -63,17 +44,17 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "stats":
             from hybridlib.data.statistics import dataset_statistics
 
-            loaders = _suites()
-            unknown = sorted(set(args.suites) - set(loaders))
+            unknown = sorted(set(args.suites) - set(SUITES))
             if unknown:
                 print(
-                    f"error: unknown suite(s) {unknown}; choose from {SUITE_NAMES}", file=sys.stderr
+                    f"error: unknown suite(s) {unknown}; choose from {list(SUITES)}",
+                    file=sys.stderr,
                 )
                 return 2
             suites = [
                 s
-                for name in (args.suites or ["xquad-r", "mlqa-r"])
-                for s in loaders[name](args.root)
+                for name in (args.suites or LAREQA_SUITES)
+                for s in suite_spec(name).load(None, args.root)
             ]
             table = dataset_statistics(suites)
             if args.output:

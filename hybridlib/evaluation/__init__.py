@@ -49,13 +49,13 @@ from hybridlib.evaluation.retrievers import (
 )
 from hybridlib.evaluation.search import iter_score_blocks, run_from_top_k, score_matrix, top_k
 from hybridlib.evaluation.suites import (
-    SUITES,
     EvaluationOptions,
     EvaluationSettings,
     evaluate,
     evaluate_suite,
     load_suite,
 )
+from hybridlib.suites import SUITES
 
 __all__ = [
     "BM25Retriever",

@@ -18,7 +18,7 @@ from hybridlib.evaluation.embeddings import CANDIDATE_INPUTS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from hybridlib.evaluation.suites import SUITES
+    from hybridlib.suites import SUITES
 
     parser = subparsers.add_parser(
         "evaluate",

@@ -44,11 +44,8 @@ from hybridlib.data.types import RetrievalSuite
 from hybridlib.evaluation.search import score_matrix
 from hybridlib.metrics.measures import evaluate_scores
 from hybridlib.metrics.ranking import tie_break_keys
+from hybridlib.suites import ALL, LAREQA_MEASURES, MULTI_EXTRA_MEASURES, SETTINGS
 
-SETTINGS: tuple[str, ...] = ("mono", "cross", "multi")
-LAREQA_MEASURES: tuple[str, ...] = ("map", "recall@1", "recall@10")
-MULTI_EXTRA_MEASURES: tuple[str, ...] = ("rank_distance", "rank_distance_norm")
-ALL = "all"
 # scores per block of queries in one cell (float32: 200 MB; relevance adds as much again)
 MAX_BLOCK_ELEMENTS = 50_000_000
 RESULT_COLUMNS = [

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hybridlib.data.types import RetrievalSuite
 from hybridlib.evaluation.bm25 import BM25Scorer
@@ -32,9 +32,31 @@ from hybridlib.evaluation.leakage import training_articles_of
 
 if TYPE_CHECKING:
     from hybridlib.evaluation.debias import SuiteDebiasing
-    from hybridlib.evaluation.suites import EvaluationOptions, EvaluationSettings
 
 BM25_MODEL = "bm25"  # the model name that loads the BM25 baseline
+
+
+class RetrieverOptions(Protocol):
+    """What a retriever reads of :class:`~hybridlib.evaluation.suites.EvaluationOptions`
+    (named here, not imported: evaluation.suites imports this module)."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def cache(self) -> str | os.PathLike[str] | None: ...
+    @property
+    def bm25_k1(self) -> float: ...
+    @property
+    def bm25_b(self) -> float: ...
+    def record(self, *, bm25: bool) -> dict[str, Any]: ...
+
+
+class RetrieverSettings(Protocol):
+    """What a retriever reads of :class:`~hybridlib.evaluation.suites.EvaluationSettings`."""
+
+    @property
+    def candidate_input(self) -> CandidateInput: ...
+    def apply(self, encoder: Any) -> dict[str, Any]: ...
 
 
 class Retriever(ABC):
@@ -55,7 +77,7 @@ class Retriever(ABC):
         self,
         suites: Sequence[RetrievalSuite],
         *,
-        options: EvaluationOptions,
+        options: RetrieverOptions,
         candidate_input: CandidateInput,
         postprocess: SuiteDebiasing | None,
     ) -> Iterator[Scorer]:
@@ -65,7 +87,7 @@ class Retriever(ABC):
     def fingerprint(self) -> dict[str, Any]:
         """What identifies the model in the provenance: ``{"model": name, ...}``."""
 
-    def configure(self, settings: EvaluationSettings) -> dict[str, Any]:
+    def configure(self, settings: RetrieverSettings) -> dict[str, Any]:
         """Set ``settings`` on the model; returns their record (here: none are taken)."""
         return {"candidate_input": settings.candidate_input, "model": self.fingerprint()["model"]}
 
@@ -73,8 +95,9 @@ class Retriever(ABC):
         """The articles the leakage guard holds it to: ``given`` (here: the model records none)."""
         return None if given is None else tuple(given)
 
-    def options_record(self, options: EvaluationOptions) -> dict[str, Any]:
-        """The provenance entries of ``options`` (:meth:`EvaluationOptions.record`)."""
+    def options_record(self, options: RetrieverOptions) -> dict[str, Any]:
+        """The provenance entries of ``options``
+        (:meth:`hybridlib.evaluation.suites.EvaluationOptions.record`)."""
         return options.record(bm25=False)
 
     @property
@@ -101,7 +124,7 @@ class DenseRetriever(Retriever):
         self,
         suites: Sequence[RetrievalSuite],
         *,
-        options: EvaluationOptions,
+        options: RetrieverOptions,
         candidate_input: CandidateInput,
         postprocess: SuiteDebiasing | None,
     ) -> Iterator[Scorer]:
@@ -122,7 +145,7 @@ class DenseRetriever(Retriever):
     def fingerprint(self) -> dict[str, Any]:
         return model_fingerprint(self.encoder)
 
-    def configure(self, settings: EvaluationSettings) -> dict[str, Any]:
+    def configure(self, settings: RetrieverSettings) -> dict[str, Any]:
         return settings.apply(self.encoder)
 
     def training_articles(self, given: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -148,7 +171,7 @@ class BM25Retriever(Retriever):
         self,
         suites: Sequence[RetrievalSuite],
         *,
-        options: EvaluationOptions,
+        options: RetrieverOptions,
         candidate_input: CandidateInput,
         postprocess: SuiteDebiasing | None,
     ) -> Iterator[Scorer]:
@@ -158,7 +181,7 @@ class BM25Retriever(Retriever):
     def fingerprint(self) -> dict[str, Any]:
         return {"model": BM25_MODEL}
 
-    def options_record(self, options: EvaluationOptions) -> dict[str, Any]:
+    def options_record(self, options: RetrieverOptions) -> dict[str, Any]:
         return options.record(bm25=True)
 
 

@@ -1,28 +1,13 @@
-"""Evaluation suites, each with its settings and measures, and the ``evaluate`` driver.
+"""Evaluating a model on the suites: ``load_suite``, ``evaluate_suite`` and ``evaluate``.
 
-- ``xquad-r``, ``mlqa-r`` (``load_lareqa``): Mono, Cross, Multi; map, recall@1, recall@10,
-  and rank distance (plain and normalised) in Multi.
-- ``multi30k`` (``load_multi30k``, test_2016_flickr, en de fr cs): Cross, caption to
-  caption over every ordered language pair; map, recall@1, recall@10.
-- ``xm3600`` (``load_xm3600(path)``, when the captions file is given): as Multi30K.
-- ``tatoeba`` (``load_tatoeba(xx)`` per language): xx -> en and en -> xx; recall@1 (the
-  usual bitext accuracy: one relevant sentence) and map.
-- ``scifact`` (``load_beir("scifact", "test")``): Mono en; ndcg@10, recall@100, map.
-- ``tydiqa`` (``load_tydiqa("dev")``, GoldP, native questions -> paragraphs of the same
-  language): Mono per language; map, mrr@10, recall@1, recall@10.
-- ``miracl`` (``load_miracl_languages("dev")``, when its published layout is in the data
-  folder): Mono per language, each language's whole corpus its pool; ndcg@10 and recall@100
-  (the paper's third suite), macro-averaged over languages.
+Each suite is an entry of the registry :data:`hybridlib.suites.SUITES` (its loader, settings,
+measures, whether it is one suite per language and how those are aggregated); this module
+reads the entry, never a suite's name.
 
 A suite is evaluated in the settings of its own that the retriever supports
 (:mod:`hybridlib.evaluation.retrievers`, :func:`suite_settings`): the BM25 baseline (the model
 ``"bm25"``) runs the Mono setting only, so it applies to the LAReQA suites, SciFact, TyDi QA
 and MIRACL.
-
-Tatoeba rows: one cell per direction and language (``query_language="de",
-candidate_language="en"`` is de -> en); aggregates are per direction (``all -> en`` and
-``en -> all``), and, when ``training_languages`` are given, per direction and group in the
-extra column ``seen`` (``True``: the non-English language was a training language).
 """
 
 from __future__ import annotations
@@ -36,14 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from hybridlib.data.tatoeba import tatoeba_directions
 from hybridlib.data.types import RetrievalSuite
 from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1
 from hybridlib.evaluation.embeddings import CANDIDATE_INPUTS, CandidateInput
 from hybridlib.evaluation.lareqa import (
-    ALL,
-    LAREQA_MEASURES,
-    MULTI_EXTRA_MEASURES,
     SettingsResult,
     evaluate_settings,
     language_matrix,
@@ -53,35 +34,7 @@ from hybridlib.evaluation.leakage import restrict_articles
 from hybridlib.evaluation.retrievers import Retriever, load_retriever
 from hybridlib.evaluation.reuse import evaluation_identity
 from hybridlib.io import atomic_path, atomic_write_json, provenance
-
-LAREQA_SETTINGS = ("mono", "cross", "multi")
-
-
-@dataclass(frozen=True)
-class SuiteSpec:
-    """How one suite is evaluated."""
-
-    name: str
-    settings: tuple[str, ...]
-    measures: tuple[str, ...]
-    multi_measures: tuple[str, ...] = ()
-    # a pool that is a whole Wikipedia holds the articles trained on: their passages are
-    # removed from it (leakage.restrict_articles) instead of the suite being refused
-    drop_training_articles: bool = False
-
-
-SUITES: dict[str, SuiteSpec] = {
-    "xquad-r": SuiteSpec("xquad-r", LAREQA_SETTINGS, LAREQA_MEASURES, MULTI_EXTRA_MEASURES),
-    "mlqa-r": SuiteSpec("mlqa-r", LAREQA_SETTINGS, LAREQA_MEASURES, MULTI_EXTRA_MEASURES),
-    "multi30k": SuiteSpec("multi30k", ("cross",), LAREQA_MEASURES),
-    "xm3600": SuiteSpec("xm3600", ("cross",), LAREQA_MEASURES),
-    "tatoeba": SuiteSpec("tatoeba", ("cross",), ("recall@1", "map")),
-    "scifact": SuiteSpec("scifact", ("mono",), ("ndcg@10", "recall@100", "map")),
-    "tydiqa": SuiteSpec("tydiqa", ("mono",), ("map", "mrr@10", "recall@1", "recall@10")),
-    "miracl": SuiteSpec("miracl", ("mono",), ("ndcg@10", "recall@100"), drop_training_articles=True),
-}  # fmt: skip
-# suites loaded as one suite per language (each its own pool), averaged over languages here
-PER_LANGUAGE_SUITES = ("tatoeba", "miracl")
+from hybridlib.suites import SuiteSpec, suite_spec
 
 
 def load_suite(
@@ -91,35 +44,17 @@ def load_suite(
     root: str | os.PathLike[str] | None = None,
     xm3600_path: str | os.PathLike[str] | None = None,
 ) -> list[RetrievalSuite]:
-    """The suite(s) to evaluate for ``name`` (Tatoeba: one per language)."""
-    from hybridlib import data
-
+    """The suite(s) to evaluate for ``name``: its registry entry's loader (one suite, or one
+    per language for a ``per_language`` suite); ``xm3600_path`` is the file a suite outside
+    the data folder is read from (XM3600's captions)."""
     langs = list(languages) if languages is not None else None
-    if name in ("xquad-r", "mlqa-r"):
-        return [data.load_lareqa(name, languages=langs, root=root)]
-    if name == "multi30k":
-        return [data.load_multi30k(languages=langs, root=root)]
-    if name == "xm3600":
-        if xm3600_path is None:
-            raise ValueError("suite 'xm3600' needs the captions file: pass xm3600_path=...")
-        return [data.load_xm3600(xm3600_path, languages=langs)]
-    if name == "tatoeba":
-        chosen = langs if langs is not None else data.tatoeba_languages()
-        return [data.load_tatoeba(lang, root=root) for lang in chosen if lang != "en"]
-    if name == "scifact":
-        return [data.load_beir("scifact", split="test", root=root)]
-    if name == "tydiqa":
-        return [data.load_tydiqa(split="dev", languages=langs, root=root)]
-    if name == "miracl":
-        return data.load_miracl_languages("dev", languages=langs, root=root)
-    raise ValueError(f"unknown suite {name!r}; choose from {sorted(SUITES)}")
+    return suite_spec(name).load(langs, root, xm3600_path)
 
 
 def suite_settings(suite_name: str, retriever: Retriever) -> tuple[str, ...]:
     """The settings of suite ``suite_name`` that ``retriever`` runs (possibly none)."""
-    if suite_name not in SUITES:
-        raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
-    return tuple(s for s in SUITES[suite_name].settings if s in retriever.supported_settings)
+    spec = suite_spec(suite_name)
+    return tuple(s for s in spec.settings if s in retriever.supported_settings)
 
 
 def _named(settings: Sequence[str]) -> str:
@@ -148,7 +83,7 @@ def _chosen_settings(
     if not chosen:
         raise ValueError(
             f"{retriever.name} runs {_named(supported)} only, and suite {suite_name!r} has "
-            f"none (its settings: {', '.join(SUITES[suite_name].settings)})"
+            f"none (its settings: {', '.join(suite_spec(suite_name).settings)})"
         )
     return chosen
 
@@ -332,9 +267,7 @@ def evaluate_suite(
     :class:`~hybridlib.evaluation.debias.SuiteDebiasing`) transforms the (cached, raw)
     embeddings of each side before scoring, for a retriever it applies to.
     """
-    if suite_name not in SUITES:
-        raise ValueError(f"unknown suite {suite_name!r}; choose from {sorted(SUITES)}")
-    spec = SUITES[suite_name]
+    spec = suite_spec(suite_name)
     retriever = load_retriever(model)
     options = options or EvaluationOptions()
     train_articles = retriever.training_articles(options.train_articles)
@@ -372,74 +305,26 @@ def evaluate_suite(
             scorer,
             suite_name=suite_name,
             settings=chosen,
-            aggregate=suite_name not in PER_LANGUAGE_SUITES,
+            aggregate=not spec.per_language,
         )
         for suite, scorer in zip(restricted, scorers)
     ]
     result = SettingsResult.concat(parts)
-    if suite_name == "tatoeba":
-        result.results = tatoeba_aggregates(result.results, options.training_languages)
-    elif suite_name in PER_LANGUAGE_SUITES and not result.results.empty:
-        result.results = pd.concat(
-            [result.results, macro_average(result.results)], ignore_index=True
-        )
+    if spec.per_language:
+        aggregate = spec.aggregate or append_macro_average
+        result.results = aggregate(result.results, options.training_languages)
     return result
 
 
-def tatoeba_aggregates(
+def append_macro_average(
     results: pd.DataFrame, training_languages: Iterable[str] | None = None
 ) -> pd.DataFrame:
-    """Tatoeba cells plus per-direction macro means.
-
-    With ``training_languages``, a ``seen`` column tags each cell and the means are per
-    direction and group (plus an overall row per direction, ``seen`` empty).
-
-    Directions: ``xx -> en`` cells aggregate into ``all -> en``, ``en -> xx`` into ``en -> all``.
-    """
-    cells = results[(results["query_language"] != ALL) & (results["candidate_language"] != ALL)]
-    cells = cells.copy()
-    cells["direction"], foreign = tatoeba_directions(
-        cells["query_language"], cells["candidate_language"]
-    )
-    group_keys: list[str] = ["direction"]
-    if training_languages is not None:
-        train = set(training_languages)
-        cells["seen"] = [lang in train for lang in foreign]
-        group_keys.append("seen")
-    rows = []
-    for keys, frame in cells.groupby(group_keys, sort=True):
-        keys = keys if isinstance(keys, tuple) else (keys,)
-        label = dict(zip(group_keys, keys))
-        for metric, by_metric in frame.groupby("metric", sort=False):
-            rows.append(
-                {
-                    "suite": by_metric["suite"].iloc[0],
-                    "setting": by_metric["setting"].iloc[0],
-                    "query_language": ALL if label["direction"] == "xx->en" else "en",
-                    "candidate_language": "en" if label["direction"] == "xx->en" else ALL,
-                    "metric": metric,
-                    "value": float(by_metric["value"].mean()),
-                    "n": int(by_metric["n"].sum()),
-                    **({"seen": label["seen"]} if "seen" in label else {}),
-                }
-            )
-    if training_languages is not None:
-        # overall rows (both groups) too
-        for direction_label, frame in cells.groupby("direction", sort=True):
-            for metric, by_metric in frame.groupby("metric", sort=False):
-                rows.append(
-                    {
-                        "suite": by_metric["suite"].iloc[0],
-                        "setting": by_metric["setting"].iloc[0],
-                        "query_language": ALL if direction_label == "xx->en" else "en",
-                        "candidate_language": "en" if direction_label == "xx->en" else ALL,
-                        "metric": metric,
-                        "value": float(by_metric["value"].mean()),
-                        "n": int(by_metric["n"].sum()),
-                        "seen": None,
-                    }
-                )
-    return pd.concat([cells.drop(columns="direction"), pd.DataFrame(rows)], ignore_index=True)
+    """A per-language suite's rows plus their macro average over languages
+    (:func:`~hybridlib.evaluation.lareqa.macro_average`); no rows, none added. The default
+    ``aggregate`` of a registry entry (``training_languages`` unused)."""
+    if results.empty:
+        return results
+    return pd.concat([results, macro_average(results)], ignore_index=True)
 
 
 def evaluate(

@@ -7,6 +7,9 @@ result exists, is :mod:`hybridlib.protocol`).
 - :mod:`~hybridlib.reporting.tables`: summaries with intervals and the paper's tables.
 - :mod:`~hybridlib.reporting.claims`: the paper's claims as one family of tests.
 - :mod:`~hybridlib.reporting.figures`: heatmaps, the ablation, learning curves.
+
+``suite_label`` and ``headline_measures`` (each domain-shift suite's (setting, measure)) are
+the suite registry's, :mod:`hybridlib.suites`.
 """
 
 from hybridlib.reporting.claims import (
@@ -18,11 +21,9 @@ from hybridlib.reporting.claims import (
     verdict_counts,
 )
 from hybridlib.reporting.display import (
-    HEADLINE_MEASURES,
     claims_display,
     measure_name,
     readable_index,
-    suite_name,
 )
 from hybridlib.reporting.figures import (
     ablation_figure,
@@ -54,9 +55,9 @@ from hybridlib.reporting.tables import (
     summarise,
     tatoeba_table,
 )
+from hybridlib.suites import headline_measures, suite_label
 
 __all__ = [
-    "HEADLINE_MEASURES",
     "PAPER",
     "claims_display",
     "glue_figure",
@@ -66,7 +67,8 @@ __all__ = [
     "load_study",
     "measure_name",
     "readable_index",
-    "suite_name",
+    "suite_label",
+    "headline_measures",
     "Claim",
     "ComparisonError",
     "ablation_figure",

@@ -95,7 +95,13 @@ def verdict_counts(table: pd.DataFrame) -> str:
     return ", ".join(f"{int(counts[v])} {v}" for v in order if v in counts)
 
 
-LAREQA_MEASURES = (("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance"))
+# the (setting, measure) pairs a trained way to mix is held to on a LAReQA suite
+MIXING_CLAIM_MEASURES = (
+    ("mono", "map"),
+    ("cross", "map"),
+    ("multi", "map"),
+    ("multi", "rank_distance"),
+)
 
 
 def mixing_claims(
@@ -117,7 +123,7 @@ def mixing_claims(
     }
     families = {
         "trained": [Claim(suite, setting, metric, s, hybrid)
-                    for s in (*mixing.per_pair, *mixing.schedules) for setting, metric in LAREQA_MEASURES],
+                    for s in (*mixing.per_pair, *mixing.schedules) for setting, metric in MIXING_CLAIM_MEASURES],
         "training-free": [c for s in mixing.processed_from("untrained") for c in (
             Claim(suite, "multi", "map", s, hybrid), Claim(suite, "multi", "rank_distance", s, hybrid),
             Claim(suite, "mono", "map", s, "untrained"))],

@@ -1,5 +1,6 @@
-"""How results read in the book: suite and measure names, one number format, claims tables
-with named columns (the tables' columns are never raw keys)."""
+"""How results read in the book: measure names (a suite's is its registry entry's label,
+:func:`hybridlib.suites.suite_label`), claims tables with named columns (the tables' columns
+are never raw keys)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,9 @@ import numpy as np
 import pandas as pd
 
 from hybridlib.metrics.measures import measure_label
+from hybridlib.suites import suite_label
 
-SUITE_NAMES = {"xquad-r": "XQuAD-R", "mlqa-r": "MLQA-R", "multi30k": "Multi30K", "xm3600": "XM3600",
-               "tatoeba": "Tatoeba", "tydiqa": "TyDi QA", "scifact": "SciFact", "miracl": "MIRACL"}  # fmt: skip
-# each domain-shift suite's headline (setting, measure): the one its claims test
-HEADLINE_MEASURES = {"multi30k": ("cross", "map"), "xm3600": ("cross", "map"), "tatoeba": ("cross", "recall@1"),
-                     "tydiqa": ("mono", "map"), "scifact": ("mono", "ndcg@10"), "miracl": ("mono", "ndcg@10")}  # fmt: skip
 MISSING = "–"  # a measure a system has no value for (the table's note says why)
-
-
-def suite_name(suite: str) -> str:
-    """``xquad-r`` -> ``XQuAD-R``; an unknown name as it is."""
-    return SUITE_NAMES.get(suite, suite)
 
 
 def measure_name(setting: str, metric: str) -> str:
@@ -29,7 +21,7 @@ def measure_name(setting: str, metric: str) -> str:
 
 def readable_index(table: pd.DataFrame) -> pd.DataFrame:
     """A table indexed by (suite, setting, metric) re-indexed by (suite, measure), named."""
-    rows = [(suite_name(s), measure_name(setting, m)) for s, setting, m in table.index]
+    rows = [(suite_label(s), measure_name(setting, m)) for s, setting, m in table.index]
     out = table.copy()
     out.index = pd.MultiIndex.from_tuples(rows, names=["suite", "measure"])
     return out

@@ -57,6 +57,7 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     ``runs_dir`` (relative to the root) receives validation runs, trained models and
     evaluation results under ``{runs_dir}/{profile}/``.
     """
+    from hybridlib.protocol import LAREQA_SUITES
     from hybridlib.protocol import direction as protocol_direction
     from hybridlib.systems import SELECTION_FILE, system_label
 
@@ -83,7 +84,7 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     grid = profile.experiment
     if grid is not None:
         evaluate = dict(grid.evaluate)
-        all_suites = ["xquad-r", "mlqa-r", *grid.domain_shift_suites]
+        all_suites = [*LAREQA_SUITES, *grid.domain_shift_suites]
         for baseline in grid.baselines:
             output = str(base / "results" / "baselines" / baseline)
             grid_runs.append(Execution(

@@ -35,6 +35,8 @@ from typing import Any
 
 import yaml
 
+from hybridlib.io import did_you_mean
+
 SAMPLERS = ("x-x", "x-y", "hybrid")
 BASELINES = ("untrained", "bm25")
 DIRECTIONS = ("xquad-to-mlqa", "mlqa-to-xquad")
@@ -45,25 +47,6 @@ TOPK_NOTEBOOK = "notebooks/topk.ipynb"
 DEBIAS_NOTEBOOK = "notebooks/debias.ipynb"
 MIXING_SAMPLERS = ("hybrid", "per-pair")
 DEBIAS_METHODS = ("centering", "lir", "lsar")
-
-
-# suites whose data are not among the pinned data: evaluated where a reader has put them
-OPTIONAL_SUITES = ("miracl",)
-
-
-def suite_present(name: str) -> bool:
-    """Whether an optional suite's data are in the data folder (MIRACL: a language with its
-    dev topics, qrels and corpus, :func:`hybridlib.data.miracl.miracl_languages`); without a
-    data folder, nothing is present (the data chapter reports the folder)."""
-    from hybridlib.data.errors import DataError
-    from hybridlib.data.miracl import miracl_languages
-
-    if name != "miracl":
-        raise ValueError(f"unknown optional suite {name!r}; choose from {list(OPTIONAL_SUITES)}")
-    try:
-        return bool(miracl_languages("dev"))
-    except DataError:  # no data folder at all
-        return False
 
 
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # CPU flags of native bf16 matrix products
@@ -259,8 +242,9 @@ def _choices(
         raise _fail(source, name, field, f"must be a list, but got {values!r}")
     for value in values:
         if value not in allowed:
+            hint = did_you_mean(str(value), allowed, " (did you mean {!r}?)")
             raise _fail(
-                source, name, field, f"unknown value {value!r}; choose from {list(allowed)}"
+                source, name, field, f"unknown value {value!r}{hint}; choose from {list(allowed)}"
             )
     return tuple(values)
 
@@ -397,9 +381,13 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
         source, name, "experiment.ablation_seeds", raw.get("ablation_seeds", list(seeds))
     )
     baselines = _choices(source, name, "experiment.baselines", raw.get("baselines", []), BASELINES)
+    from hybridlib.suites import SUITES, optional_suites, suite_present
+
+    suites = _choices(source, name, "experiment.domain_shift_suites",
+                      raw.get("domain_shift_suites", []), tuple(SUITES))  # fmt: skip
     if_present = _choices(source, name, "experiment.domain_shift_suites_if_present",
-                          raw.get("domain_shift_suites_if_present", []), OPTIONAL_SUITES)  # fmt: skip
-    domain_shift_suites = (*raw.get("domain_shift_suites", []), *filter(suite_present, if_present))
+                          raw.get("domain_shift_suites_if_present", []), optional_suites())  # fmt: skip
+    domain_shift_suites = (*suites, *filter(suite_present, if_present))
     domain_shift_direction = raw.get("domain_shift_direction", directions[0])
     if domain_shift_direction not in directions:
         raise _fail(

@@ -17,11 +17,9 @@ from hybridlib.evaluation import (
     EvaluationSettings,
     evaluate_suite,
 )
-from hybridlib.evaluation.suites import (
-    evaluate,
-    tatoeba_aggregates,
-)
+from hybridlib.evaluation.suites import evaluate
 from hybridlib.models import Encoder, tiny_encoder
+from hybridlib.suites import tatoeba_aggregates
 
 
 def cell(x: str, y: str, value: float, n: int = 10) -> dict:

@@ -161,6 +161,18 @@ def test_an_optional_suite_joins_the_domain_shift_suites_where_its_data_are(
         load_profile(bad, "p")
 
 
+def test_an_unknown_domain_shift_suite_is_refused_naming_the_closest(tmp_path: Path) -> None:
+    path = write_profiles(tmp_path, (
+        "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n"
+        "    experiment: {domain_shift_suites: [tatoeba, tydi]}\n"
+    ))  # fmt: skip
+    with pytest.raises(
+        ProfileError,
+        match=r"domain_shift_suites': unknown value 'tydi' \(did you mean 'tydiqa'\?\)",
+    ):
+        load_profile(path, "p")
+
+
 def test_the_dry_run_of_the_full_profile_keeps_its_design() -> None:
     """full-dry differs from full only in scale: same directions, systems, ablation, suites,
     whole-model training, precision and post-processings."""
