@@ -4,7 +4,9 @@ relevance rule and for reading line-aligned files.
 Every text is both a query and a candidate. Relevance is symmetric and cross-lingual: a
 query in language X is relevant (grade 1) to every candidate of the same item
 (``parallel_key``) in another language Y != X; evaluate in the Cross setting (queries of X
-against the candidates of Y).
+against the candidates of Y). Where an item has several texts in one language (captions),
+``same_language=True`` also judges the others in X relevant (Mono); a query's own text is
+then in its Mono and Multi pools under the query's id and must be left out of its ranking.
 """
 
 from __future__ import annotations
