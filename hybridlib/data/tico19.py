@@ -257,14 +257,15 @@ def _fill_gaps(dropped: np.ndarray, gap: int) -> None:
             dropped[before + 1 : after] = True
 
 
+def _tuid_key(tuid: str) -> tuple[str, int, str]:
+    """Sort key of a tuid: document, then numeric index (``PubMed_8:99`` before ``:100``)."""
+    document, _, index = tuid.rpartition(":")
+    return (document, int(index) if index.isdigit() else -1, index)
+
+
 def _document_order(segments: Sequence[Segment]) -> list[int]:
     """Indices of ``segments`` sorted by document, then numeric index within it."""
-
-    def key(i: int) -> tuple[str, int, str]:
-        document, _, index = segments[i].tuid.rpartition(":")
-        return (document, int(index) if index.isdigit() else -1, index)
-
-    return sorted(range(len(segments)), key=key)
+    return sorted(range(len(segments)), key=lambda i: _tuid_key(segments[i].tuid))
 
 
 ALIGNMENT_RULE = (
@@ -296,10 +297,11 @@ def load_tico19(
     """
     root = resolve_root(root)
     codes = {TICO19_CODES.get(code, code): code for code in file_codes()}
-    if languages is not None:  # file codes (es-LA, ti_ER) are accepted too
+    if languages is not None:  # file codes (es-LA, ti_ER) are accepted; English is always in
         by_file = {code.lower(): lang for lang, code in codes.items()}
         languages = [languages] if isinstance(languages, str) else list(languages)
         languages = [by_file.get(c.lower(), c) if isinstance(c, str) else c for c in languages]
+        languages = [c for c in languages if c != "en"]
     chosen = select_languages(
         languages,
         sorted(codes),
@@ -351,11 +353,6 @@ def load_tico19(
         },
     }
     return parallel_suite(NAME, items, metadata, articles=documents)
-
-
-def _tuid_key(tuid: str) -> tuple[str, int]:
-    document, _, index = tuid.rpartition(":")
-    return (document, int(index) if index.isdigit() else -1)
 
 
 def _check_english(

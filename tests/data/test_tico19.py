@@ -83,6 +83,9 @@ def test_tico19_hand_made(tmp_path: Path) -> None:
     assert len(pubmed.queries) == 6
     # languages may be named by file code or hybridlib code; English alone reads all.en-fr
     assert load_tico19("es", root=tmp_path).languages == ["en", "es"]
+    _write(tmp_path, "ti_ER", ENGLISH)  # xml:lang="ti-ER" inside
+    assert load_tico19(["en", "ti_ER"], root=tmp_path).languages == ["en", "ti-er"]
+    assert load_tico19(["en"], root=tmp_path).languages == ["en"]
 
 
 def test_tico19_unknown_language(tmp_path: Path) -> None:
