@@ -15,11 +15,18 @@ from hybridlib.data.lareqa import (
 from hybridlib.data.miracl import load_miracl, load_miracl_languages, miracl_languages
 from hybridlib.data.multi30k import load_multi30k
 from hybridlib.data.pairs import pairs_sha256, read_pairs_file
+from hybridlib.data.scifact_mt import load_scifact_mt, load_scifact_mt_pool
 from hybridlib.data.sources import data_dir
 from hybridlib.data.statistics import dataset_statistics
 from hybridlib.data.tatoeba import load_tatoeba, tatoeba_languages
+from hybridlib.data.tico19 import load_tico19, tico19_languages
 from hybridlib.data.tydiqa import load_tydiqa
-from hybridlib.data.xm3600 import load_xm3600
+from hybridlib.data.xm3600 import (
+    load_xm3600,
+    split_images,
+    xm3600_split,
+    xm3600_training_pairs,
+)
 
 __all__ = [
     "data_dir",
@@ -33,6 +40,13 @@ __all__ = [
     "load_beir",
     "load_tydiqa",
     "load_xm3600",
+    "split_images",
+    "xm3600_split",
+    "xm3600_training_pairs",
+    "load_tico19",
+    "tico19_languages",
+    "load_scifact_mt",
+    "load_scifact_mt_pool",
     "load_miracl",
     "load_miracl_languages",
     "miracl_languages",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from hybridlib.data._fields import check_judgements, get, parse_json_line, read_text
 from hybridlib.data.errors import DataError
@@ -20,8 +21,12 @@ from hybridlib.data.types import Candidate, Qrels, Query, RetrievalSuite
 QRELS_HEADER = ("query-id", "corpus-id", "score")
 
 
-def _read_jsonl(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
-    """Rows of a JSON-lines file with the string ``fields`` checked (``title`` may be absent)."""
+def read_records(
+    path: Path, fields: tuple[str, ...], objects: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Rows of a JSON-lines file with the string ``fields`` and the object (dict) fields
+    ``objects`` checked (``title`` may be absent); each row also has ``line``, its line
+    number, and ``_id`` must not repeat."""
     rows = []
     seen: dict[str, int] = {}
     for number, line in enumerate(read_text(path).split("\n"), start=1):
@@ -29,7 +34,9 @@ def _read_jsonl(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
             continue
         obj = parse_json_line(path, number, line)
         where = f"line {number}"
-        row = {f: get(path, obj, f, where, str) for f in fields}
+        row: dict[str, Any] = {f: get(path, obj, f, where, str) for f in fields}
+        row.update({f: get(path, obj, f, where, dict) for f in objects})
+        row["line"] = number
         if "title" in obj:
             row["title"] = get(path, obj, "title", where, str)
         if row["_id"] in seen:
@@ -39,6 +46,11 @@ def _read_jsonl(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
         seen[row["_id"]] = number
         rows.append(row)
     return rows
+
+
+def document_text(row: dict[str, Any]) -> str:
+    """A BEIR document as it is encoded: ``title + " " + text``, just ``text`` without title."""
+    return f"{row['title']} {row['text']}" if row.get("title") else str(row["text"])
 
 
 def read_qrels(path: Path) -> Qrels:
@@ -99,8 +111,8 @@ def load_beir(
             root,
         )
     qrels = read_qrels(qrels_path)
-    corpus = _read_jsonl(corpus_path, ("_id", "text"))
-    all_queries = {row["_id"]: row["text"] for row in _read_jsonl(queries_path, ("_id", "text"))}
+    corpus = read_records(corpus_path, ("_id", "text"))
+    all_queries = {row["_id"]: row["text"] for row in read_records(queries_path, ("_id", "text"))}
     corpus_ids = {row["_id"] for row in corpus}
     check_judgements(
         qrels_path, qrels,
@@ -108,12 +120,7 @@ def load_beir(
         corpus_field="corpus-id", corpus_ids=corpus_ids, corpus_name=corpus_path.name,
     )  # fmt: skip
     queries = [Query(qid, "en", text, qid) for qid, text in all_queries.items() if qid in qrels]
-    candidates = [
-        Candidate(
-            row["_id"], "en", f"{row['title']} {row['text']}" if row.get("title") else row["text"]
-        )
-        for row in corpus
-    ]
+    candidates = [Candidate(row["_id"], "en", document_text(row)) for row in corpus]
     return RetrievalSuite(
         name=f"beir/{folder.name}/{split}",
         queries=queries,

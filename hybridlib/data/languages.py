@@ -1,5 +1,7 @@
 """Language codes: ISO 639-1 two-letter codes everywhere, three-letter only where no
-two-letter code exists (e.g. Tatoeba's ``yue``, ``wuu``, ``arz``; XM3600's ``fil``, ``quz``).
+two-letter code exists (e.g. Tatoeba's ``yue``, ``wuu``, ``arz``; XM3600's ``fil``, ``quz``; TICO-19's ``ckb``,
+``din``, ``fuv``, ``nus``, ``prs``), and a lowercase region subtag only where one data set
+holds two translations into one language (TICO-19's Tigrinya: ``ti``, ``ti-er``, ``ti-et``).
 
 A member of a macrolanguage is mapped to the macrolanguage's two-letter code only when it is
 the standard variety and no other member is in the same data set (``cmn`` -> ``zh``,
@@ -51,7 +53,17 @@ TATOEBA_CODES: dict[str, str] = {
 XM3600_EXTRA_CODES = frozenset({"fil", "quz"})
 ALIASES = {"iw": "he", "in": "id", "ji": "yi"}
 
-KNOWN_CODES = ISO_639_1 | frozenset(TATOEBA_CODES.values()) | XM3600_EXTRA_CODES
+# TICO-19 file code (``all.en-{code}.tmx.zip``) -> hybridlib code, where they differ: the one
+# Spanish and one Portuguese variant are plain ``es`` and ``pt``; Tigrinya has three distinct
+# translations (``ti``, Eritrean ``ti_ER``, Ethiopian ``ti_ET``), kept apart by region subtag.
+TICO19_CODES: dict[str, str] = {"es-LA": "es", "pt-BR": "pt", "ti_ER": "ti-er", "ti_ET": "ti-et"}
+# TICO-19's languages without a two-letter code: Central Kurdish, Dinka, Nigerian Fulfulde,
+# Nuer, Dari; and the two Tigrinya variants above.
+TICO19_EXTRA_CODES = frozenset({"ckb", "din", "fuv", "nus", "prs", "ti-er", "ti-et"})
+
+KNOWN_CODES = (
+    ISO_639_1 | frozenset(TATOEBA_CODES.values()) | XM3600_EXTRA_CODES | TICO19_EXTRA_CODES
+)
 
 
 def normalize_language(code: str, *, file: str | os.PathLike[str], field: str) -> str:
