@@ -413,37 +413,37 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         offset = rng.integers(0, self._unit_count[units])
         return self._unit_pairs[self._unit_start[units] + offset]
 
-    def _global_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The plan of all ranks for ``epoch``, cached for the last epoch asked.
-
-        Returns ``is_xx`` ``(steps,)`` bool, ``language`` ``(steps,)`` int (-1 for X-Y),
-        ``queries`` and ``passages`` ``(steps, batch_size * num_replicas)`` pair indices.
-        """
+    def _global_plan(self, epoch: int) -> tuple[np.ndarray, ...]:
+        """The plan of all ranks for ``epoch`` (:meth:`_make_plan`), cached for the last
+        epoch asked."""
         if self._cache is not None and self._cache[0] == epoch:
-            return self._cache[1]  # type: ignore[return-value]
+            return self._cache[1]
         _check_int("epoch", epoch, 0)
         plan = self._make_plan(np.random.default_rng([self.seed, epoch]))
         self._cache = (epoch, plan)
         return plan
 
-    def _make_plan(
-        self, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The plan of one epoch from its generator (see :meth:`_global_plan`)."""
-        steps, n = self.steps_per_epoch, self.global_batch_size
+    def _kinds(self, rng: np.random.Generator, steps: int) -> np.ndarray:
+        """``(steps,)`` bool: which steps of the epoch are X-X (see "Kinds" above), from the
+        first draws of the epoch's generator. A sampler with another rule of kinds overrides
+        this alone; the rest of the plan (languages, keys, pairs) follows from it."""
         block = max(steps if self.kind_block is None else self.kind_block, 1)
         if self.alpha_end is not None:
             ramp = _alpha_ramp(self.alpha, self.alpha_end, steps, block)  # (steps,)
             draws = rng.random(steps)
-            is_xx = (
-                draws < ramp
-                if self.kind_schedule == "coin"
-                else _scheduled_exact_kinds(ramp, block)
-            )
-        elif self.kind_schedule == "coin":
-            is_xx = rng.random(steps) < self.alpha  # (steps,)
-        else:
-            is_xx = _exact_kinds(rng, steps, self.alpha, block)  # (steps,)
+            if self.kind_schedule == "coin":
+                return draws < ramp
+            return _scheduled_exact_kinds(ramp, block)
+        if self.kind_schedule == "coin":
+            return rng.random(steps) < self.alpha
+        return _exact_kinds(rng, steps, self.alpha, block)
+
+    def _make_plan(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """The plan of one epoch from its generator: ``is_xx`` ``(steps,)`` bool,
+        ``language`` ``(steps,)`` int (-1 for X-Y), ``queries`` and ``passages``
+        ``(steps, batch_size * num_replicas)`` pair indices."""
+        steps, n = self.steps_per_epoch, self.global_batch_size
+        is_xx = self._kinds(rng, steps)  # (steps,)
         xx_steps, xy_steps = np.flatnonzero(is_xx), np.flatnonzero(~is_xx)
         language = np.full(steps, -1, dtype=np.int64)
         language[xx_steps] = rng.choice(self.n_languages, size=xx_steps.size, p=self._probs)
