@@ -48,6 +48,8 @@ class PerPairMixingSampler(HybridBatchSampler):
     ``BatchKind.MIXED`` and the sorted languages of its queries and passages.
     """
 
+    sampler_name = "per-pair"  # its spec in :mod:`hybridlib.sampler_specs`
+
     def __init__(
         self,
         pairs: ParallelPairs | Sequence[TrainingPair],
@@ -58,9 +60,6 @@ class PerPairMixingSampler(HybridBatchSampler):
         kind_block: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if kwargs.get("alpha_end") is not None:
-            raise ValueError("PerPairMixingSampler has one share alpha for every batch; "
-                             "alpha_end (a scheduled alpha) applies to HybridBatchSampler")  # fmt: skip
         if kind_block is not None:
             raise ValueError(
                 f"kind_block applies to whole-batch kinds only; PerPairMixingSampler mixes "
