@@ -43,5 +43,5 @@ def test_baselines_keep_their_names_and_debiased_names_add_the_method():
 def test_bad_samplers_and_schedules_are_named():
     with pytest.raises(ValueError, match="'x-z'"):
         canonical("x-z", 0.5)
-    with pytest.raises(ValueError, match="applies to sampler 'hybrid', but got 'per-pair'"):
+    with pytest.raises(ValueError, match="applies to sampler 'hybrid', but got sampler 'per-pair'"):
         system_label("per-pair", 0.5, 0.0)

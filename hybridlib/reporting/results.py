@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hybridlib.run_records import IDENTITY_FIELDS, RUN_RECORD, read_run_records
+from hybridlib.sampler_specs import sampler_specs
 from hybridlib.systems import system_name
 
 # the evaluation settings that must agree between dense systems of one comparison
@@ -77,18 +78,31 @@ def systems_of(runs: pd.DataFrame, suite: str, direction: str | None = None) -> 
     if direction is not None:
         part = part[(part["direction"] == direction) | part["method"].isin(BASELINES)]
     names = set(part["system"])
-    order = [s for s in BASELINES if s in names] + [s for s in ("X-X", "X-Y") if s in names]
+    pure = _pure_names()
+    order = [s for s in BASELINES if s in names] + [s for s in pure if s in names]
     alphas = hybrid_alphas(part)
-    hybrids = sorted(
-        (s for s in alphas if s not in ("X-X", "X-Y")), key=lambda system: alphas[system]
-    )
+    hybrids = sorted((s for s in alphas if s not in pure), key=lambda system: alphas[system])
     return order + hybrids
+
+
+def _family(sampler: str = "hybrid") -> list[str]:
+    """``sampler`` and the samplers that are it at a fixed alpha (Hybrid: X-X, X-Y)."""
+    return [sampler, *(s.name for s in sampler_specs() if s.fixed_of == sampler)]
+
+
+def _pure_names(sampler: str = "hybrid") -> tuple[str, ...]:
+    """The table names of ``sampler`` at the alphas that other samplers fix: X-X, X-Y."""
+    return tuple(
+        system_name(s.name, s.fixed_alpha)
+        for s in sampler_specs()
+        if s.fixed_of == sampler and s.fixed_alpha is not None
+    )
 
 
 def hybrid_alphas(runs: pd.DataFrame) -> dict[str, float]:
     """``{system: alpha}`` of Hybrid's family as the run records say (X-X is alpha 1, X-Y
     alpha 0): trained runs with a fixed alpha and no post-processing."""
-    part = runs[(runs["method"] == "trained") & runs["sampler"].isin(["x-x", "x-y", "hybrid"])]
+    part = runs[(runs["method"] == "trained") & runs["sampler"].isin(_family())]
     if "alpha_end" in part:
         part = part[part["alpha_end"].isna()]
     return {str(s): float(a) for s, a in zip(part["system"], part["alpha"])}
@@ -100,21 +114,24 @@ class MixingSystems:
     records (sampler, alpha, alpha_end, method), never by their names.
 
     ``references``: the untrained encoder, X-X, X-Y and the main Hybrid, those present;
-    ``per_pair``: per-pair mixing; ``schedules``: scheduled alpha, X-X first (by falling start
-    alpha); ``processed``: ``{post-processed system: (the system it was applied to, its
-    post-processing key)}``, grouped untrained, Hybrid, X-X, X-Y, each in the order centering,
-    LIR, LSAR.
+    ``per_pair``: per-pair mixing (samplers whose spec mixes per pair); ``schedules``:
+    scheduled alpha, X-X first (by falling start alpha); ``processed``: ``{post-processed
+    system: (the system it was applied to, its post-processing key)}``, grouped untrained,
+    Hybrid, X-X, X-Y, each in the order centering, LIR, LSAR; ``others``: the trained systems
+    of any other registered sampler (:mod:`hybridlib.sampler_specs`), by sampler then falling
+    alpha.
     """
 
     references: tuple[str, ...]
     per_pair: tuple[str, ...]
     schedules: tuple[str, ...]
     processed: dict[str, tuple[str, str]]
+    others: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
         """Every system, in the order of the chapter's tables."""
-        return [*self.references, *self.per_pair, *self.schedules, *self.processed]
+        return [*self.references, *self.per_pair, *self.others, *self.schedules, *self.processed]
 
     def processed_from(self, base: str) -> list[str]:
         """The post-processed systems of ``base`` (e.g. ``"untrained"``), in order."""
@@ -138,10 +155,15 @@ def mixing_systems(
     def start_alpha(name: str) -> float:
         return -float(first.loc[name, "alpha"])
 
+    per_pair_samplers = [s.name for s in sampler_specs() if s.per_pair]
     per_pair = sorted(
-        trained.index[trained["sampler"] == "per-pair"], key=lambda s: (start_alpha(s), s)
+        trained.index[trained["sampler"].isin(per_pair_samplers)],
+        key=lambda s: (start_alpha(s), s),
     )
     schedules = sorted(trained.index[end[trained.index].notna()], key=lambda s: (start_alpha(s), s))
+    known = [*_family(), *per_pair_samplers]
+    plain = trained[~trained["sampler"].isin(known) & end[trained.index].isna().to_numpy()]
+    others = sorted(plain.index, key=lambda s: (str(plain.loc[s, "sampler"]), start_alpha(s), s))
 
     def base_of(name: str) -> str:
         """The system a post-processed one was applied to, named from its record."""
@@ -151,7 +173,7 @@ def mixing_systems(
         alpha_end = None if pd.isna(end[name]) else float(end[name])
         return system_name(str(record["sampler"]), float(record["alpha"]), alpha_end)
 
-    bases = ("untrained", hybrid, "X-X", "X-Y")  # another Hybrid's post-processings: not here
+    bases = ("untrained", hybrid, *_pure_names())  # another Hybrid's post-processings: not here
     processed = {
         s: (base_of(s), method[s].split("+", 1)[1]) for s in first.index if "+" in method[s]
     }
@@ -163,10 +185,11 @@ def mixing_systems(
         return (bases.index(base), rank, name)
 
     return MixingSystems(
-        references=tuple(s for s in ("untrained", "X-X", "X-Y", hybrid) if s in first.index),
+        references=tuple(s for s in ("untrained", *_pure_names(), hybrid) if s in first.index),
         per_pair=tuple(per_pair),
         schedules=tuple(schedules),
         processed={s: processed[s] for s in sorted(processed, key=order)},
+        others=tuple(others),
     )
 
 

@@ -36,8 +36,8 @@ from typing import Any
 import yaml
 
 from hybridlib.io import did_you_mean
+from hybridlib.sampler_specs import SamplerSettingError, sampler_setting, sampler_specs
 
-SAMPLERS = ("x-x", "x-y", "hybrid")
 BASELINES = ("untrained", "bm25")
 DIRECTIONS = ("xquad-to-mlqa", "mlqa-to-xquad")
 EVALUATE_NOTEBOOK = "notebooks/evaluate.ipynb"
@@ -45,7 +45,6 @@ VALIDATE_NOTEBOOK = "notebooks/validate.ipynb"
 RUNS_NOTEBOOK = "notebooks/runs.ipynb"
 TOPK_NOTEBOOK = "notebooks/topk.ipynb"
 DEBIAS_NOTEBOOK = "notebooks/debias.ipynb"
-MIXING_SAMPLERS = ("hybrid", "per-pair")
 DEBIAS_METHODS = ("centering", "lir", "lsar")
 
 
@@ -249,10 +248,28 @@ def _choices(
     return tuple(values)
 
 
-def _alpha(source: Path, name: str, field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise _fail(source, name, field, f"alpha must be in [0, 1], but got {value!r}")
-    return float(value)
+def main_samplers() -> tuple[str, ...]:
+    """The samplers of the paper's grid (``experiment.samplers``): specs with ``main``."""
+    return tuple(spec.name for spec in sampler_specs() if spec.main)
+
+
+def mixing_samplers() -> tuple[str, ...]:
+    """The samplers of ``experiment.mixing.systems``: those whose alpha a profile chooses."""
+    return tuple(spec.name for spec in sampler_specs() if spec.fixed_alpha is None)
+
+
+def _sampler_setting(source: Path, name: str, field: str, sampler: Any, alpha: Any,
+                     alpha_end: Any = None, at: str | None = None) -> tuple[str, float, float | None]:  # fmt: skip
+    """``(sampler, alpha, alpha_end)`` of ``field`` checked by
+    :func:`~hybridlib.sampler_specs.sampler_setting` (alpha required); an error names
+    ``field.sampler``, ``field.alpha`` or ``field.alpha_end``, or ``at`` when given."""
+    try:
+        if alpha is None:  # a profile states every alpha
+            raise SamplerSettingError("alpha", alpha, "alpha must be in [0, 1], but got None")
+        setting = sampler_setting(sampler, alpha, alpha_end)
+    except SamplerSettingError as error:
+        raise _fail(source, name, at or f"{field}.{error.field}", str(error)) from None
+    return setting.sampler, setting.alpha, setting.alpha_end
 
 
 def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]) -> MixingGrid:
@@ -274,25 +291,14 @@ def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]
             source, name, field, entry, {"sampler", "alpha", "alpha_end", "seeds", "domain_shift"}
         )
         sampler = entry.get("sampler")
-        if sampler not in MIXING_SAMPLERS:
-            raise _fail(
-                source,
-                name,
-                f"{field}.sampler",
-                f"unknown value {sampler!r}; choose from {list(MIXING_SAMPLERS)}",
-            )
-        alpha_end = entry.get("alpha_end")
-        if alpha_end is not None:
-            alpha_end = _alpha(source, name, f"{field}.alpha_end", alpha_end)
-            if sampler != "hybrid":
-                raise _fail(
-                    source,
-                    name,
-                    f"{field}.alpha_end",
-                    f"a scheduled alpha applies to sampler 'hybrid', not {sampler!r}",
-                )
+        if sampler not in mixing_samplers():
+            raise _fail(source, name, f"{field}.sampler", f"unknown value {sampler!r}; choose "
+                        f"from {list(mixing_samplers())}{did_you_mean(str(sampler), mixing_samplers())}")  # fmt: skip
+        sampler, alpha, alpha_end = _sampler_setting(
+            source, name, field, sampler, entry.get("alpha"), entry.get("alpha_end")
+        )
         systems.append(MixedSystem(
-            sampler=sampler, alpha=_alpha(source, name, f"{field}.alpha", entry.get("alpha")),
+            sampler=sampler, alpha=alpha,
             seeds=_int_list(source, name, f"{field}.seeds", entry.get("seeds")), alpha_end=alpha_end,
             domain_shift=bool(entry.get("domain_shift", False)),
         ))  # fmt: skip
@@ -324,14 +330,17 @@ def _parse_mixing(source: Path, name: str, raw: Any, directions: tuple[str, ...]
                 )
         pairs = []
         for system in body.get("systems") or []:
-            if not (isinstance(system, list) and len(system) == 2 and system[0] in SAMPLERS):
+            if not (isinstance(system, list) and len(system) == 2 and system[0] in main_samplers()):
                 raise _fail(
                     source,
                     name,
                     f"{field}.systems",
                     f"each must be [sampler, alpha], but got {system!r}",
                 )
-            pairs.append((system[0], _alpha(source, name, f"{field}.systems", system[1])))
+            sampler, alpha, _ = _sampler_setting(
+                source, name, field, system[0], system[1], at=f"{field}.systems"
+            )
+            pairs.append((sampler, alpha))
         per_language = body.get("per_language", 100)
         if isinstance(per_language, bool) or not isinstance(per_language, int) or per_language < 2:
             raise _fail(
@@ -364,14 +373,12 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
     if not directions:
         raise _fail(source, name, "experiment.directions", "must name at least one direction")
     samplers = _choices(
-        source, name, "experiment.samplers", raw.get("samplers", list(SAMPLERS)), SAMPLERS
-    )
+        source, name, "experiment.samplers", raw.get("samplers", list(main_samplers())),
+        main_samplers(),
+    )  # fmt: skip
     alphas = [raw.get("alpha", 0.5), *raw.get("ablation_alphas", [])]
-    for alpha in alphas:
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-            raise _fail(
-                source, name, "experiment.alpha", f"alpha must be in [0, 1], but got {alpha!r}"
-            )
+    for alpha in alphas:  # Hybrid's alphas: the main one and the ablation's
+        _sampler_setting(source, name, "experiment", "hybrid", alpha, at="experiment.alpha")
     seeds = _int_list(source, name, "experiment.seeds", raw.get("seeds", [0]))
     ablation_directions = _choices(
         source, name, "experiment.ablation_directions",

@@ -14,14 +14,14 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from torch.utils.data import Sampler
 
 from hybridlib.data.types import TrainingPair
+from hybridlib.sampler_specs import sampler_setting
 from hybridlib.samplers.parallel_pairs import ParallelPairs
-from hybridlib.systems import PURE_ALPHA
 
 __all__ = [
     "BatchKind",
@@ -222,6 +222,8 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
                 info = sampler.last_batch  # PlannedBatch: kind and languages
     """
 
+    sampler_name: ClassVar[str] = "hybrid"  # its spec in :mod:`hybridlib.sampler_specs`
+
     def __init__(
         self,
         pairs: ParallelPairs | Sequence[TrainingPair],
@@ -247,18 +249,9 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
                 f"rank must be < num_replicas = {self.num_replicas}, but got rank={self.rank}"
             )
         self.seed = _check_int("seed", seed, 0)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
-            raise TypeError(f"alpha must be a number in [0, 1], but got {alpha!r}")
-        if not 0.0 <= float(alpha) <= 1.0:  # also rejects nan
-            raise ValueError(f"alpha must be in [0, 1], but got {alpha}")
-        self.alpha = float(alpha)
-        if alpha_end is not None:
-            if isinstance(alpha_end, bool) or not isinstance(alpha_end, (int, float, np.floating)):
-                raise TypeError(f"alpha_end must be a number in [0, 1], but got {alpha_end!r}")
-            if not 0.0 <= float(alpha_end) <= 1.0:
-                raise ValueError(f"alpha_end must be in [0, 1], but got {alpha_end}")
-            alpha_end = float(alpha_end)
-        self.alpha_end: float | None = alpha_end
+        setting = sampler_setting(self.sampler_name, alpha, alpha_end)
+        self.alpha = setting.alpha
+        self.alpha_end: float | None = setting.alpha_end
         self.drop_last = bool(drop_last)
         if language_weighting not in LANGUAGE_WEIGHTINGS:
             raise ValueError(
@@ -413,37 +406,37 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
         offset = rng.integers(0, self._unit_count[units])
         return self._unit_pairs[self._unit_start[units] + offset]
 
-    def _global_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The plan of all ranks for ``epoch``, cached for the last epoch asked.
-
-        Returns ``is_xx`` ``(steps,)`` bool, ``language`` ``(steps,)`` int (-1 for X-Y),
-        ``queries`` and ``passages`` ``(steps, batch_size * num_replicas)`` pair indices.
-        """
+    def _global_plan(self, epoch: int) -> tuple[np.ndarray, ...]:
+        """The plan of all ranks for ``epoch`` (:meth:`_make_plan`), cached for the last
+        epoch asked."""
         if self._cache is not None and self._cache[0] == epoch:
-            return self._cache[1]  # type: ignore[return-value]
+            return self._cache[1]
         _check_int("epoch", epoch, 0)
         plan = self._make_plan(np.random.default_rng([self.seed, epoch]))
         self._cache = (epoch, plan)
         return plan
 
-    def _make_plan(
-        self, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The plan of one epoch from its generator (see :meth:`_global_plan`)."""
-        steps, n = self.steps_per_epoch, self.global_batch_size
+    def _kinds(self, rng: np.random.Generator, steps: int) -> np.ndarray:
+        """``(steps,)`` bool: which steps of the epoch are X-X (see "Kinds" above), from the
+        first draws of the epoch's generator. A sampler with another rule of kinds overrides
+        this alone; the rest of the plan (languages, keys, pairs) follows from it."""
         block = max(steps if self.kind_block is None else self.kind_block, 1)
         if self.alpha_end is not None:
             ramp = _alpha_ramp(self.alpha, self.alpha_end, steps, block)  # (steps,)
             draws = rng.random(steps)
-            is_xx = (
-                draws < ramp
-                if self.kind_schedule == "coin"
-                else _scheduled_exact_kinds(ramp, block)
-            )
-        elif self.kind_schedule == "coin":
-            is_xx = rng.random(steps) < self.alpha  # (steps,)
-        else:
-            is_xx = _exact_kinds(rng, steps, self.alpha, block)  # (steps,)
+            if self.kind_schedule == "coin":
+                return draws < ramp
+            return _scheduled_exact_kinds(ramp, block)
+        if self.kind_schedule == "coin":
+            return rng.random(steps) < self.alpha
+        return _exact_kinds(rng, steps, self.alpha, block)
+
+    def _make_plan(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """The plan of one epoch from its generator: ``is_xx`` ``(steps,)`` bool,
+        ``language`` ``(steps,)`` int (-1 for X-Y), ``queries`` and ``passages``
+        ``(steps, batch_size * num_replicas)`` pair indices."""
+        steps, n = self.steps_per_epoch, self.global_batch_size
+        is_xx = self._kinds(rng, steps)  # (steps,)
         xx_steps, xy_steps = np.flatnonzero(is_xx), np.flatnonzero(~is_xx)
         language = np.full(steps, -1, dtype=np.int64)
         language[xx_steps] = rng.choice(self.n_languages, size=xx_steps.size, p=self._probs)
@@ -584,14 +577,12 @@ class HybridBatchSampler(Sampler[list[tuple[int, int]]]):
 
 
 class _PureBatchSampler(HybridBatchSampler):
-    """``HybridBatchSampler`` at the alpha its strategy fixes (:data:`hybridlib.systems.PURE_ALPHA`)."""
-
-    strategy: str  # "x-x" or "x-y"
+    """``HybridBatchSampler`` at the alpha its spec fixes (``SamplerSpec.fixed_alpha``)."""
 
     def __init__(
         self, pairs: ParallelPairs | Sequence[TrainingPair], batch_size: int, **kwargs: Any
     ) -> None:
-        alpha = PURE_ALPHA[self.strategy]
+        alpha = sampler_setting(self.sampler_name).alpha  # the one its spec fixes
         if "alpha" in kwargs or kwargs.get("alpha_end") is not None:
             raise TypeError(
                 f"{type(self).__name__} has alpha = {alpha:g}; use HybridBatchSampler for another alpha"
@@ -602,10 +593,10 @@ class _PureBatchSampler(HybridBatchSampler):
 class XXBatchSampler(_PureBatchSampler):
     """Only X-X (monolingual, "language-specific") batches: ``HybridBatchSampler`` at alpha 1."""
 
-    strategy = "x-x"
+    sampler_name = "x-x"
 
 
 class XYBatchSampler(_PureBatchSampler):
     """Only X-Y (cross-lingual, "language-agnostic") batches: ``HybridBatchSampler`` at alpha 0."""
 
-    strategy = "x-y"
+    sampler_name = "x-y"

@@ -48,6 +48,8 @@ class PerPairMixingSampler(HybridBatchSampler):
     ``BatchKind.MIXED`` and the sorted languages of its queries and passages.
     """
 
+    sampler_name = "per-pair"  # its spec in :mod:`hybridlib.sampler_specs`
+
     def __init__(
         self,
         pairs: ParallelPairs | Sequence[TrainingPair],
@@ -58,9 +60,6 @@ class PerPairMixingSampler(HybridBatchSampler):
         kind_block: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if kwargs.get("alpha_end") is not None:
-            raise ValueError("PerPairMixingSampler has one share alpha for every batch; "
-                             "alpha_end (a scheduled alpha) applies to HybridBatchSampler")  # fmt: skip
         if kind_block is not None:
             raise ValueError(
                 f"kind_block applies to whole-batch kinds only; PerPairMixingSampler mixes "
@@ -82,11 +81,9 @@ class PerPairMixingSampler(HybridBatchSampler):
                 "that a per-pair mixed batch needs"
             )
 
-    def _make_plan(
-        self, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``is_mono`` ``(steps, N)`` bool, an unused ``(steps,)`` -1, and ``queries``,
-        ``passages`` ``(steps, N)`` pair indices; ``N = batch_size * num_replicas``."""
+    def _make_plan(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """``is_mono``, ``queries`` and ``passages``, each ``(steps, N)``: whether item ``i``
+        of step ``s`` is monolingual, and its pair indices; ``N = batch_size * num_replicas``."""
         steps, n = self.steps_per_epoch, self.global_batch_size
         if self.kind_schedule == "coin":
             is_mono = rng.random((steps, n)) < self.alpha
@@ -102,10 +99,11 @@ class PerPairMixingSampler(HybridBatchSampler):
         queries = self._pick_pairs(rng, self._key_units[start + a]).reshape(steps, n)
         cross = self._pick_pairs(rng, self._key_units[start + b]).reshape(steps, n)
         passages = np.where(is_mono, queries, cross)
-        return is_mono, np.full(steps, -1, dtype=np.int64), queries, passages
+        return is_mono, queries, passages
 
     def _batch(self, plan: tuple[np.ndarray, ...], step: int) -> PlannedBatch:
-        q, p = self._rank_rows(plan[2], plan[3], step)
+        is_mono, queries, passages = plan
+        q, p = self._rank_rows(queries, passages, step)
         pairs = list(zip(q.tolist(), p.tolist(), strict=True))
         return PlannedBatch(BatchKind.MIXED, self._languages_of(q, p), pairs)
 

@@ -7,28 +7,20 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from hybridlib.data.types import TrainingPair
-from hybridlib.samplers.hybrid import HybridBatchSampler, XXBatchSampler, XYBatchSampler
+from hybridlib.sampler_specs import sampler_setting, sampler_spec
 from hybridlib.samplers.parallel_pairs import ParallelPairs
-from hybridlib.samplers.per_pair import PerPairMixingSampler
-from hybridlib.systems import PURE_ALPHA
 
 __all__ = ["BatchSamplingStrategy", "make_batch_sampler"]
 
 
 class BatchSamplingStrategy(StrEnum):
-    """Strategy names as written in a config file."""
+    """The built-in samplers' names (their specs are in :mod:`hybridlib.sampler_specs`, with
+    any sampler registered there)."""
 
     X_X = "x-x"  # every batch monolingual (alpha = 1)
     X_Y = "x-y"  # every batch cross-lingual (alpha = 0)
     HYBRID = "hybrid"  # a share alpha of X-X batches, X-Y otherwise
     PER_PAIR = "per-pair"  # a share alpha of monolingual pairs inside every batch
-
-
-# The paper's own words for the two pure strategies.
-ALIASES: dict[str, BatchSamplingStrategy] = {
-    "language-specific": BatchSamplingStrategy.X_X,
-    "language-agnostic": BatchSamplingStrategy.X_Y,
-}
 
 
 class PlanningSampler(Protocol):
@@ -51,26 +43,11 @@ class PlanningSampler(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-_CLASSES: dict[BatchSamplingStrategy, type[HybridBatchSampler]] = {
-    BatchSamplingStrategy.X_X: XXBatchSampler,
-    BatchSamplingStrategy.X_Y: XYBatchSampler,
-    BatchSamplingStrategy.HYBRID: HybridBatchSampler,
-    BatchSamplingStrategy.PER_PAIR: PerPairMixingSampler,
-}
-
-
 def parse_strategy(name: str) -> BatchSamplingStrategy:
-    """``"x-x"``, ``"X_Y"``, ``"hybrid"``, ``"language-specific"``... to the strategy."""
-    key = name.strip().lower().replace("_", "-")
-    if key in ALIASES:
-        return ALIASES[key]
-    try:
-        return BatchSamplingStrategy(key)
-    except ValueError:
-        valid = [s.value for s in BatchSamplingStrategy] + list(ALIASES)
-        raise ValueError(
-            f"unknown batch sampling strategy {name!r}; expected one of {valid}"
-        ) from None
+    """``"x-x"``, ``"X_Y"``, ``"hybrid"``, ``"language-specific"``... to the built-in
+    strategy (a sampler registered later has a spec, :func:`hybridlib.sampler_specs.sampler_spec`,
+    and no member here)."""
+    return BatchSamplingStrategy(sampler_spec(name).name)
 
 
 def make_batch_sampler(
@@ -83,12 +60,14 @@ def make_batch_sampler(
 ) -> PlanningSampler:
     """A batch sampler over ``pairs``.
 
-    ``name_or_class`` is a strategy name (:class:`BatchSamplingStrategy` or one of its
-    aliases ``"language-specific"`` = ``"x-x"``, ``"language-agnostic"`` = ``"x-y"``), or a
-    class or callable called as ``name_or_class(pairs, **kwargs)``. ``kwargs`` go to
-    :class:`HybridBatchSampler` (``batch_size``, ``alpha``, ``seed``...); ``"x-x"`` and
-    ``"x-y"`` fix alpha at 1 and 0, and accept ``alpha`` only with that value, so one config
-    can carry ``alpha`` for every strategy without contradicting itself.
+    ``name_or_class`` is a sampler's name (a registered :class:`~hybridlib.sampler_specs.SamplerSpec`
+    or one of its aliases, ``"language-specific"`` = ``"x-x"``, ``"language-agnostic"`` =
+    ``"x-y"``), or a class or callable called as ``name_or_class(pairs, **kwargs)``. ``kwargs``
+    go to the spec's factory (:class:`HybridBatchSampler`: ``batch_size``, ``alpha``,
+    ``seed``...); ``alpha`` and ``alpha_end`` are checked by
+    :func:`~hybridlib.sampler_specs.sampler_setting` first: ``"x-x"`` and ``"x-y"`` fix alpha
+    at 1 and 0, and accept ``alpha`` only with that value, so one config can carry ``alpha``
+    for every strategy without contradicting itself.
 
     ``kind_schedule`` (``"exact"`` or ``"coin"``) and ``kind_block`` decide which steps are
     X-X (see :class:`HybridBatchSampler`, "Kinds"); a strategy name always passes them on,
@@ -97,15 +76,15 @@ def make_batch_sampler(
     """
     schedule: dict[str, Any] = {"kind_schedule": kind_schedule, "kind_block": kind_block}
     if isinstance(name_or_class, str):
-        strategy = parse_strategy(name_or_class)
-        if strategy.value in PURE_ALPHA and "alpha" in kwargs:
-            alpha = kwargs.pop("alpha")
-            if alpha is not None and alpha != PURE_ALPHA[strategy.value]:
-                raise ValueError(
-                    f"strategy {strategy.value!r} means alpha = {PURE_ALPHA[strategy.value]}, but got "
-                    f"alpha={alpha}; use 'hybrid' for another alpha"
-                )
-        return _CLASSES[strategy](pairs, **schedule, **kwargs)
+        setting = sampler_setting(
+            name_or_class, kwargs.pop("alpha", None), kwargs.pop("alpha_end", None)
+        )
+        if setting.spec.fixed_alpha is None:
+            kwargs["alpha"] = setting.alpha
+        if setting.alpha_end is not None:
+            kwargs["alpha_end"] = setting.alpha_end
+        sampler: PlanningSampler = setting.spec.build(pairs, **schedule, **kwargs)
+        return sampler
     if callable(name_or_class):
         if (kind_schedule, kind_block) != ("exact", None):
             kwargs = {**schedule, **kwargs}

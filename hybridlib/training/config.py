@@ -28,7 +28,7 @@ from typing import Any, Literal
 import yaml
 
 from hybridlib.io import did_you_mean
-from hybridlib.systems import PURE_ALPHA
+from hybridlib.sampler_specs import SamplerSettingError, sampler_setting
 
 LAREQA_SUITES = ("xquad-r", "mlqa-r")
 
@@ -107,9 +107,10 @@ class TrainConfig:
 
     Length of the run: ``steps`` optimizer steps, or ``epochs`` passes over the sampler's
     epoch (``steps = epochs * steps_per_epoch // grad_accumulation_steps``); give one.
-    ``alpha`` is P(X-X batch) of the hybrid sampler (default 0.5, the paper's best), or the
-    share of monolingual pairs in every batch of ``per-pair``; for ``x-x`` / ``x-y`` it is
-    1 / 0 and may be left out.
+    ``sampler`` is a registered sampler's name (:mod:`hybridlib.sampler_specs`); ``alpha`` is
+    P(X-X batch) of the hybrid sampler (default 0.5, the paper's best), or the share of
+    monolingual pairs in every batch of ``per-pair``; for ``x-x`` / ``x-y`` it is 1 / 0 and may
+    be left out (:func:`~hybridlib.sampler_specs.sampler_setting` checks all three).
     ``data`` may be left out when the pairs are passed to :func:`~hybridlib.training.train`.
     ``batch_size`` is pairs per rank per micro-batch. ``grad_cache_chunk_size`` switches to
     :class:`~hybridlib.losses.CachedInfoNCELoss` (exact gradients, memory of a chunk);
@@ -133,7 +134,7 @@ class TrainConfig:
     (:func:`~hybridlib.losses.info_nce`). ``warmup_steps`` (when given) replaces ``warmup_ratio``. ``kind_schedule`` /
     ``kind_block``: see :class:`~hybridlib.samplers.HybridBatchSampler` (``kind_block`` None:
     the run's steps, at most an epoch, so the run realises alpha exactly). ``alpha_end``
-    (sampler ``hybrid`` only): alpha moves linearly from ``alpha`` to ``alpha_end`` over the
+    (a sampler that takes a schedule: ``hybrid``): alpha moves linearly from ``alpha`` to ``alpha_end`` over the
     run (X-X first then X-Y: ``alpha: 1, alpha_end: 0``).
     """
 
@@ -181,12 +182,11 @@ class TrainConfig:
     validation: ValidationConfig | None = None
 
     def __post_init__(self) -> None:
-        from hybridlib.samplers import parse_strategy
-
-        try:
-            self.sampler = parse_strategy(self.sampler).value
-        except ValueError as error:
-            raise ConfigError(f"sampler: {error}") from None
+        try:  # the one check of sampler, alpha and alpha_end
+            setting = sampler_setting(self.sampler, self.alpha, self.alpha_end)
+        except SamplerSettingError as error:
+            raise ConfigError(str(error)) from None
+        self.sampler, self.alpha, self.alpha_end = setting.sampler, setting.alpha, setting.alpha_end
         if (self.steps is None) == (self.epochs is None):
             raise ConfigError(
                 f"give exactly one of 'steps' or 'epochs', but got steps={self.steps}, "
@@ -208,28 +208,11 @@ class TrainConfig:
         _at_least("kind_block", self.kind_block, 1)
         if self.save_top_layers_only and self.train_top_layers is None:
             raise ConfigError("save_top_layers_only needs train_top_layers (a frozen bottom)")
-        pure_alpha = PURE_ALPHA.get(self.sampler)
-        if self.alpha is None:
-            self.alpha = 0.5 if pure_alpha is None else pure_alpha
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError(f"alpha must be in [0, 1], but got {self.alpha}")
-        if pure_alpha is not None and self.alpha != pure_alpha:
+        if setting.spec.per_pair and self.kind_block is not None:
             raise ConfigError(
-                f"sampler {self.sampler!r} means alpha = {pure_alpha}, but got alpha={self.alpha}; "
-                "use sampler 'hybrid' for another alpha"
+                f"kind_block applies to whole-batch kinds; sampler {self.sampler!r} mixes inside "
+                f"each batch, but got kind_block={self.kind_block}"
             )
-        if self.sampler == "per-pair" and self.kind_block is not None:
-            raise ConfigError(
-                f"kind_block applies to whole-batch kinds; sampler 'per-pair' mixes inside each "
-                f"batch, but got kind_block={self.kind_block}"
-            )
-        if self.alpha_end is not None:
-            if self.sampler != "hybrid":
-                raise ConfigError(
-                    f"alpha_end (a scheduled alpha) applies to sampler 'hybrid', but got sampler {self.sampler!r}"
-                )
-            if not 0.0 <= self.alpha_end <= 1.0:
-                raise ConfigError(f"alpha_end must be in [0, 1], but got {self.alpha_end}")
         for name in ("lr", "temperature", "size_temperature"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):

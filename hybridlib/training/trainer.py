@@ -196,6 +196,7 @@ def _train(
 ) -> TrainResult:
     """:func:`train`'s work, with the output folder's lock held."""
     from hybridlib.models import Encoder
+    from hybridlib.sampler_specs import sampler_spec
     from hybridlib.samplers import ParallelPairs, make_batch_sampler
 
     if config.num_threads is not None:
@@ -254,7 +255,7 @@ def _train(
         size_temperature=config.size_temperature,
         kind_schedule=config.kind_schedule,
         kind_block=(config.kind_block or _run_block(config, dataset, world))
-        if config.kind_schedule == "exact" and config.sampler != "per-pair"
+        if config.kind_schedule == "exact" and not sampler_spec(config.sampler).per_pair
         else None,
         **({} if config.alpha_end is None else {"alpha_end": config.alpha_end}),
     )

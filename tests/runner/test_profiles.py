@@ -65,11 +65,11 @@ REPO = Path(__file__).resolve().parents[2]
         ),
         (
             "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: per-pair, alpha: 0.5, alpha_end: 0, seeds: [0]}]}}\n",
-            "a scheduled alpha applies to sampler 'hybrid', not 'per-pair'",
+            "a scheduled alpha\\) applies to sampler 'hybrid', but got sampler 'per-pair'",
         ),
         (
             "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {systems: [{sampler: hybrid, alpha: 1, alpha_end: 2, seeds: [0]}]}}\n",
-            r"alpha_end': alpha must be in \[0, 1\], but got 2",
+            r"alpha_end': alpha_end must be in \[0, 1\], but got 2",
         ),
         (
             "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [lir], ranks: {}}}}\n",

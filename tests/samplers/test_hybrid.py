@@ -803,7 +803,7 @@ def test_scheduled_coin_moves_from_x_x_to_x_y(build_pairs) -> None:
         (
             lambda p: make_batch_sampler("per-pair", p, batch_size=3, alpha_end=0.0),
             ValueError,
-            "alpha_end \\(a scheduled alpha\\) applies to HybridBatchSampler",
+            "alpha_end \\(a scheduled alpha\\) applies to sampler 'hybrid', but got sampler 'per-pair'",
         ),
     ],
 )

@@ -77,7 +77,7 @@ def test_unknown_name_and_contradicting_alpha(pairs) -> None:
         r"of \['x-x', 'x-y', 'hybrid', 'per-pair', 'language-specific', 'language-agnostic'\]",
     ):
         make_batch_sampler("mixed", pairs, batch_size=4)
-    with pytest.raises(ValueError, match=r"strategy 'x-x' means alpha = 1\.0, but got alpha=0\.5"):
+    with pytest.raises(ValueError, match=r"sampler 'x-x' means alpha = 1\.0, but got alpha=0\.5"):
         make_batch_sampler("x-x", pairs, batch_size=4, alpha=0.5)
     with pytest.raises(TypeError, match="must be a strategy name, a class or a callable"):
         make_batch_sampler(42, pairs, batch_size=4)  # type: ignore[arg-type]
