@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from hybridlib.data.types import RetrievalSuite
+from hybridlib.data.types import Query, RetrievalSuite
 from hybridlib.evaluation.search import score_matrix
 from hybridlib.metrics.measures import evaluate_scores
 from hybridlib.metrics.ranking import tie_break_keys
@@ -130,6 +130,12 @@ def language_matrix(
     return rows.pivot(index="query_language", columns="candidate_language", values="value")
 
 
+def _own_column(query: Query, column: dict[str, int], suite: RetrievalSuite) -> int:
+    """The column of the candidate that is ``query`` itself (same id and same text), or -1."""
+    j = column.get(query.id, -1)
+    return j if j >= 0 and suite.candidates[j].text == query.text else -1
+
+
 @dataclass(frozen=True)
 class RelevanceIndex:
     """A suite's relevant entries as arrays, built once and restricted per cell.
@@ -146,6 +152,7 @@ class RelevanceIndex:
     n_queries: int
     n_candidates: int
     tie_keys: np.ndarray
+    own_column: np.ndarray  # (n_queries,) the column of the query's own text (same id), or -1
 
     @classmethod
     def of(cls, suite: RetrievalSuite) -> RelevanceIndex:
@@ -165,6 +172,9 @@ class RelevanceIndex:
             n_queries=len(suite.queries),
             n_candidates=len(suite.candidates),
             tie_keys=tie_break_keys([c.id for c in suite.candidates]),
+            own_column=np.array(
+                [_own_column(q, column, suite) for q in suite.queries], dtype=np.int64
+            ),  # fmt: skip
         )
 
     def restrict(self, query_rows: np.ndarray, candidate_cols: np.ndarray) -> sparse.csr_matrix:
@@ -208,15 +218,30 @@ def evaluate_cell(
         return None
     query_rows, relevance = query_rows[scorable], relevance[scorable]
     tie_keys = index.tie_keys[candidate_cols]  # (n_pool,)
+    # a query that is also a candidate (the same text under the same id, in a multi-way
+    # parallel set) is left out of its own pool: it would otherwise be its own first answer
+    own = index.own_column[query_rows]  # (n_scored,) candidate column of each query, or -1
+    pool_position = np.full(index.n_candidates, -1, dtype=np.int64)
+    pool_position[candidate_cols] = np.arange(len(candidate_cols))
+    own_in_pool = np.where(own >= 0, pool_position[np.maximum(own, 0)], -1)  # (n_scored,)
     # full score matrices, in blocks of queries so a block holds <= MAX_BLOCK_ELEMENTS scores
     block = max(1, MAX_BLOCK_ELEMENTS // len(candidate_cols))
     chunks = []
     for start in range(0, len(query_rows), block):
         rows = query_rows[start : start + block]
         scores = scorer.scores(rows, candidate_cols)  # (block, n_pool)
+        excluded = None
+        own_block = own_in_pool[start : start + block]  # (block,)
+        if (own_block >= 0).any():
+            excluded = np.zeros(scores.shape, dtype=bool)  # (block, n_pool)
+            hit = np.flatnonzero(own_block >= 0)
+            excluded[hit, own_block[hit]] = True
         chunks.append(
-            evaluate_scores(scores, relevance[start : start + block], measures, tie_keys=tie_keys)
-        )
+            evaluate_scores(
+                scores, relevance[start : start + block], measures, tie_keys=tie_keys,
+                excluded=excluded,
+            )
+        )  # fmt: skip
     values = {
         m: np.concatenate([np.asarray(c[m], dtype=np.float64) for c in chunks]) for m in measures
     }

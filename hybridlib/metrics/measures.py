@@ -193,15 +193,18 @@ def evaluate_scores(
     candidate_ids: Sequence[str] | None = None,
     *,
     tie_keys: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-query measures for a full score matrix.
 
     scores: ``(n_queries, n_candidates)`` float; relevance: ``(n_queries, n_candidates)`` int
     grades (0 = not relevant; dense or ``scipy.sparse``). ``candidate_ids`` (or ``tie_keys``)
-    set trec_eval's tie rule. Returns ``{measure name: (n_queries,) float64}``, NaN for a
-    query without a relevant candidate. Means: :func:`mean_scores`.
+    set trec_eval's tie rule; ``excluded`` (bool, as ``scores``) leaves candidates out of a
+    query's pool (:func:`~hybridlib.metrics.ranking.relevant_ranks`). Returns
+    ``{measure name: (n_queries,) float64}``, NaN for a query without a relevant candidate.
+    Means: :func:`mean_scores`.
     """
-    ranked = relevant_ranks(scores, relevance, candidate_ids, tie_keys=tie_keys)
+    ranked = relevant_ranks(scores, relevance, candidate_ids, tie_keys=tie_keys, excluded=excluded)
     return measures_from_ranks(ranked, measures)
 
 

@@ -213,6 +213,7 @@ def relevant_ranks(
     *,
     tie_keys: np.ndarray | None = None,
     block_elements: int = _BLOCK_ELEMENTS,
+    excluded: np.ndarray | None = None,
 ) -> RelevantRanks:
     """Ranks of the relevant candidates under the module's tie rule.
 
@@ -221,11 +222,27 @@ def relevant_ranks(
     trec_eval's tie rule) or precomputed ``tie_keys`` (from :func:`tie_break_keys`, shape
     ``(n_candidates,)`` or ``(n_queries, n_candidates)``); with neither, the earlier column
     wins a tie. ``block_elements`` bounds the comparison block held in memory.
+    ``excluded``: ``(n_queries, n_candidates)`` bool, candidates left out of that query's
+    pool (a query's own text, when queries are also candidates): ranked as if absent, and the
+    pool size counts the others; an excluded candidate that is relevant is refused.
     """
     scores = _check_scores(scores)
     keys = _resolve_keys(scores.shape[1], candidate_ids, tie_keys)
     rows, cols, grades = _relevant_entries(relevance, scores.shape)
-    return _ranks_from_entries(scores, keys, rows, cols, grades, block_elements=block_elements)
+    pool_size = None
+    if excluded is not None:
+        excluded = np.asarray(excluded, dtype=bool)
+        if excluded.shape != scores.shape:
+            raise ValueError(
+                f"excluded must have the scores' shape {scores.shape}, but got {excluded.shape}"
+            )
+        if excluded[rows, cols].any():
+            raise ValueError("a relevant candidate cannot be excluded from its query's pool")
+        scores = np.where(excluded, np.nan, scores)  # the core never ranks a NaN score
+        pool_size = scores.shape[1] - excluded.sum(axis=1).astype(np.int64)
+    return _ranks_from_entries(
+        scores, keys, rows, cols, grades, block_elements=block_elements, pool_size=pool_size
+    )
 
 
 def _ranks_from_entries(

@@ -188,3 +188,33 @@ def test_cells_match_pytrec_eval(seed):
                 assert abs(got["value"] - want[metric]) < 1e-9, (setting, x, y, metric)
                 assert got["n"] == want["n"]
     assert {k[:3] for k in cells.index} == expected_cells
+
+
+def test_a_query_that_is_also_a_candidate_is_left_out_of_its_own_pool() -> None:
+    """In a multi-way parallel set (captions, TICO-19) every text is a query and a candidate
+    under one id: in Mono and Multi it was its own first answer. Oracle: the same suite with
+    the query's own text removed from its pool, query by query."""
+    texts = {("en", "1"): "a dog", ("en", "1b"): "a brown dog", ("de", "1"): "ein hund",
+             ("en", "2"): "a cat", ("de", "2"): "eine katze"}  # fmt: skip
+    image = {"1": "1", "1b": "1", "2": "2"}
+    items = [(f"{lang}/{key}", lang, text, image[key]) for (lang, key), text in texts.items()]
+    queries = [Query(i, lang, text, parallel_key=k) for i, lang, text, k in items]
+    candidates = [Candidate(i, lang, text, article=k) for i, lang, text, k in items]
+    qrels = {q.id: {c.id: 1 for c in candidates if c.article == q.parallel_key and c.id != q.id}
+             for q in queries}  # fmt: skip
+    rng = np.random.default_rng(0)
+    scores = rng.random((len(queries), len(candidates)))
+    np.fill_diagonal(scores, 2.0)  # its own text: the best score of every row
+    suite = RetrievalSuite("toy", queries, candidates, qrels)
+    ours = evaluate_settings(suite, MatrixScorer(scores), settings=("mono", "multi"),
+                             aggregate=False).per_query  # fmt: skip
+    for i, query in enumerate(queries):
+        keep = [j for j in range(len(candidates)) if j != i]
+        alone = RetrievalSuite("toy", [query], [candidates[j] for j in keep],
+                               {query.id: qrels[query.id]})  # fmt: skip
+        oracle = evaluate_settings(alone, MatrixScorer(scores[np.ix_([i], keep)]),
+                                   settings=("mono", "multi"), aggregate=False).per_query  # fmt: skip
+        mine = ours[ours["query_id"] == query.id].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, oracle.reset_index(drop=True))
+    multi_map = ours[(ours["setting"] == "multi") & (ours["metric"] == "map")]["value"]
+    assert (multi_map < 1).any() and (multi_map > 0).all()

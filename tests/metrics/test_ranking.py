@@ -149,3 +149,34 @@ def test_rank_order_in_blocks_equals_one_sort(rng):
     np.testing.assert_array_equal(rank_order(scores, ids, k=3, block_elements=40), whole[:, :3])
     with pytest.raises(ValueError, match="k must be >= 1, but got 0"):
         rank_order(scores, ids, k=0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_an_excluded_candidate_ranks_as_if_it_were_not_in_the_pool(seed: int) -> None:
+    """The oracle: the same query against its pool with the excluded column removed."""
+    from hybridlib.metrics.measures import evaluate_scores
+
+    measures = ["map", "recall@3", "ndcg@5", "mrr", "rank_distance", "rank_distance_norm"]
+
+    rng = np.random.default_rng(seed)
+    n_q, n_c = 5, 12
+    scores = rng.integers(0, 4, size=(n_q, n_c)).astype(float)  # many ties
+    relevance = (rng.random((n_q, n_c)) < 0.3).astype(int)
+    ids = [f"c{j:02d}" for j in range(n_c)]
+    excluded = np.zeros((n_q, n_c), dtype=bool)
+    for i in range(n_q):
+        free = np.flatnonzero(relevance[i] == 0)
+        if free.size:
+            excluded[i, rng.choice(free)] = True
+    ours = evaluate_scores(scores, relevance, measures, ids, excluded=excluded)
+    for i in range(n_q):
+        keep = ~excluded[i]
+        alone = evaluate_scores(scores[i : i + 1, keep], relevance[i : i + 1, keep], measures,
+                                [c for c, k in zip(ids, keep) if k])  # fmt: skip
+        for name, values in alone.items():
+            np.testing.assert_equal(ours[name][i], values[0], err_msg=f"{name}, query {i}")
+
+
+def test_a_relevant_candidate_cannot_be_excluded() -> None:
+    with pytest.raises(ValueError, match="relevant candidate cannot be excluded"):
+        relevant_ranks(np.ones((1, 2)), np.array([[1, 0]]), excluded=np.array([[True, False]]))
