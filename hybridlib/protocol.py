@@ -49,6 +49,23 @@ DIRECTIONS: dict[str, Direction] = {
 }  # fmt: skip
 
 
+# XM3600's images, split once for every system: training, validation (the open choices) and
+# test (evaluated); drawn by :func:`hybridlib.data.xm3600.split_images`
+XM3600_SPLIT_FRACTIONS = (0.7, 0.1, 0.2)
+XM3600_SPLIT_SEED = 0
+
+
+def xm3600_images(part: str, path: str | None = None, root: str | None = None) -> list[str]:
+    """The image keys of XM3600's ``part`` (``"train"``, ``"validation"`` or ``"test"``)
+    under the protocol's split (:data:`XM3600_SPLIT_FRACTIONS`, :data:`XM3600_SPLIT_SEED`)."""
+    from hybridlib.data.xm3600 import xm3600_split
+
+    split = xm3600_split(XM3600_SPLIT_FRACTIONS, XM3600_SPLIT_SEED, path=path, root=root)
+    if part not in split:
+        raise ValueError(f"part must be one of {sorted(split)}, but got {part!r}")
+    return split[part]
+
+
 def direction(name: str) -> Direction:
     """The :class:`Direction` called ``name`` (an error lists the valid names)."""
     if name not in DIRECTIONS:

@@ -13,11 +13,20 @@ commands, the profiles and their plan (:mod:`hybridlib.runner`) and the book's t
   and rank distance (plain and normalised) in Multi.
 - ``multi30k`` (``load_multi30k``, test_2016_flickr, en de fr cs): Cross, caption to
   caption over every ordered language pair; map, recall@1, recall@10.
-- ``xm3600`` (``load_xm3600(path)``, when the captions file is given): as Multi30K.
+- ``xm3600`` (``load_xm3600``, the test images of :func:`hybridlib.protocol.xm3600_images`,
+  33 languages): the LAReQA protocol on captions: a caption's answers are the other captions
+  of its image, in its language (Mono) and in every other (Cross), all of them in Multi; a
+  caption is never its own answer (it is left out of its own pool).
 - ``tatoeba`` (``load_tatoeba(xx)`` per language): xx -> en and en -> xx; recall@1 (the
   usual bitext accuracy: one relevant sentence) and map; aggregated per direction
   (:func:`tatoeba_aggregates`).
 - ``scifact`` (``load_beir("scifact", "test")``): Mono en; ndcg@10, recall@100, map.
+- ``scifact-mt`` (``load_scifact_mt_pool``): SciFact's 300 test claims in English and
+  machine-translated (Apertium) into es, ca, gl, eo, fr, pt, it, against one pool of the
+  abstracts in en, es and ca: Mono (en, es, ca), Cross (x -> y), Multi with rank distance;
+  ndcg@10, recall@100, map.
+- ``tico19`` (``load_tico19``): TICO-19's COVID-19 segments, English and 37 languages,
+  misaligned segments dropped; Cross x -> en only; map, recall@1, recall@10.
 - ``tydiqa`` (``load_tydiqa("dev")``, GoldP, native questions -> paragraphs of the same
   language): Mono per language; map, mrr@10, recall@1, recall@10.
 - ``miracl`` (``load_miracl_languages("dev")``, when its published layout is in the data
@@ -85,7 +94,8 @@ class SuiteSpec:
     exists).
     ``drop_training_articles``: a pool that is a whole Wikipedia holds the articles trained
     on; their passages are removed from it (``leakage.restrict_articles``) instead of the
-    suite being refused.
+    suite being refused. ``cross_pivot``: its Cross cells are ``x -> pivot`` only (TICO-19's
+    37 languages against English), not every ordered pair.
     """
 
     name: str
@@ -100,6 +110,7 @@ class SuiteSpec:
     folders: tuple[str, ...] = ()
     present: Callable[[Path], bool] | None = None
     drop_training_articles: bool = False
+    cross_pivot: str | None = None
 
     def __post_init__(self) -> None:
         where = f"suite {self.name!r}"
@@ -228,11 +239,34 @@ def _multi30k(
 def _xm3600(
     languages: list[str] | None, root: PathLike | None, path: PathLike | None = None
 ) -> list[RetrievalSuite]:
+    """XM3600's test images (:func:`hybridlib.protocol.xm3600_images`) under the LAReQA
+    protocol: a caption's relevant answers are the other captions of its image, in its own
+    language (Mono) and in every other (Cross); ``path``: another captions file."""
     from hybridlib.data.xm3600 import load_xm3600
+    from hybridlib.protocol import xm3600_images
 
-    if path is None:
-        raise ValueError("suite 'xm3600' needs the captions file: pass xm3600_path=...")
-    return [load_xm3600(path, languages=languages)]
+    test = xm3600_images("test", path=path, root=root)
+    return [load_xm3600(path, languages=languages, images=test, same_language=True, root=root)]
+
+
+def _scifact_mt(
+    languages: list[str] | None, root: PathLike | None, path: PathLike | None = None
+) -> list[RetrievalSuite]:
+    """SciFact's 300 test claims in English and in every machine-translated language
+    (``languages``: these only) against one pool of the abstracts in en, es and ca."""
+    from hybridlib.data.scifact_mt import QUERY_LANGUAGES, load_scifact_mt_pool
+
+    queries = languages if languages is not None else QUERY_LANGUAGES
+    return [load_scifact_mt_pool(query_languages=queries, root=root)]
+
+
+def _tico19(
+    languages: list[str] | None, root: PathLike | None, path: PathLike | None = None
+) -> list[RetrievalSuite]:
+    from hybridlib.data.tico19 import load_tico19
+
+    chosen = None if languages is None else [lang for lang in languages if lang != "en"]
+    return [load_tico19(chosen, root=root)]
 
 
 def _tatoeba(
@@ -343,8 +377,8 @@ SUITES.update({spec.name: spec for spec in (
               MULTI_EXTRA_MEASURES, folders=("mlqa-r",)),
     SuiteSpec("multi30k", "Multi30K", _multi30k, ("cross",), LAREQA_MEASURES,
               headline=("cross", "map"), folders=("multi30k",)),
-    SuiteSpec("xm3600", "XM3600", _xm3600, ("cross",), LAREQA_MEASURES,
-              headline=("cross", "map")),
+    SuiteSpec("xm3600", "XM3600", _xm3600, SETTINGS, LAREQA_MEASURES, MULTI_EXTRA_MEASURES,
+              headline=("cross", "map"), folders=("xm3600",)),
     SuiteSpec("tatoeba", "Tatoeba", _tatoeba, ("cross",), ("recall@1", "map"),
               headline=("cross", "recall@1"), per_language=True, aggregate=tatoeba_aggregates,
               folders=("tatoeba",)),
@@ -352,6 +386,11 @@ SUITES.update({spec.name: spec for spec in (
               headline=("mono", "map"), folders=("tydiqa-goldp",)),
     SuiteSpec("scifact", "SciFact", _scifact, ("mono",), ("ndcg@10", "recall@100", "map"),
               headline=("mono", "ndcg@10"), folders=("beir/scifact",)),
+    SuiteSpec("scifact-mt", "SciFact (claims machine-translated)", _scifact_mt, SETTINGS,
+              ("ndcg@10", "recall@100", "map"), MULTI_EXTRA_MEASURES,
+              headline=("cross", "ndcg@10"), folders=("beir/scifact", "beir/scifact-mt")),
+    SuiteSpec("tico19", "TICO-19", _tico19, ("cross",), LAREQA_MEASURES,
+              headline=("cross", "map"), folders=("tico-19",), cross_pivot="en"),
     SuiteSpec("miracl", "MIRACL", _miracl, ("mono",), ("ndcg@10", "recall@100"),
               headline=("mono", "ndcg@10"), per_language=True, folders=("miracl",),
               present=_miracl_present, drop_training_articles=True),

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,7 +78,7 @@ def toy() -> Iterator[SuiteSpec]:
 
 def test_the_built_in_suites_are_well_formed() -> None:
     assert list(SUITES) == ["xquad-r", "mlqa-r", "multi30k", "xm3600", "tatoeba", "tydiqa",
-                            "scifact", "miracl"]  # fmt: skip
+                            "scifact", "scifact-mt", "tico19", "miracl"]  # fmt: skip
     for name, spec in SUITES.items():
         assert spec.name == name and set(spec.settings) <= set(SETTINGS)
         for measure in (*spec.measures, *spec.multi_measures):
@@ -86,7 +87,8 @@ def test_the_built_in_suites_are_well_formed() -> None:
     assert headline_measures() == {
         "multi30k": ("cross", "map"), "xm3600": ("cross", "map"),
         "tatoeba": ("cross", "recall@1"), "tydiqa": ("mono", "map"),
-        "scifact": ("mono", "ndcg@10"), "miracl": ("mono", "ndcg@10"),
+        "scifact": ("mono", "ndcg@10"), "scifact-mt": ("cross", "ndcg@10"),
+        "tico19": ("cross", "map"), "miracl": ("mono", "ndcg@10"),
     }  # fmt: skip
     assert [n for n, s in SUITES.items() if s.per_language] == ["tatoeba", "miracl"]
     assert [n for n, s in SUITES.items() if s.drop_training_articles] == ["miracl"]
@@ -232,3 +234,38 @@ def test_a_suite_added_in_one_file_runs_through_everything(
     table = reporting.measure_table(summary, ["tiny"])
     assert table.index.tolist() == [("Toy", "Cross mAP")]
     assert summary["mean"].iloc[0] == pytest.approx(averages[("cross", "map")])
+
+
+def test_the_question_s_suites_load_from_the_data_folder(real_data_dir) -> None:
+    """XM3600's test images (the protocol's split) in the LAReQA protocol; SciFact's claims
+    in every language against one en/es/ca pool; TICO-19 with Cross cells x -> en only."""
+    from hybridlib.evaluation.lareqa import evaluate_settings
+    from hybridlib.protocol import xm3600_images
+
+    (xm,) = suite_spec("xm3600").load(["en", "de"], real_data_dir)
+    test = set(xm3600_images("test", root=str(real_data_dir)))
+    assert len(test) == 720 and {q.parallel_key.split("/")[1] for q in xm.queries} == test
+    assert not test & set(xm3600_images("train", root=str(real_data_dir)))
+    assert suite_spec("xm3600").settings == ("mono", "cross", "multi")
+
+    (sci,) = suite_spec("scifact-mt").load(None, real_data_dir)
+    assert len(sci.queries) == 8 * 300 and {c.language for c in sci.candidates} == {
+        "en",
+        "es",
+        "ca",
+    }
+    assert len(sci.candidates) == 3 * 5183
+
+    (tico,) = suite_spec("tico19").load(["fr", "hi", "en"], real_data_dir)
+    assert {q.language for q in tico.queries} == {"en", "fr", "hi"}
+    scores = np.zeros((len(tico.queries), len(tico.candidates)))
+
+    class Zero:
+        def scores(self, rows, cols):
+            return scores[np.ix_(rows, cols)]
+
+    cells = evaluate_settings(tico, Zero(), settings=("cross",), measures=("map",),
+                              aggregate=False, cross_pivot="en").results  # fmt: skip
+    assert sorted(zip(cells["query_language"], cells["candidate_language"])) == [
+        ("fr", "en"), ("hi", "en"),
+    ]  # fmt: skip

@@ -23,7 +23,9 @@ MIRACL).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,11 +36,24 @@ DEFAULT_B = 0.4
 WORD_BOUNDARY = "\u2581"  # "▁", SentencePiece's word-start marker
 
 
+@functools.lru_cache(maxsize=1)
+def _pieces_tokenizer() -> Any:
+    """BM25's own XLM-R tokenizer (``tokenizers.Tokenizer``): never the encoders' shared one,
+    whose truncation to an encoder's length stays set after the encoder's last call (a BM25
+    after an encoder in one process then read only each text's first pieces)."""
+    from tokenizers import Tokenizer
+
+    from hybridlib.models.tokenizer import xlmr_tokenizer_file
+
+    tokenizer = Tokenizer.from_file(str(xlmr_tokenizer_file()))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
 def xlmr_pieces(texts: Sequence[str], *, lowercase: bool = True) -> list[list[str]]:
     """Terms of each text: XLM-R sentence pieces, lower-cased, punctuation-only pieces dropped."""
-    from hybridlib.models.tokenizer import xlmr_tokenizer
-
-    backend = xlmr_tokenizer().backend_tokenizer
+    backend = _pieces_tokenizer()
     prepared = [text.lower() if lowercase else text for text in texts]
     encodings = backend.encode_batch(prepared, add_special_tokens=False)
     return [

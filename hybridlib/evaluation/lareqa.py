@@ -298,12 +298,15 @@ def evaluate_settings(
     languages: Sequence[str] | None = None,
     suite_name: str | None = None,
     aggregate: bool = True,
+    cross_pivot: str | None = None,
 ) -> SettingsResult:
     """Evaluate ``suite`` in the LAReQA settings; rows of ``scorer`` follow the suite's order.
 
     ``languages`` restricts query and pool languages (default: every language of the suite).
     ``multi_measures`` are added in the Multi setting only (rank distance).
-    ``aggregate`` adds the macro-average rows (:func:`macro_average`).
+    ``aggregate`` adds the macro-average rows (:func:`macro_average`). ``cross_pivot``: the
+    Cross cells are ``x -> pivot`` only (a many-language set against English), not every
+    ordered pair.
     """
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
@@ -321,7 +324,8 @@ def evaluate_settings(
         if "mono" in settings:
             cells.append(("mono", x, x, cols_of[x], measures))
         if "cross" in settings:
-            cells += [("cross", x, y, cols_of[y], measures) for y in langs if y != x]
+            cells += [("cross", x, y, cols_of[y], measures) for y in langs
+                      if y != x and cross_pivot in (None, y)]  # fmt: skip
         if "multi" in settings:
             cells.append(("multi", x, ALL, all_cols, (*measures, *multi_measures)))
 

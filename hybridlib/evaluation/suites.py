@@ -107,6 +107,7 @@ def evaluate_loaded(
         multi_measures=multi,
         suite_name=suite_name,
         aggregate=aggregate,
+        cross_pivot=spec.cross_pivot,
     )
 
 

@@ -96,3 +96,18 @@ def test_mono_setting_indexes_each_language(two_language_suite):
     np.testing.assert_allclose(scorer.scores(np.array([2]), np.array([3, 4, 5])), expected)
     with pytest.raises(ValueError, match="k1 >= 0 and 0 <= b <= 1"):
         BM25Scorer(two_language_suite, b=1.5)
+
+
+def test_bm25_reads_every_piece_whatever_an_encoder_did_before_in_the_process() -> None:
+    """An encoder's call left its length's truncation set on the shared XLM-R tokenizer, and a
+    BM25 run later in the same process read only each text's first pieces (SciFact nDCG@10
+    0.67 -> 0.005 after the tiny encoder had run)."""
+    from hybridlib.evaluation.bm25 import xlmr_pieces
+    from hybridlib.models import Encoder
+    from hybridlib.models.tokenizer import xlmr_tokenizer
+
+    text = " ".join(f"word{i}" for i in range(60))
+    expected = [p for p in xlmr_tokenizer()(text.lower(), add_special_tokens=False).tokens()
+                if any(ch.isalnum() for ch in p)]  # fmt: skip
+    Encoder.from_pretrained("tiny", max_length=8).tokenize([text], "query")
+    assert xlmr_pieces([text]) == [expected] and len(expected) > 60
