@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -55,7 +56,11 @@ XM3600_SPLIT_FRACTIONS = (0.7, 0.1, 0.2)
 XM3600_SPLIT_SEED = 0
 
 
-def xm3600_images(part: str, path: str | None = None, root: str | None = None) -> list[str]:
+def xm3600_images(
+    part: str,
+    path: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+) -> list[str]:
     """The image keys of XM3600's ``part`` (``"train"``, ``"validation"`` or ``"test"``)
     under the protocol's split (:data:`XM3600_SPLIT_FRACTIONS`, :data:`XM3600_SPLIT_SEED`)."""
     from hybridlib.data.xm3600 import xm3600_split

@@ -83,32 +83,18 @@ def write_run_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> 
 def read_run_records(root: str | os.PathLike[str]) -> list[tuple[Path, dict[str, Any]]]:
     """Every ``(run folder, record)`` under ``root`` (any depth), sorted by path. Raises
     ``ValueError`` naming the file and the field of a record that is not one, or that does not
-    describe its results (:func:`check_run_describes`), and naming both files when one trained
-    model (its weights and post-processing) is recorded as two systems or seeds (a copied run)."""
+    describe its results (:func:`check_run_describes`)."""
     records = []
-    seen: dict[tuple[str, str], tuple[Path, Any]] = {}
     for path in sorted(Path(root).rglob(RUN_RECORD)):
         record = read_json(path)  # empty or malformed: a DataError naming line and column
         check_run_record(record, path)
-        model = check_run_describes(path.parent, record)
-        unit = (record["system"], record["seed"])
-        if model is not None and str(record.get("method", "")).startswith("trained"):
-            other = seen.setdefault(model, (path, unit))
-            if other[1] != unit:
-                raise DataError(
-                    path, "seed", record["seed"],
-                    f"records {record['system']} seed {record['seed']}, but its results are of "
-                    f"the very model that {other[0]} records as {other[1][0]} seed "
-                    f"{other[1][1]} (a copied run is not another seed)",
-                )  # fmt: skip
+        check_run_describes(path.parent, record)
         records.append((path.parent, record))
     return records
 
 
-def check_run_describes(folder: Path, record: dict[str, Any]) -> tuple[str, str] | None:
-    """Check ``folder/run.json``'s ``record`` against the results it describes and return its
-    model's identity ``(weights SHA-256, post-processing)``, None when no suite records one
-    (BM25, a user's retriever). Raises :class:`DataError` naming the file, field and value when:
+def check_run_describes(folder: Path, record: dict[str, Any]) -> None:
+    """Check ``folder/run.json``'s ``record`` against the results it describes. Raises :class:`DataError` naming the file, field and value when:
     a trained record lacks its sampler, alpha or direction; its suites' results are of two
     models, or of another model than the record's ``model_sha256``; or the model records (in
     its training metadata) another seed, sampler, alpha or alpha_end than ``record``."""
@@ -151,7 +137,6 @@ def check_run_describes(folder: Path, record: dict[str, Any]) -> tuple[str, str]
                         f"but the model evaluated in {provenance_file} was trained with "
                         f"{field} = {trained[field]!r}",
                     )  # fmt: skip
-    return identity
 
 
 def check_run_record(record: Any, path: Path) -> None:

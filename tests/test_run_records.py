@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hybridlib import run_records
@@ -135,17 +136,21 @@ def test_a_run_record_must_describe_its_results(tmp_path: Path) -> None:
 
 
 def test_a_copied_run_is_not_another_seed(tmp_path: Path) -> None:
-    _evaluated(tmp_path / "a", HYBRID_S1, {"xquad-r": "aa"})
-    _evaluated(tmp_path / "b", {**HYBRID_S1, "seed": 2}, {"xquad-r": "aa"})
-    with pytest.raises(
-        ValueError, match=r"seed = 2 records Hybrid.*a/run.json records as Hybrid\(0.50\) seed 1"
-    ):
-        read_run_records(tmp_path)
-    # the same model post-processed is another system; the same unit twice is not a copy
-    (tmp_path / "b" / "run.json").unlink()
-    _evaluated(tmp_path / "c", {**HYBRID_S1, "method": "trained+lir", "system": "H+LIR"},
-               {"mlqa-r": "aa"})  # fmt: skip
-    provenance = tmp_path / "c" / "mlqa-r" / "provenance.json"
-    parameters = json.loads(provenance.read_text())["parameters"]
-    provenance.write_text(json.dumps({"parameters": {**parameters, "postprocess": {"m": "lir"}}}))
-    assert len(read_run_records(tmp_path)) == 2
+    """Copied unchanged, it is the same unit twice (refused by the reader of a comparison);
+    copied with its seed edited, its model says which seed it was trained with."""
+    from hybridlib.reporting.results import load_results
+
+    identity = run_records.trained_identity("hybrid", 0.5, 1)
+    for name in ("a", "b"):
+        _evaluated(tmp_path / name, HYBRID_S1, {"xquad-r": "aa"}, trained_as=identity)
+        per_query = pd.DataFrame({"suite": ["xquad-r"], "setting": ["mono"], "query_language": ["en"],
+                                  "candidate_language": ["en"], "query_id": ["q"], "cluster": ["q"],
+                                  "metric": ["map"], "value": [1.0]})  # fmt: skip
+        per_query.to_csv(tmp_path / name / "xquad-r" / "per_query.csv.gz", index=False)
+    with pytest.raises(ValueError, match=r"b/run.json: seed = 1 makes Hybrid\(0.50\) seed 1 on "
+                       r"xquad-r a second time \(first in .*a/run.json\)"):  # fmt: skip
+        load_results(tmp_path)
+    record = json.loads((tmp_path / "b" / RUN_RECORD).read_text())
+    (tmp_path / "b" / RUN_RECORD).write_text(json.dumps({**record, "seed": 2}))
+    with pytest.raises(ValueError, match="seed = 2 but the model .* was trained with seed = 1"):
+        load_results(tmp_path)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hybridlib.data.errors import DataError
 from hybridlib.run_records import IDENTITY_FIELDS, RUN_RECORD, read_run_records
 from hybridlib.sampler_specs import sampler_specs
 from hybridlib.systems import system_name
@@ -50,9 +51,19 @@ def load_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     suite) with the run record and the evaluation settings of that suite.
     """
     frames, runs = [], []
+    units: dict[tuple[object, ...], Path] = {}  # a comparison's unit -> the run that holds it
     for folder, record in read_run_records(results_dir):
         meta = {field: record.get(field) for field in IDENTITY_FIELDS}
         for suite in record["suites"]:
+            unit = (record["system"], record["seed"], record.get("direction"),
+                    record.get("mode"), suite)  # fmt: skip
+            if unit in units:
+                raise DataError(
+                    folder / RUN_RECORD, "seed", record["seed"],
+                    f"makes {record['system']} seed {record['seed']} on {suite} a second time "
+                    f"(first in {units[unit] / RUN_RECORD}): a copied run is not another seed",
+                )  # fmt: skip
+            units[unit] = folder
             per_query_file = folder / suite / "per_query.csv.gz"
             if not per_query_file.is_file():
                 raise FileNotFoundError(
