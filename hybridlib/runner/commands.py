@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from hybridlib.io import only_writer
 from hybridlib.runner.book import BookError, build_book, select
 from hybridlib.runner.execute import NotebookFailure, ParameterError, check_plan, run_executions
 from hybridlib.runner.plan import Execution, plan_profile
@@ -95,17 +96,13 @@ def run_book(args: argparse.Namespace) -> int:
         elif args.param:
             raise BookError("-p needs --only NOTEBOOK: say which notebook's parameters to change")
         build = not args.no_build and not args.only
-        with _client(args.workers, args.scheduler) as client:
+        store = root / "runs" / profile.name / "notebooks"
+        with only_writer(store, "book"), _client(args.workers, args.scheduler) as client:
             records = build_book(
-                root,
-                executions,
-                root / "runs" / profile.name / "notebooks",
-                force=args.force,
-                build=build,
-                mathjax=build,
+                root, executions, store, force=args.force, build=build, mathjax=build,
                 client=client,
-            )
-    except (ProfileError, ParameterError, NotebookFailure, BookError, FileNotFoundError) as error:
+            )  # fmt: skip
+    except (ProfileError, ParameterError, NotebookFailure, BookError, OSError) as error:
         print(f"hybridlib book: {error}", file=sys.stderr)
         return 1
     executed = sum(r.status == "executed" for r in records)
@@ -176,8 +173,9 @@ def run_notebook(args: argparse.Namespace) -> int:
             parameters={**_adhoc_outputs(base.parameters, profile.name), **overrides},
         )
         store = root / "runs" / "adhoc"
-        records = run_executions([execution], root, store, force=args.force)
-    except (ProfileError, ParameterError, NotebookFailure, FileNotFoundError, ValueError) as error:
+        with only_writer(store, "run-notebook's folder"):
+            records = run_executions([execution], root, store, force=args.force)
+    except (ProfileError, ParameterError, NotebookFailure, OSError, ValueError) as error:
         print(f"hybridlib run-notebook: {error}", file=sys.stderr)
         return 1
     print(f"{records[0].status}: {store / records[0].output}")

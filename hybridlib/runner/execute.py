@@ -305,8 +305,9 @@ HASHED_ARTIFACT_BYTES = 64 * 2**20  # larger artifact files are checked by size 
 
 
 def artifact_manifest(root: Path, artifacts: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Every file under the declared artifacts: ``{relative path: {"size", "sha256"}}`` (the
-    hash for files up to :data:`HASHED_ARTIFACT_BYTES`). A missing artifact is an error."""
+    """Every file under the declared artifacts but hidden ones (a lock, a temporary):
+    ``{relative path: {"size", "sha256"}}`` (the hash for files up to
+    :data:`HASHED_ARTIFACT_BYTES`). A missing artifact is an error."""
     from hybridlib.io import sha256_file
 
     manifest: dict[str, dict[str, Any]] = {}
@@ -314,7 +315,10 @@ def artifact_manifest(root: Path, artifacts: Iterable[str]) -> dict[str, dict[st
         path = root / artifact
         if not path.exists():
             raise FileNotFoundError(f"the execution did not leave its declared artifact {artifact}")
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        # hidden files are a folder's lock and temporaries, not what the execution made
+        files = [path] if path.is_file() else sorted(
+            p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+        )  # fmt: skip
         for file in files:
             size = file.stat().st_size
             entry: dict[str, Any] = {"size": size}

@@ -90,3 +90,19 @@ def test_run_notebook_refuses_to_write_into_a_books_folder(small_book: Path, cap
         err = capsys.readouterr().err
         assert f"results_dir = {value} lies in the" in err and "book's folder runs/" in err
     assert not (small_book / "runs" / "adhoc").exists()  # refused before anything ran
+
+
+def test_a_second_book_on_the_same_profile_is_refused_while_the_first_runs(
+    small_book: Path, capsys
+) -> None:
+    """Two book processes on one execution deleted each other's temporary folders."""
+    import os
+
+    from hybridlib.cli import main
+    from hybridlib.io import only_writer
+
+    with only_writer(small_book / "runs" / "tiny" / "notebooks", "book"):
+        assert main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build"]) == 1
+    err = capsys.readouterr().err
+    assert f"is being written by process {os.getpid()}" in err
+    assert main(["book", "--root", str(small_book), "--profile", "tiny", "--no-build"]) == 0
