@@ -307,7 +307,7 @@ def _batch_loader(
     batches."""
     from hybridlib.samplers import ParallelPairs, make_batch_sampler
 
-    config = run.config
+    config, world, rank = run.config, run.world, run.rank
     dataset = ParallelPairs(training_pairs)
     sampler = make_batch_sampler(
         config.sampler,
@@ -315,12 +315,12 @@ def _batch_loader(
         batch_size=config.batch_size,
         alpha=config.alpha,
         seed=config.seed,
-        num_replicas=run.world,
-        rank=run.rank,
+        num_replicas=world,
+        rank=rank,
         language_weighting=config.language_weighting,
         size_temperature=config.size_temperature,
         kind_schedule=config.kind_schedule,
-        kind_block=_kind_block(config, dataset, run.world),
+        kind_block=_kind_block(config, dataset, world),
         **({} if config.alpha_end is None else {"alpha_end": config.alpha_end}),
     )
     # in-process loading (the sampler's position is then exact); its own generator, because
