@@ -39,6 +39,7 @@ from hybridlib.io import atomic_path, atomic_write_json, cache_root, contained, 
 
 CandidateInput = Literal["sentence", "sentence+context"]
 CANDIDATE_INPUTS: tuple[str, ...] = ("sentence", "sentence+context")
+TextKind = Literal["query", "passage"]  # which side a text is embedded as
 # settings of an encoder that change its embeddings, recorded when the encoder has them
 ENCODER_SETTINGS = ("pooling", "query_prefix", "passage_prefix", "max_length", "normalize")
 
@@ -46,10 +47,15 @@ ENCODER_SETTINGS = ("pooling", "query_prefix", "passage_prefix", "max_length", "
 class TextEncoder(Protocol):
     """What evaluation needs from an encoder (``hybridlib.models.Encoder`` is one)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def encode(
-        self, texts: list[str], kind: str = ..., batch_size: int = ..., show_progress: Any = ...
+        self,
+        texts: list[str],
+        kind: TextKind = ...,
+        batch_size: int = ...,
+        show_progress: Any = ...,
     ) -> np.ndarray: ...
 
 
@@ -117,7 +123,7 @@ def encode_cached(
     encoder: TextEncoder,
     texts: Sequence[str],
     *,
-    kind: str,
+    kind: TextKind,
     suite: str,
     role: str,
     batch_size: int = 64,
@@ -263,10 +269,11 @@ def embed_suite(
     queries: np.ndarray | None = None
     candidates: np.ndarray | None = None
     for language in suite.languages:
-        for side, langs, kind, role, side_texts in (
+        sides: tuple[tuple[str, np.ndarray, TextKind, str, list[str]], ...] = (
             ("q", query_language, "query", f"queries-{language}", [q.text for q in suite.queries]),
             ("c", candidate_language, "passage", f"candidates{variant}-{language}", texts),
-        ):
+        )
+        for side, langs, kind, role, side_texts in sides:
             rows = np.flatnonzero(langs == language)
             if rows.size == 0:
                 continue

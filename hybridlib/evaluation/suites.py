@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -370,12 +370,6 @@ def evaluate(
         )
         for name in suites
     }
-    data_files = {
-        str(path): path
-        for loaded in loaded_suites.values()
-        for suite in loaded
-        for path in suite.metadata.get("files", []) or []
-    }
     parts, timings = [], {}
     for name, loaded in loaded_suites.items():
         start = time.perf_counter()
@@ -390,16 +384,7 @@ def evaluate(
     result = SettingsResult.concat(parts)
 
     output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    with atomic_path(output / "results.csv") as tmp:
-        result.results.to_csv(tmp, index=False)
-    with atomic_path(output / "per_query.csv.gz") as tmp:
-        result.per_query.to_csv(tmp, index=False, compression="gzip")
-    for name in suites:
-        if "cross" in suite_settings(name, retriever):
-            matrix = language_matrix(result.results, metric="map", suite=name)
-            with atomic_path(output / f"matrix-{name}-map.csv") as tmp:
-                matrix.to_csv(tmp)
+    _write_tables(result, suites, retriever, output)
     identity = evaluation_identity(
         retriever, options, candidate_input=evaluation_settings.candidate_input,
         evaluation_record=evaluation_record, postprocess=postprocess,
@@ -416,8 +401,37 @@ def evaluate(
             "n_result_rows": len(result.results),
             "n_per_query_rows": len(result.per_query),
         },
-        data_files=data_files,
+        data_files=_data_files(loaded_suites),
     )
     record["timings_s"] = timings
     atomic_write_json(output / "provenance.json", record)
     return result
+
+
+def _data_files(
+    loaded_suites: Mapping[str, Sequence[RetrievalSuite]],
+) -> dict[str, str | os.PathLike[str]]:
+    """The data files the loaded suites were read from, by path (hashed in the provenance)."""
+    return {
+        str(path): path
+        for loaded in loaded_suites.values()
+        for suite in loaded
+        for path in suite.metadata.get("files", []) or []
+    }
+
+
+def _write_tables(
+    result: SettingsResult, suites: Sequence[str], retriever: Retriever, output: Path
+) -> None:
+    """``results.csv``, ``per_query.csv.gz`` and, for each suite with a Cross setting the
+    retriever runs, its language x language mAP matrix, into ``output`` (created)."""
+    output.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output / "results.csv") as tmp:
+        result.results.to_csv(tmp, index=False)
+    with atomic_path(output / "per_query.csv.gz") as tmp:
+        result.per_query.to_csv(tmp, index=False, compression="gzip")
+    for name in suites:
+        if "cross" in suite_settings(name, retriever):
+            matrix = language_matrix(result.results, metric="map", suite=name)
+            with atomic_path(output / f"matrix-{name}-map.csv") as tmp:
+                matrix.to_csv(tmp)

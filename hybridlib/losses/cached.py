@@ -11,8 +11,9 @@ its gradient can:
 
 Dropout draws random numbers: the RNG state before each mini-batch's first pass is saved and
 replayed in its second pass, so both passes see the same masks and the gradient is exact.
-Under DistributedDataParallel each replay is a forward and backward of its own: all but the
-step's last run under ``no_sync``, so the gradients are averaged over ranks once.
+Each replay is a forward and backward of its own, run by the loss's ``encoder_runner`` when
+one is set, which is told which replay is the last (under DistributedDataParallel all but
+the step's last run under ``no_sync``, so the gradients are averaged over ranks once).
 The scoring is not copied: step 2 calls the same :class:`InfoNCELoss` code as the plain loss.
 """
 

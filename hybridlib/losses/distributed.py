@@ -14,6 +14,8 @@ ranks the update equals the single-process gradient of the whole ``world * B`` b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -67,3 +69,27 @@ def gather_objects(items: list[Any]) -> list[Any]:
     parts: list[Any] = [None] * world
     dist.all_gather_object(parts, list(items))
     return [item for part in parts for item in part]
+
+
+@dataclass(frozen=True)
+class RankColumns:
+    """How one rank's ``B`` rows reach the columns of every rank: ``offset`` (``rank * B``;
+    row ``i``'s positive is column ``offset + i``), ``gather`` (a ``(rows, ...)`` tensor to
+    every rank's ``(world * rows, ...)``, gradient kept) and ``gather_keys`` (a list to every
+    rank's, in rank order). In one process: offset 0, and both hand back their input."""
+
+    offset: int
+    gather: Callable[[torch.Tensor], torch.Tensor]
+    gather_keys: Callable[[list[Any]], list[Any]]
+
+
+LOCAL_COLUMNS = RankColumns(offset=0, gather=lambda tensor: tensor, gather_keys=list)
+
+
+def rank_columns(batch: int) -> RankColumns:
+    """This rank's :class:`RankColumns` for ``batch`` rows in the default process group;
+    :data:`LOCAL_COLUMNS` without one (or with one process)."""
+    world, rank = world_size_and_rank()
+    if world == 1:
+        return LOCAL_COLUMNS
+    return RankColumns(offset=rank * batch, gather=gather_with_grad, gather_keys=gather_objects)

@@ -24,12 +24,12 @@ to ``-inf`` (the positive itself never is):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 
-from hybridlib.losses.distributed import gather_objects, gather_with_grad, world_size_and_rank
+from hybridlib.losses.distributed import LOCAL_COLUMNS, RankColumns, rank_columns
 
 DEFAULT_TEMPERATURE = 0.05
 
@@ -86,26 +86,37 @@ def info_nce(
     )
     if not 0 <= margin < float("inf"):
         raise ValueError(f"margin must be a finite number >= 0, but got {margin}")
-    scale = 1.0 / temperature
+    columns = rank_columns(query_emb.shape[0]) if gather_across_processes else LOCAL_COLUMNS
+    key_lists = [list(keys) for keys in (parallel_keys, passage_keys) if keys is not None]
+    return contrastive_loss(
+        query_emb, passage_emb, hard_negative_emb, key_lists, columns=columns,
+        scale=1.0 / temperature, margin=margin, symmetric=symmetric,
+        share_hard_negatives=share_hard_negatives,
+    )  # fmt: skip
+
+
+def contrastive_loss(
+    query_emb: torch.Tensor,
+    passage_emb: torch.Tensor,
+    hard_negative_emb: torch.Tensor | None,
+    key_lists: Sequence[Sequence[str]],
+    *,
+    columns: RankColumns = LOCAL_COLUMNS,
+    scale: float,
+    margin: float,
+    symmetric: bool,
+    share_hard_negatives: bool,
+) -> torch.Tensor:
+    """:func:`info_nce`'s scoring of checked inputs (``key_lists``: the given key lists, each
+    of ``B`` keys), against the columns ``columns`` reaches: this process's alone by default,
+    every rank's with :func:`~hybridlib.losses.distributed.rank_columns`. Returns a scalar."""
     batch = query_emb.shape[0]
     q = F.normalize(_at_least_float32(query_emb), dim=-1)  # (B, d)
     p = F.normalize(_at_least_float32(passage_emb), dim=-1)  # (B, d)
+    labels = torch.arange(batch, device=q.device) + columns.offset  # (B,)
+    mask = _key_mask(key_lists, columns, q.device)  # (B, W * B) bool, or None
 
-    world, rank = world_size_and_rank() if gather_across_processes else (1, 0)
-    gather = gather_with_grad if world > 1 else _identity
-    offset = rank * batch if world > 1 else 0
-    labels = torch.arange(batch, device=q.device) + offset  # (B,)
-    key_lists = [list(keys) for keys in (parallel_keys, passage_keys) if keys is not None]
-    mask = None  # (B, W * B) bool: the false negatives of each row
-    if key_lists:
-        local = list(zip(*key_lists, strict=True))  # (B,) tuples of a pair's keys
-        gathered = gather_objects(local) if world > 1 else local  # (W * B,) tuples
-        for n, keys in enumerate(key_lists):
-            all_keys = [item[n] for item in gathered]
-            part = _false_negative_mask(keys, all_keys, offset, q.device)  # (B, W * B)
-            mask = part if mask is None else mask | part
-
-    p_all = gather(p)  # (W * B, d)
+    p_all = columns.gather(p)  # (W * B, d)
     scores = scale * (q @ p_all.T)  # (B, W * B)
     rows = torch.arange(batch, device=q.device)  # (B,)
     if margin:
@@ -118,7 +129,7 @@ def info_nce(
         if h.dim() == 2:
             h = h.unsqueeze(1)  # (B, 1, d)
         if share_hard_negatives:
-            h_all = gather(h.reshape(-1, h.shape[-1]))  # (W * B * k, d)
+            h_all = columns.gather(h.reshape(-1, h.shape[-1]))  # (W * B * k, d)
             hard_scores = scale * (q @ h_all.T)  # (B, W * B * k)
         else:
             hard_scores = scale * torch.einsum("bd,bkd->bk", q, h)  # (B, k)
@@ -128,7 +139,7 @@ def info_nce(
     if not symmetric:
         return loss
 
-    q_all = gather(q)  # (W * B, d)
+    q_all = columns.gather(q)  # (W * B, d)
     scores_pq = scale * (p @ q_all.T)  # (B, W * B)
     if margin:
         scores_pq = scores_pq.index_put((rows, labels), scores_pq[rows, labels] - scale * margin)
@@ -137,8 +148,21 @@ def info_nce(
     return (loss + F.cross_entropy(scores_pq, labels)) / 2
 
 
-def _identity(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor
+def _key_mask(
+    key_lists: Sequence[Sequence[str]], columns: RankColumns, device: torch.device
+) -> torch.Tensor | None:
+    """``(B, W * B)`` bool: the false negatives of each row by any of ``key_lists`` (OR),
+    the keys of every rank's columns gathered in one collective; None without keys."""
+    if not key_lists:
+        return None
+    mask = None
+    local = list(zip(*key_lists, strict=True))  # (B,) tuples of a pair's keys
+    gathered = columns.gather_keys(local)  # (W * B,) tuples
+    for n, keys in enumerate(key_lists):
+        all_keys = [item[n] for item in gathered]
+        part = _false_negative_mask(keys, all_keys, columns.offset, device)  # (B, W * B)
+        mask = part if mask is None else mask | part
+    return mask
 
 
 def _at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
@@ -203,6 +227,13 @@ def _check_inputs(
             raise ValueError(f"{name} must have one key per pair ({batch}), but got {len(keys)}")
 
 
+class EncoderRunner(Protocol):
+    """Runs an encoder's forward pass on tokenized ``features``: ``(n, d)`` with gradients;
+    ``last``: the last pass whose backward completes the loss's gradient."""
+
+    def __call__(self, features: dict[str, torch.Tensor], *, last: bool) -> torch.Tensor: ...
+
+
 class InfoNCELoss(torch.nn.Module):
     """Embeds a batch with ``encoder`` and returns :func:`info_nce` of the embeddings.
 
@@ -240,32 +271,22 @@ class InfoNCELoss(torch.nn.Module):
         self.margin = margin
         self.share_hard_negatives = share_hard_negatives
         self.mask_false_negatives = mask_false_negatives
-        # whether this loss's backward synchronises gradients over ranks (the trainer sets it
-        # False for all but the last micro-batch of a step); only with use_data_parallel
-        self.synchronize = True
-
-    def use_data_parallel(self, module: torch.nn.Module | None) -> None:
-        """Run the encoder's forward passes with gradients through ``module``, a
-        ``DistributedDataParallel`` around ``self.encoder`` (None: directly again). It is not
-        registered as a submodule, so the loss's parameters and state stay the encoder's."""
-        object.__setattr__(self, "_data_parallel", module)
+        # runs the encoder's forward passes with gradients when set; the training step sets
+        # one in a multi-process run (hybridlib.training.step.DataParallelRunner)
+        self.encoder_runner: EncoderRunner | None = None
 
     def run_encoder(self, features: dict[str, torch.Tensor], *, last: bool = True) -> torch.Tensor:
-        """``encoder(features)``: ``(n, d)``, through DistributedDataParallel when it is in use;
-        its backward synchronises the ranks' gradients only when ``self.synchronize`` and
-        ``last`` (the last forward pass whose backward completes the step)."""
-        ddp = self.__dict__.get("_data_parallel")
-        if ddp is None:
+        """``encoder(features)``: ``(n, d)`` with gradients, through ``encoder_runner`` when one
+        is set. ``last``: whether this is the last forward pass whose backward completes this
+        loss's gradient (where a runner may synchronise the processes)."""
+        if self.encoder_runner is None:
             return self.encoder(features)
-        if self.synchronize and last:
-            return ddp(features)
-        with ddp.no_sync():
-            return ddp(features)
+        return self.encoder_runner(features, last=last)
 
     def embed(self, texts: Sequence[str], kind: str) -> torch.Tensor:
-        """``encoder.embed(texts, kind)``: ``(n, d)`` with gradients; under DistributedDataParallel
+        """``encoder.embed(texts, kind)``: ``(n, d)`` with gradients; with an ``encoder_runner``
         ``run_encoder(encoder.tokenize(texts, kind))``."""
-        if self.__dict__.get("_data_parallel") is None:
+        if self.encoder_runner is None:
             return self.encoder.embed(texts, kind=kind)
         return self.run_encoder(self.encoder.tokenize(list(texts), kind))
 

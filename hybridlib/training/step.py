@@ -35,11 +35,28 @@ from hybridlib.models.row_gradients import RowGradients
 from hybridlib.training.config import TrainConfig
 
 
+class DataParallelRunner:
+    """The loss's encoder runner in a multi-process run: forward passes through ``module``, a
+    ``DistributedDataParallel`` around the encoder, whose backward synchronises the ranks'
+    gradients only in the step's last micro-batch (``synchronize``, set by
+    :func:`train_step`) and its last pass (``last``); the others run under ``no_sync``."""
+
+    def __init__(self, module: torch.nn.parallel.DistributedDataParallel) -> None:
+        self.module = module
+        self.synchronize = True
+
+    def __call__(self, features: dict[str, torch.Tensor], *, last: bool = True) -> torch.Tensor:
+        if self.synchronize and last:
+            return self.module(features)
+        with self.module.no_sync():
+            return self.module(features)
+
+
 @dataclasses.dataclass
 class Training:
     """What an optimizer step needs. ``loss_fn`` holds the encoder; ``params``: the trainable
-    parameters; ``data_parallel``: the ``DistributedDataParallel`` around the encoder
-    (:func:`distribute`), None in one process."""
+    parameters; ``data_parallel``: the ``DistributedDataParallel`` around the encoder and the
+    loss's runner through it (:func:`distribute`), None in one process."""
 
     loss_fn: InfoNCELoss
     params: list[torch.nn.Parameter]
@@ -47,7 +64,7 @@ class Training:
     scheduler: Any
     row_gradients: RowGradients | None = None
     clip_norm: float | None = None
-    data_parallel: torch.nn.parallel.DistributedDataParallel | None = None
+    data_parallel: DataParallelRunner | None = None
 
     @property
     def encoder(self) -> Any:
@@ -176,10 +193,12 @@ def distribute(training: Training) -> None:
     device = next(encoder.parameters()).device
     # buffers (position ids) are constants: not broadcast at each forward, so rank 0 alone
     # may run the encoder (validation) without the other ranks
-    training.data_parallel = torch.nn.parallel.DistributedDataParallel(
-        encoder, device_ids=[device] if device.type == "cuda" else None, broadcast_buffers=False
+    training.data_parallel = DataParallelRunner(
+        torch.nn.parallel.DistributedDataParallel(
+            encoder, device_ids=[device] if device.type == "cuda" else None, broadcast_buffers=False
+        )
     )
-    training.loss_fn.use_data_parallel(training.data_parallel)
+    training.loss_fn.encoder_runner = training.data_parallel
 
 
 def train_step(training: Training, micro_batches: Sequence[Mapping[str, Any]]) -> StepResult:
@@ -192,12 +211,15 @@ def train_step(training: Training, micro_batches: Sequence[Mapping[str, Any]]) -
     training.optimizer.zero_grad(set_to_none=True)
     losses = []
     n = len(micro_batches)
+    runner = training.data_parallel
     for i, batch in enumerate(micro_batches):
-        training.loss_fn.synchronize = i == n - 1
+        if runner is not None:
+            runner.synchronize = i == n - 1
         loss = training.loss_fn(batch)
         (loss / n).backward()
         losses.append(loss.item())
-    training.loss_fn.synchronize = True
+    if runner is not None:
+        runner.synchronize = True
     if training.row_gradients is not None:
         training.row_gradients.write()
         world, _ = world_size_and_rank()

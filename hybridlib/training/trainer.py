@@ -33,10 +33,10 @@ import os
 import random
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -57,7 +57,12 @@ from hybridlib.training.checkpoints import (
     set_rng_state,
 )
 from hybridlib.training.config import ConfigError, DataConfig, TrainConfig
-from hybridlib.training.step import build_training, distribute, train_step
+from hybridlib.training.step import Training, build_training, distribute, train_step
+
+if TYPE_CHECKING:
+    from hybridlib.models import Encoder
+    from hybridlib.samplers.strategies import PlanningSampler
+    from hybridlib.training.validation import Validator
 
 LOG_FILE = "train_log.jsonl"
 VALIDATION_LOG = "validation_log.jsonl"
@@ -187,6 +192,18 @@ def train(
         return _train(config, pairs=pairs, resume=resume, show_progress=show_progress)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What the steps of one run share: its config, this process's place among the ranks,
+    and its files."""
+
+    config: TrainConfig
+    world: int
+    rank: int
+    output_dir: Path
+    log_file: Path  # rank 0: train_log.jsonl; rank r: train_log.rank{r}.jsonl
+
+
 def _train(
     config: TrainConfig,
     *,
@@ -194,19 +211,54 @@ def _train(
     resume: bool,
     show_progress: bool | None,
 ) -> TrainResult:
-    """:func:`train`'s work, with the output folder's lock held."""
-    from hybridlib.models import Encoder
-    from hybridlib.sampler_specs import sampler_spec
-    from hybridlib.samplers import ParallelPairs, make_batch_sampler
-
+    """:func:`train`'s work, with the output folder's lock held: the output folder checked,
+    the data, model and optimizer built, the checkpoint restored, the steps run, the model
+    saved with its provenance."""
     if config.num_threads is not None:
         torch.set_num_threads(config.num_threads)
     world, rank, device, created_group = _setup_distributed(config.device)
     output_dir = Path(config.output_dir)
-    log_file = output_dir / (LOG_FILE if rank == 0 else f"train_log.rank{rank}.jsonl")
+    run = _Run(config, world, rank, output_dir,
+               output_dir / (LOG_FILE if rank == 0 else f"train_log.rank{rank}.jsonl"))  # fmt: skip
+    checkpoint, skipped = _resume_state(run, resume)
+    training_pairs = _training_pairs(config, pairs)
+    sampler, loader = _batch_loader(run, training_pairs)
+    total_steps = _total_steps(config, sampler)
+    encoder = _load_encoder(config, device, training_pairs, show_progress)
+    training = build_training(config, encoder, total_steps)
+    validator = (
+        _validator(config, training_pairs) if config.validation is not None and rank == 0 else None
+    )
+    step = _start(run, training, sampler, checkpoint)
+    del checkpoint
+    distribute(training)  # DDP around the encoder when there are several ranks
+    resumed_from = step or None
+    loss_value = _run_steps(run, training, sampler, loader, validator, step, total_steps,
+                            show_progress)  # fmt: skip
+    model_dir = output_dir / MODEL_DIR
+    if rank == 0:
+        parameters = {
+            **config.to_dict(), "world_size": world, "total_steps": total_steps,
+            "final_loss": loss_value, "resumed_from_step": resumed_from,
+            "skipped_checkpoints": skipped,
+        }  # fmt: skip
+        _save_model(config, encoder, training_pairs, parameters, pairs_given=pairs is not None)
+    if world > 1:
+        dist.barrier()
+    if created_group:
+        dist.destroy_process_group()
+    return TrainResult(model_dir, run.log_file, total_steps, loss_value, resumed_from)
 
+
+# ----------------------------------------------------------------------------- the steps
+def _resume_state(run: _Run, resume: bool) -> tuple[dict[str, Any] | None, list[str]]:
+    """The checkpoint to resume from (None: start afresh) and why newer ones were skipped.
+
+    Removes the temporaries a killed run left; refuses a folder that holds a run unless
+    ``resume``, and a checkpoint of another config or another number of processes."""
     from hybridlib.io import remove_stale_temporaries
 
+    output_dir = run.output_dir
     for folder in (output_dir, output_dir / CHECKPOINT_DIR):  # left by a killed run of this step
         remove_stale_temporaries(folder)
     existing = checkpoint_paths(output_dir)
@@ -223,25 +275,39 @@ def _train(
             print(f"hybridlib train: skipped checkpoint {reason}", file=sys.stderr)
         existing = [latest] if latest is not None else []
     if checkpoint is not None:
-        different = config_differences(checkpoint["config"], config.to_dict())
+        different = config_differences(checkpoint["config"], run.config.to_dict())
         if different:
             raise ConfigError(
                 f"cannot resume {existing[-1]}: the config differs in {different}; "
                 "use the config of the interrupted run"
             )
-        if checkpoint["world_size"] != world:
+        if checkpoint["world_size"] != run.world:
             raise ConfigError(
                 f"cannot resume {existing[-1]}: it was written by {checkpoint['world_size']} "
-                f"processes, but this run has {world}"
+                f"processes, but this run has {run.world}"
             )
+    return checkpoint, skipped
 
-    # data and sampler
+
+def _training_pairs(
+    config: TrainConfig, pairs: Sequence[TrainingPair] | None
+) -> list[TrainingPair]:
+    """``pairs`` when given, else the pairs ``config.data`` names."""
     if pairs is not None:
-        training_pairs = list(pairs)
-    elif config.data is not None:
-        training_pairs = load_training_pairs(config.data)
-    else:
-        raise ConfigError("no training data: give the config a 'data' section or pass pairs")
+        return list(pairs)
+    if config.data is not None:
+        return load_training_pairs(config.data)
+    raise ConfigError("no training data: give the config a 'data' section or pass pairs")
+
+
+def _batch_loader(
+    run: _Run, training_pairs: list[TrainingPair]
+) -> tuple[PlanningSampler, DataLoader]:
+    """This rank's batch sampler over ``training_pairs`` and the loader that collates its
+    batches."""
+    from hybridlib.samplers import ParallelPairs, make_batch_sampler
+
+    config, world, rank = run.config, run.world, run.rank
     dataset = ParallelPairs(training_pairs)
     sampler = make_batch_sampler(
         config.sampler,
@@ -254,9 +320,7 @@ def _train(
         language_weighting=config.language_weighting,
         size_temperature=config.size_temperature,
         kind_schedule=config.kind_schedule,
-        kind_block=(config.kind_block or _run_block(config, dataset, world))
-        if config.kind_schedule == "exact" and not sampler_spec(config.sampler).per_pair
-        else None,
+        kind_block=_kind_block(config, dataset, world),
         **({} if config.alpha_end is None else {"alpha_end": config.alpha_end}),
     )
     # in-process loading (the sampler's position is then exact); its own generator, because
@@ -269,6 +333,21 @@ def _train(
         num_workers=0,
         generator=torch.Generator().manual_seed(config.seed),
     )
+    return sampler, loader
+
+
+def _kind_block(config: TrainConfig, dataset: Sized, world: int) -> int | None:
+    """The sampler's kind block: with the ``exact`` kind schedule, the config's or
+    :func:`_run_block`; None otherwise, and for a per-pair sampler (it draws no batch kinds)."""
+    from hybridlib.sampler_specs import sampler_spec
+
+    if config.kind_schedule != "exact" or sampler_spec(config.sampler).per_pair:
+        return None
+    return config.kind_block or _run_block(config, dataset, world)
+
+
+def _total_steps(config: TrainConfig, sampler: PlanningSampler) -> int:
+    """The run's optimizer steps: ``config.steps``, or its epochs of the sampler's batches."""
     if sampler.steps_per_epoch < 1:
         raise ConfigError(f"the sampler has no batch in an epoch: {sampler!r}")
     epochs = config.epochs or 0  # the config holds exactly one of steps and epochs
@@ -278,8 +357,17 @@ def _train(
             f"epochs={config.epochs} of {sampler.steps_per_epoch} batches make no optimizer step "
             f"with grad_accumulation_steps={config.grad_accumulation_steps}"
         )
+    return total_steps
 
-    # model, loss, optimizer, schedule
+
+def _load_encoder(
+    config: TrainConfig, device: torch.device, training_pairs: list[TrainingPair],
+    show_progress: bool | None,
+) -> Encoder:  # fmt: skip
+    """``config.model`` on ``device``; with ``train_top_layers`` its bottom frozen, and with
+    ``hidden_state_cache`` the frozen part's states of every training text cached."""
+    from hybridlib.models import Encoder
+
     encoder = Encoder.from_pretrained(
         config.model,
         max_length=config.max_length,
@@ -294,89 +382,87 @@ def _train(
             cache = encoder.use_hidden_state_cache(dtype=config.hidden_state_dtype)
             cache.fill([p.query for p in training_pairs], "query", show_progress=show_progress)
             cache.fill([p.passage for p in training_pairs], "passage", show_progress=show_progress)
-    training = build_training(config, encoder, total_steps)
-    loss_fn, optimizer, scheduler = training.loss_fn, training.optimizer, training.scheduler
-    validator = None
-    if config.validation is not None and rank == 0:
-        from hybridlib.training.validation import Validator
+    return encoder
 
-        validator = Validator.from_articles(
-            config.data.suite if config.data is not None and config.data.suite else "",
-            config.validation.articles,
-            config.validation.languages or (config.data.languages if config.data else None),
-            config.batch_size,
-            root=config.data.root if config.data is not None else None,
+
+def _validator(config: TrainConfig, training_pairs: list[TrainingPair]) -> Validator:
+    """The learning curve's :class:`~hybridlib.training.validation.Validator` of
+    ``config.validation``, whose articles must be held out of ``training_pairs``."""
+    from hybridlib.training.validation import Validator
+
+    assert config.validation is not None
+    validator = Validator.from_articles(
+        config.data.suite if config.data is not None and config.data.suite else "",
+        config.validation.articles,
+        config.validation.languages or (config.data.languages if config.data else None),
+        config.batch_size,
+        root=config.data.root if config.data is not None else None,
+    )
+    overlap = sorted(set(config.validation.articles) & {p.article for p in training_pairs})
+    if overlap:
+        raise ConfigError(
+            f"validation.articles must be held out of training, but {len(overlap)} are "
+            f"trained on, e.g. {overlap[0]!r}"
         )
-        overlap = sorted(set(config.validation.articles) & {p.article for p in training_pairs})
-        if overlap:
-            raise ConfigError(
-                f"validation.articles must be held out of training, but {len(overlap)} are "
-                f"trained on, e.g. {overlap[0]!r}"
-            )
+    return validator
 
-    step = 0
-    _seed_everything(config.seed + rank)
-    if checkpoint is not None:
-        encoder.load_state_dict(checkpoint["model"], strict=encoder.top_layers is None)
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        sampler.load_state_dict(checkpoint["sampler"])
-        set_rng_state(checkpoint["rng"][rank])
-        step = int(checkpoint["step"])
-        _truncate_log(log_file, step)
-        del checkpoint
-    else:
-        if log_file.exists():
-            log_file.unlink()
-        if rank == 0:
-            atomic_write_json(output_dir / "config.json", config.to_dict())
-    distribute(training)  # DDP around the encoder when there are several ranks
-    resumed_from = step or None
 
+def _start(
+    run: _Run, training: Training, sampler: PlanningSampler, checkpoint: dict[str, Any] | None
+) -> int:
+    """Seed this rank, then restore ``checkpoint`` (model, optimizer, schedule, sampler, RNG;
+    its log cut back to it) or start afresh (log removed, config written). Returns the step
+    the run continues from."""
+    _seed_everything(run.config.seed + run.rank)
+    if checkpoint is None:
+        if run.log_file.exists():
+            run.log_file.unlink()
+        if run.rank == 0:
+            atomic_write_json(run.output_dir / "config.json", run.config.to_dict())
+        return 0
+    encoder = training.encoder
+    encoder.load_state_dict(checkpoint["model"], strict=encoder.top_layers is None)
+    training.optimizer.load_state_dict(checkpoint["optimizer"])
+    training.scheduler.load_state_dict(checkpoint["scheduler"])
+    sampler.load_state_dict(checkpoint["sampler"])
+    set_rng_state(checkpoint["rng"][run.rank])
+    step = int(checkpoint["step"])
+    _truncate_log(run.log_file, step)
+    return step
+
+
+def _run_steps(
+    run: _Run, training: Training, sampler: PlanningSampler, loader: DataLoader,
+    validator: Validator | None, step: int, total_steps: int, show_progress: bool | None,
+) -> float:  # fmt: skip
+    """Optimizer steps ``step + 1 .. total_steps``: each logged (every ``log_every``), followed
+    by the validation hook and, every ``checkpoint_every``, a checkpoint. Returns the last
+    step's loss, the mean over ranks (NaN when no step ran)."""
+    config = run.config
     batches = _endless(loader, sampler)
     # tqdm's disable=None: shown on a terminal only
-    disable = True if rank != 0 else (None if show_progress is None else not show_progress)
+    disable = True if run.rank != 0 else (None if show_progress is None else not show_progress)
     progress = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=disable)
     loss_value = float("nan")
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    validation_file = output_dir / VALIDATION_LOG
-    if validator is not None and step == 0:
-        validation_file.unlink(missing_ok=True)
-    elif validator is not None:
-        _truncate_log(validation_file, step)
-
-    validate_every = config.validation.every if config.validation is not None else 0
-
-    def validate() -> None:
-        if validator is None or (step % validate_every and step != total_steps):
-            return
-        record = {"step": step, **validator(encoder, loss_fn)}
-        with open(validation_file, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-    if step == 0:
-        validate()
-    with progress, open(log_file, "a", encoding="utf-8") as log:
+    run.log_file.parent.mkdir(parents=True, exist_ok=True)
+    curve = _LearningCurve(validator, run, step, total_steps) if validator is not None else None
+    if step == 0 and curve is not None:
+        curve.record(training, step)
+    with progress, open(run.log_file, "a", encoding="utf-8") as log:
         while step < total_steps:
             started, started_cpu = time.perf_counter(), time.process_time()
-            lr = scheduler.get_last_lr()[0]
+            lr = training.scheduler.get_last_lr()[0]
             micro_batches = [next(batches) for _ in range(config.grad_accumulation_steps)]
             planned = [info for _, info in micro_batches]
             result = train_step(training, [batch for batch, _ in micro_batches])
-            grad_norm = result.grad_norm
             step += 1
-
-            loss_value = result.loss
-            if world > 1:  # the loss of the global batch: mean over ranks
-                total = torch.tensor([loss_value], dtype=torch.float64)
-                dist.all_reduce(total)
-                loss_value = total.item() / world
+            loss_value = _mean_over_ranks(result.loss, run.world)
             if step % config.log_every == 0 or step == total_steps:
                 record = {
                     "step": step,
                     "loss": loss_value,
                     "lr": lr,
-                    "grad_norm": grad_norm,
+                    "grad_norm": result.grad_norm,
                     "batch_kind": [str(p.kind) for p in planned],
                     "languages": [list(p.languages) for p in planned],
                     "epoch": sampler.epoch,
@@ -389,54 +475,84 @@ def _train(
                 log.flush()
             progress.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", refresh=False)
             progress.update(1)
-            validate()
+            if curve is not None:
+                curve.record(training, step)
             if step % config.checkpoint_every == 0 and step < total_steps:
-                save_checkpoint(
-                    output_dir, step, config, world, rank, encoder, optimizer, scheduler, sampler
-                )
-
-    model_dir = output_dir / MODEL_DIR
-    if rank == 0:
-        # the model carries what it trained on: evaluation's leakage guard reads it (imported
-        # here so that importing the trainer pulls in no evaluation package)
-        from hybridlib.evaluation.leakage import record_training
-        from hybridlib.run_records import trained_identity
-
-        record_training(
-            encoder, (p.article for p in training_pairs), (p.language for p in training_pairs),
-            run=trained_identity(config.sampler, config.alpha, config.seed, config.alpha_end),
-        )  # fmt: skip
-        encoder.save_pretrained(model_dir, top_layers_only=config.save_top_layers_only)
-        parameters = {
-            **config.to_dict(),
-            "world_size": world,
-            "total_steps": total_steps,
-            "final_loss": loss_value,
-            "resumed_from_step": resumed_from,
-            "skipped_checkpoints": skipped,
-            "n_training_pairs": len(training_pairs),
-            "training_pairs_sha256": pairs_sha256(training_pairs),
-            "model_name": encoder.name,
-            "training_articles": sorted({p.article for p in training_pairs}),
-            "training_languages": sorted({p.language for p in training_pairs}),
-            "hidden_state_cache": encoder.hidden_cache.info()
-            if encoder.hidden_cache is not None
-            else None,
-        }
-        pairs_file = config.data.pairs_file if pairs is None and config.data is not None else None
-        data_files = {"pairs_file": pairs_file} if pairs_file else None
-        atomic_write_json(
-            output_dir / "provenance.json",
-            provenance(parameters, seed=config.seed, data_files=data_files),
-        )
-    if world > 1:
-        dist.barrier()
-    if created_group:
-        dist.destroy_process_group()
-    return TrainResult(model_dir, log_file, total_steps, loss_value, resumed_from)
+                save_checkpoint(run.output_dir, step, config, run.world, run.rank,
+                                training.encoder, training.optimizer, training.scheduler,
+                                sampler)  # fmt: skip
+    return loss_value
 
 
-def _run_block(config: TrainConfig, dataset: Any, world: int) -> int:
+def _mean_over_ranks(loss: float, world: int) -> float:
+    """The loss of the global batch: this rank's ``loss`` averaged over the ``world`` ranks."""
+    if world == 1:
+        return loss
+    total = torch.tensor([loss], dtype=torch.float64)
+    dist.all_reduce(total)
+    return total.item() / world
+
+
+class _LearningCurve:
+    """The validation hook: ``validation_log.jsonl``, one line per validated step (before
+    the first step, every ``validation.every`` steps and at the last)."""
+
+    def __init__(self, validator: Validator, run: _Run, step: int, total_steps: int) -> None:
+        assert run.config.validation is not None
+        self.validator, self.total_steps = validator, total_steps
+        self.every = run.config.validation.every
+        self.file = run.output_dir / VALIDATION_LOG
+        if step == 0:  # a fresh run: no curve yet; a resumed one: cut back to its checkpoint
+            self.file.unlink(missing_ok=True)
+        else:
+            _truncate_log(self.file, step)
+
+    def record(self, training: Training, step: int) -> None:
+        """Validate at ``step`` when it is due, appending the line."""
+        if step % self.every and step != self.total_steps:
+            return
+        record = {"step": step, **self.validator(training.encoder, training.loss_fn)}
+        with open(self.file, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+def _save_model(
+    config: TrainConfig, encoder: Encoder, training_pairs: list[TrainingPair],
+    parameters: dict[str, Any], *, pairs_given: bool,
+) -> None:  # fmt: skip
+    """Rank 0's end of a run: the model (recording what it trained on) under ``model/``, then
+    ``provenance.json``: ``parameters`` and what the training data was."""
+    # the model carries what it trained on: evaluation's leakage guard reads it (imported
+    # here so that importing the trainer pulls in no evaluation package)
+    from hybridlib.evaluation.leakage import record_training
+    from hybridlib.run_records import trained_identity
+
+    output_dir = Path(config.output_dir)
+    record_training(
+        encoder, (p.article for p in training_pairs), (p.language for p in training_pairs),
+        run=trained_identity(config.sampler, config.alpha, config.seed, config.alpha_end),
+    )  # fmt: skip
+    encoder.save_pretrained(output_dir / MODEL_DIR, top_layers_only=config.save_top_layers_only)
+    parameters = {
+        **parameters,
+        "n_training_pairs": len(training_pairs),
+        "training_pairs_sha256": pairs_sha256(training_pairs),
+        "model_name": encoder.name,
+        "training_articles": sorted({p.article for p in training_pairs}),
+        "training_languages": sorted({p.language for p in training_pairs}),
+        "hidden_state_cache": encoder.hidden_cache.info()
+        if encoder.hidden_cache is not None
+        else None,
+    }
+    pairs_file = config.data.pairs_file if not pairs_given and config.data is not None else None
+    data_files = {"pairs_file": pairs_file} if pairs_file else None
+    atomic_write_json(
+        output_dir / "provenance.json",
+        provenance(parameters, seed=config.seed, data_files=data_files),
+    )
+
+
+def _run_block(config: TrainConfig, dataset: Sized, world: int) -> int:
     """The sampler's kind block when the config gives none: the run's batches, at most an
     epoch (so a run shorter than an epoch realises alpha exactly)."""
     per_epoch = max(1, len(dataset) // (config.batch_size * world))
