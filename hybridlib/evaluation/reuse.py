@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hybridlib.evaluation.debias import SuiteDebiasing
-    from hybridlib.evaluation.retrievers import Retriever
-    from hybridlib.evaluation.suites import EvaluationOptions
+    from hybridlib.evaluation.retrievers import Retriever, RetrieverOptions
 
 
 def evaluation_identity(
     retriever: Retriever,
-    options: EvaluationOptions,
+    options: RetrieverOptions,
     *,
     candidate_input: str,
     evaluation_record: dict[str, Any],
