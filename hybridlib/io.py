@@ -114,6 +114,22 @@ def only_writer(folder: str | os.PathLike[str], what: str) -> Iterator[Path]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def refuse_book_folder(path: str | os.PathLike[str], what: str) -> None:
+    """Raise ``ValueError`` when ``path`` lies in a book's folder ``runs/<profile>/`` (one that
+    holds the book's ``notebooks/manifest.json``; ``runs/adhoc/`` is open): a book's results
+    are its own executions' only, and a run written there from outside would be taken in."""
+    for folder in (Path(path).resolve(), *Path(path).resolve().parents):
+        if (
+            folder.parent.name == "runs"
+            and folder.name != "adhoc"
+            and (folder / "notebooks" / "manifest.json").is_file()
+        ):
+            raise ValueError(
+                f"{what} {path} lies in the {folder.name!r} book's folder {folder}, which holds "
+                "only that book's own executions; write elsewhere"
+            )
+
+
 def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
     """Remove what :func:`atomic_path` left in ``folder`` when its process was killed (the
     hidden ``.<name>.<random>.tmp`` folders; only those of ``name`` when given). Call it when

@@ -236,3 +236,28 @@ def test_a_full_disk_names_the_path_and_says_the_disk_is_full(tmp_path: Path) ->
         gc.collect()
         if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)
+
+
+def test_a_run_from_outside_is_refused_in_a_books_folder(tmp_path: Path, capsys) -> None:
+    """`hybridlib evaluate --output runs/smoke/results/x` (or a training into runs/smoke/) was
+    taken in by the book's next build as one of its runs."""
+    from hybridlib.cli import main
+    from hybridlib.io import refuse_book_folder
+
+    book = tmp_path / "runs" / "smoke"
+    (book / "notebooks").mkdir(parents=True)
+    (book / "notebooks" / "manifest.json").write_text("[]")
+    target = book / "results" / "mine"
+    with pytest.raises(ValueError, match=r"--output .* lies in the 'smoke' book's folder"):
+        refuse_book_folder(target, "--output")
+    refuse_book_folder(tmp_path / "runs" / "adhoc" / "x", "--output")  # open
+    refuse_book_folder(tmp_path / "elsewhere", "--output")
+    args = ["evaluate", "--model", "tiny", "--suite", "tatoeba", "--output", str(target)]
+    assert main(args) == 2
+    assert "lies in the 'smoke' book's folder" in capsys.readouterr().err
+    config = tmp_path / "train.yaml"
+    config.write_text(yaml.safe_dump({"model": "tiny", "output_dir": str(book / "models" / "m"),
+                                      "steps": 1, "data": {"pairs_file": "nope.jsonl"}}))  # fmt: skip
+    assert main(["train", "--config", str(config)]) == 2
+    assert "lies in the 'smoke' book's folder" in capsys.readouterr().err
+    assert not target.exists() and not (book / "models").exists()

@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from hybridlib.data import DataError
     from hybridlib.evaluation.leakage import read_articles
     from hybridlib.evaluation.suites import EvaluationOptions, EvaluationSettings, evaluate
+    from hybridlib.io import refuse_book_folder
 
     if args.threads is not None:
         import torch
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 ("train", args.train_articles),
             )
         }
+        refuse_book_folder(args.output, "--output")
         result = evaluate(
             args.model,
             args.suites,

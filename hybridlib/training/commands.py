@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hybridlib.data import DataError
+    from hybridlib.io import refuse_book_folder
     from hybridlib.training.config import ConfigError, TrainConfig
     from hybridlib.training.trainer import train
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig.from_yaml(args.config)
         if args.output is not None:
             config = dataclasses.replace(config, output_dir=args.output)
+        refuse_book_folder(config.output_dir, "output_dir")
         result = train(
             config, resume=args.resume, show_progress=False if args.no_progress else None
         )
