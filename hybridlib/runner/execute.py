@@ -242,13 +242,16 @@ def resolve_parameters(execution: Execution, root: Path) -> dict[str, Any]:
 
 
 def check_plan(executions: list[Execution], root: Path, profile: Any = None,
-               train_fields: Iterable[str] | None = None) -> None:  # fmt: skip
+               train_fields: Iterable[str] | None = None,
+               check_values: Callable[[Any], list[str]] | None = None) -> None:  # fmt: skip
     """Check a whole plan before anything runs, and report every problem at once.
 
     Each notebook must exist and declare every parameter given to it explicitly; every key of
     the profile's ``common`` must be declared by at least one of its notebooks (else it would
     be dropped without a word); the keys of ``experiment.train`` must be among ``train_fields``
-    (the trainer's fields, given by the caller so the runner never imports the trainer). Raises
+    (the trainer's fields, given by the caller so the runner never imports the trainer);
+    ``check_values(profile)`` (also the caller's) lists the problems of the profile's values
+    (a batch size of 0, a NaN learning rate, an unknown suite or language). Raises
     :class:`ParameterError` listing all problems, each with a suggestion where one is close.
     """
     from hybridlib.io import did_you_mean
@@ -276,6 +279,8 @@ def check_plan(executions: list[Execution], root: Path, profile: Any = None,
             for name in sorted(set(profile.experiment.train) - fields):
                 problems.append(f"profile {profile.name!r}, experiment.train: {name!r} is not a "
                                 f"trainer field{did_you_mean(name, fields)}")  # fmt: skip
+        if check_values is not None:
+            problems.extend(check_values(profile))
     if problems:
         raise ParameterError(f"{len(problems)} problem(s) in the plan, nothing was run:\n  - "
                              + "\n  - ".join(dict.fromkeys(problems)))  # fmt: skip
