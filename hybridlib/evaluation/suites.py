@@ -88,6 +88,29 @@ def _chosen_settings(
     return chosen
 
 
+def check_cross_languages(
+    suite_name: str,
+    settings: Sequence[str],
+    loaded: Sequence[RetrievalSuite],
+    languages: Sequence[str] | None,
+) -> None:
+    """A suite evaluated in the Cross setting only needs two languages in every part: with
+    one, there are no cross-lingual pairs and the evaluation would give no result rows.
+    Raises ValueError naming the suite, the ``languages`` option and its value."""
+    if not settings or any(s != "cross" for s in settings):
+        return
+    few = [sorted(part.languages) for part in loaded if len(part.languages) < 2]
+    if loaded and not few:
+        return
+    found = few[0] if few else []
+    raise ValueError(
+        f"suite {suite_name!r}: languages (--language) = "
+        f"{list(languages) if languages is not None else None!r} leaves "
+        f"{len(found)} language(s) {found} to evaluate, but the suite's only setting, Cross, "
+        f"pairs queries and candidates of different languages: give at least 2 languages"
+    )
+
+
 def evaluate_loaded(
     suite: RetrievalSuite,
     spec: SuiteSpec,
@@ -285,6 +308,7 @@ def evaluate_suite(
             xm3600_path=options.xm3600_path,
         )
     )
+    check_cross_languages(suite_name, chosen, loaded, options.languages)
     restricted = [
         restrict_articles(
             full,
@@ -369,6 +393,8 @@ def evaluate(
         )
         for name in suites
     }
+    for name, loaded in loaded_suites.items():  # before any encoding
+        check_cross_languages(name, suite_settings(name, retriever), loaded, options.languages)
     data_files = {
         str(path): path
         for loaded in loaded_suites.values()
