@@ -228,6 +228,10 @@ class EvaluationSettings:
     passage_prefix: str | None = None
 
     def __post_init__(self) -> None:
+        if self.max_length is not None and not (
+            isinstance(self.max_length, int) and self.max_length >= 2
+        ):
+            raise ValueError(f"max_length (--max-length) = {self.max_length!r} must be >= 2")
         if self.candidate_input not in CANDIDATE_INPUTS:
             raise ValueError(
                 f"candidate_input must be one of {CANDIDATE_INPUTS}, "
@@ -238,8 +242,13 @@ class EvaluationSettings:
         """Set these on ``encoder`` (an ``Encoder``); returns the record."""
         from hybridlib.models.settings import position_limit
 
-        full = position_limit(encoder.transformer.config) or encoder.max_length
-        encoder.settings.max_length = int(self.max_length or full)
+        limit = position_limit(encoder.transformer.config)
+        if self.max_length is not None and limit is not None and self.max_length > limit:
+            raise ValueError(
+                f"max_length (--max-length) = {self.max_length} is above the position limit "
+                f"{limit} of model {encoder.name!r}: its position table admits {limit} tokens"
+            )
+        encoder.settings.max_length = int(self.max_length or limit or encoder.max_length)
         encoder.settings.precision = self.precision
         if self.query_prefix is not None:
             encoder.settings.query_prefix = self.query_prefix
