@@ -114,6 +114,34 @@ def only_writer(folder: str | os.PathLike[str], what: str) -> Iterator[Path]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# the most CPU threads a setting may ask for: above the hardware threads of any one machine
+# today (two-socket servers have a few hundred), so it never limits a real run, yet a typo
+# such as 100000 is refused at once instead of making OpenMP start that many threads. Not
+# os.cpu_count(): a config written on one machine runs on others, and oversubscribing is
+# legitimate (only slower).
+MAX_THREADS = 1024
+
+
+def check_threads(value: int, field: str) -> int:
+    """``value`` as a CPU thread count: an integer in [1, :data:`MAX_THREADS`]; else
+    ValueError naming ``field`` and the value."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_THREADS:
+        raise ValueError(f"{field} = {value!r} must be an integer in [1, {MAX_THREADS}]")
+    return value
+
+
+def thread_count(text: str) -> int:
+    """An argparse ``type`` for a thread count option (see :func:`check_threads`)."""
+    import argparse
+
+    try:
+        return check_threads(int(text), "thread count")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a thread count in [1, {MAX_THREADS}]"
+        ) from error
+
+
 def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
     """Remove what :func:`atomic_path` left in ``folder`` when its process was killed (the
     hidden ``.<name>.<random>.tmp`` folders; only those of ``name`` when given). Call it when

@@ -109,3 +109,15 @@ def test_evaluate_refuses_one_language_of_a_cross_only_suite(env, capsys):
     assert err.startswith("hybridlib evaluate: suite 'multi30k': languages (--language) = ['fr']")
     assert "only setting, Cross, pairs queries and candidates of different languages" in err
     assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("threads", ["0", "100000", "two"])
+def test_evaluate_refuses_a_thread_count_out_of_range(threads, capsys):
+    """Issue 29: ``--threads 0`` ended in torch's raw traceback."""
+    with pytest.raises(SystemExit) as caught:
+        main(["evaluate", "--model", "tiny", "--suite", "xquad-r", "--output", "unused",
+              "--threads", threads])  # fmt: skip
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --threads: {threads!r} is not a thread count in [1, 1024]" in err
+    assert "Traceback" not in err
