@@ -31,6 +31,7 @@ from typing import Any
 import nbformat
 import papermill
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from tqdm.auto import tqdm
 from traitlets import default
 
@@ -388,6 +389,22 @@ def _hide_injected_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def _running_cell(path: Path) -> tuple[int | None, str]:
+    """The index and source of the last cell that started in the partly executed notebook at
+    ``path`` (papermill's ``start_time``): the one running when the kernel died; ``(None, "")``
+    when none started."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None, ""
+    started = [
+        (index, cell.source)
+        for index, cell in enumerate(nb.cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    return started[-1] if started else (None, "")
+
+
 def execute_one(
     execution: Execution, root: Path, output: Path, parameters: dict[str, Any]
 ) -> float:
@@ -409,6 +426,19 @@ def execute_one(
                 log_output=False,
                 kernel_manager_class=LocalKernelManager,
             )
+        except DeadKernelError as error:  # the kernel process died (killed, out of memory)
+            failed = output.with_name(output.stem + ".failed.ipynb")
+            index, source = _running_cell(tmp)
+            if tmp.is_file():
+                shutil.copyfile(tmp, failed)
+            raise NotebookFailure(
+                execution.name,
+                execution.notebook,
+                index,
+                source,
+                f"the kernel died ({type(error).__name__}: {error}); killed, or out of memory?",
+                failed if failed.exists() else None,
+            ) from None
         except papermill.PapermillExecutionError as error:
             failed = output.with_name(output.stem + ".failed.ipynb")
             if tmp.is_file():

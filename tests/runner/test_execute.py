@@ -468,3 +468,24 @@ def test_the_values_of_a_profiles_training_fields_are_checked_before_anything_ru
     assert "suite_languages: suite 'nosuch' is unknown" in message
     assert "suite_languages.xquad-r: language 'xx' is not a known language code" in message
     assert profile_value_problems(profile) == []  # the shipped profile passes
+
+
+def test_a_dead_kernel_is_a_notebook_failure_naming_the_notebook(tmp_path: Path) -> None:
+    """Issue 29: a kernel that died (DeadKernelError) ended `hybridlib book` in a traceback."""
+    from hybridlib.runner.execute import execute_one
+
+    from .conftest import make_notebook
+
+    (tmp_path / "notebooks").mkdir()
+    nb = make_notebook([("code", "import os\nos._exit(9)")], "x = 1")
+    nbformat.write(nb, tmp_path / "notebooks" / "dies.ipynb")
+    execution = Execution(name="dies", notebook="notebooks/dies.ipynb", parameters={})
+    output = tmp_path / "store" / "dies.ipynb"
+    with pytest.raises(NotebookFailure) as caught:
+        execute_one(execution, tmp_path, output, {})
+    message = str(caught.value)
+    assert message.startswith("notebook notebooks/dies.ipynb (execution 'dies') failed in cell")
+    assert "the kernel died (DeadKernelError" in message
+    assert "os._exit(9)" in caught.value.source
+    assert not output.exists()  # nothing half-written
+    assert not [p for p in output.parent.iterdir() if p.name.endswith(".tmp")]
