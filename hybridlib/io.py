@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -142,18 +143,34 @@ def thread_count(text: str) -> int:
         ) from error
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+def remove_stale_temporaries(
+    folder: str | os.PathLike[str], name: str | None = None, *, older_than: float | None = None
+) -> list[Path]:
     """Remove what :func:`atomic_path` left in ``folder`` when its process was killed (the
     hidden ``.<name>.<random>.tmp`` folders; only those of ``name`` when given). Call it when
-    the same step runs again; returns what was removed."""
+    the same step runs again; returns what was removed. ``older_than`` (seconds): only
+    temporaries last modified that long ago, where another process may be writing the same
+    name at this moment (a shared cache)."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     pattern = f".{name}.*.tmp" if name is not None else ".*.tmp"
     removed = [path for path in folder.glob(pattern) if path.is_dir()]
+    if older_than is not None:
+        now = time.time()
+        removed = [path for path in removed if _age(path, now) >= older_than]
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
+
+
+def _age(path: Path, now: float) -> float:
+    """Seconds since ``path`` or anything directly in it last changed (0 if it is gone)."""
+    try:
+        times = [path.stat().st_mtime, *(p.stat().st_mtime for p in path.iterdir())]
+    except OSError:
+        return 0.0
+    return now - max(times)
 
 
 def atomic_write_bytes(destination: str | os.PathLike[str], data: bytes) -> Path:
