@@ -95,6 +95,7 @@ def profile_value_problems(profile: Any) -> list[str]:
     and value."""
     from hybridlib.data.errors import DataError
     from hybridlib.data.languages import normalize_language
+    from hybridlib.io import did_you_mean
     from hybridlib.suites import SUITES
     from hybridlib.training.config import ConfigError, TrainConfig
 
@@ -131,7 +132,8 @@ def profile_value_problems(profile: Any) -> list[str]:
         return [*problems, f"{where} = {suite_languages!r} is not a mapping of suite: languages"]
     for suite, languages in suite_languages.items():
         if suite not in SUITES:
-            problems.append(f"{where}: suite {suite!r} is unknown (known: {sorted(SUITES)})")
+            problems.append(f"{where}: suite {suite!r} is unknown{did_you_mean(suite, SUITES)} "
+                            f"(known: {sorted(SUITES)})")  # fmt: skip
         if not isinstance(languages, list) or not languages:
             problems.append(f"{where}.{suite} = {languages!r} is not a non-empty list")
             continue
