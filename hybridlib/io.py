@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -130,18 +131,62 @@ def refuse_book_folder(path: str | os.PathLike[str], what: str) -> None:
             )
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+# the most CPU threads a setting may ask for: above the hardware threads of any one machine
+# today (two-socket servers have a few hundred), so it never limits a real run, yet a typo
+# such as 100000 is refused at once instead of making OpenMP start that many threads. Not
+# os.cpu_count(): a config written on one machine runs on others, and oversubscribing is
+# legitimate (only slower).
+MAX_THREADS = 1024
+
+
+def check_threads(value: int, field: str) -> int:
+    """``value`` as a CPU thread count: an integer in [1, :data:`MAX_THREADS`]; else
+    ValueError naming ``field`` and the value."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_THREADS:
+        raise ValueError(f"{field} = {value!r} must be an integer in [1, {MAX_THREADS}]")
+    return value
+
+
+def thread_count(text: str) -> int:
+    """An argparse ``type`` for a thread count option (see :func:`check_threads`)."""
+    import argparse
+
+    try:
+        return check_threads(int(text), "thread count")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a thread count in [1, {MAX_THREADS}]"
+        ) from error
+
+
+def remove_stale_temporaries(
+    folder: str | os.PathLike[str], name: str | None = None, *, older_than: float | None = None
+) -> list[Path]:
     """Remove what :func:`atomic_path` left in ``folder`` when its process was killed (the
     hidden ``.<name>.<random>.tmp`` folders; only those of ``name`` when given). Call it when
-    the same step runs again; returns what was removed."""
+    the same step runs again; returns what was removed. ``older_than`` (seconds): only
+    temporaries last modified that long ago, where another process may be writing the same
+    name at this moment (a shared cache)."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     pattern = f".{name}.*.tmp" if name is not None else ".*.tmp"
     removed = [path for path in folder.glob(pattern) if path.is_dir()]
+    if older_than is not None:
+        now = time.time()
+        removed = [path for path in removed if _age(path, now) >= older_than]
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
+
+
+def _age(path: Path, now: float) -> float:
+    """Seconds since ``path`` or anything directly in it last changed (0 if it is gone)."""
+    try:
+        times = [path.stat().st_mtime, *(p.stat().st_mtime for p in path.iterdir())]
+    except OSError:
+        return 0.0
+    return now - max(times)
 
 
 def atomic_write_bytes(destination: str | os.PathLike[str], data: bytes) -> Path:

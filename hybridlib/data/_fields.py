@@ -54,10 +54,45 @@ def decode_text(path: Path, data: bytes, *, size_field: str) -> str:
     return text
 
 
+# characters that show nothing: a text of only these (and whitespace) is empty
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` holds nothing but whitespace and zero-width characters."""
+    return not text.strip().strip(ZERO_WIDTH + " \t\n\r\f\v").strip()
+
+
+def check_text(path: Path, field: str, value: Any) -> str:
+    """``value`` checked to be a string with a visible character; else :class:`DataError`
+    naming ``path``, ``field`` and the value."""
+    if not isinstance(value, str):
+        raise DataError(path, field, value, "is not a string")
+    if is_blank(value):
+        raise DataError(path, field, value, "is empty (only whitespace or zero-width characters)")
+    return value
+
+
+def no_duplicate_keys(path: Path, field: str) -> Any:
+    """An ``object_pairs_hook`` for :func:`json.loads` that refuses a key given twice in one
+    object (``json`` would keep the last silently)."""
+
+    def hook(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise DataError(path, f"{field}, key {key!r}", value, "is given twice")
+            result[key] = value
+        return result
+
+    return hook
+
+
 def parse_json_line(path: Path, line_number: int, line: str) -> Any:
-    """Parse one line of a JSON-lines file (``line_number`` counts from 1)."""
+    """Parse one line of a JSON-lines file (``line_number`` counts from 1); a key given twice
+    in one object raises :class:`DataError` naming file, line and key."""
     try:
-        return json.loads(line)
+        return json.loads(line, object_pairs_hook=no_duplicate_keys(path, f"line {line_number}"))
     except json.JSONDecodeError as error:
         field = f"line {line_number}, column {error.colno}"
         raise _malformed(path, field, line, error, "is malformed JSON") from None

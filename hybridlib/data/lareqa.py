@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybridlib.data._fields import get, read_json
+from hybridlib.data._fields import check_text, get, read_json
 from hybridlib.data.errors import DataError
 from hybridlib.data.languages import select_languages
 from hybridlib.data.sources import require, resolve_root
@@ -87,8 +87,7 @@ def _check_breaks(
     previous_end = 0
     for i, (sentence, span) in enumerate(zip(sentences, breaks, strict=True)):
         field = f"{where}.sentence_breaks[{i}]"
-        if not isinstance(sentence, str):
-            raise DataError(path, f"{where}.sentences[{i}]", sentence, "is not a string")
+        check_text(path, f"{where}.sentences[{i}]", sentence)  # a string, and not empty
         if (
             not isinstance(span, list)
             or len(span) != 2

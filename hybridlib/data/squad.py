@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hybridlib.data._fields import get
+from hybridlib.data._fields import check_text, get
 from hybridlib.data.errors import DataError
 
 
@@ -58,7 +58,7 @@ def squad_questions(path: Path, paragraph: SquadParagraph) -> Iterator[SquadQues
     for k, qa in enumerate(get(path, paragraph.fields, "qas", paragraph.where, list)):
         where_q = f"{paragraph.where}.qas[{k}]"
         qid = get(path, qa, "id", where_q, str)
-        question = get(path, qa, "question", where_q, str)
+        question = check_text(path, f"{where_q}.question", get(path, qa, "question", where_q, str))
         answers = get(path, qa, "answers", where_q, list)
         yield SquadQuestion(qid, question, where_q, answers)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybridlib.data._fields import get, parse_json_line, read_text
+from hybridlib.data._fields import check_text, get, is_blank, parse_json_line, read_text
 from hybridlib.data.errors import DataError
 from hybridlib.data.languages import normalize_language
 from hybridlib.data.parallel import parallel_suite
@@ -49,8 +49,15 @@ def captions_path(
 
 
 def read_xm3600(path: Path) -> Captions:
-    """``{image key: {language: [captions]}}`` in file order; a repeated image, an unknown
-    language code or an empty caption raises :class:`DataError`."""
+    """``{image key: {language: [captions]}}`` in file order.
+
+    Every malformed shape raises :class:`DataError` naming file, line, field and value
+    (whether or not the pinned SHA-256 was checked): a line that is not an object, a key
+    given twice, a missing or empty image key, a repeated image, an unknown language code,
+    two codes of one language (``iw`` and ``he``), a language entry that is not an object, a
+    ``caption`` that is not a non-empty list, a caption that is not a string or is empty
+    (whitespace or zero-width characters only).
+    """
     captions: Captions = {}
     seen_images: dict[str, int] = {}
     for number, line in enumerate(read_text(path).split("\n"), start=1):
@@ -58,7 +65,7 @@ def read_xm3600(path: Path) -> Captions:
             continue
         obj = parse_json_line(path, number, line)
         where = f"line {number}"
-        image = get(path, obj, IMAGE_KEY, where, str)
+        image = check_text(path, f"{where}.{IMAGE_KEY}", get(path, obj, IMAGE_KEY, where, str))
         if image in seen_images:
             raise DataError(
                 path,
@@ -68,17 +75,27 @@ def read_xm3600(path: Path) -> Captions:
             )
         seen_images[image] = number
         by_language: dict[str, list[str]] = {}
+        codes: dict[str, str] = {}  # language -> the key it was read from
         for code, entry in obj.items():
             if code == IMAGE_KEY:
                 continue
             lang = normalize_language(code, file=path, field=f"{where} key")
+            if lang in codes:
+                raise DataError(
+                    path, f"{where} key", code, f"is language {lang!r} again (key {codes[lang]!r})"
+                )
+            codes[lang] = code
             texts = get(path, entry, "caption", f"{where}.{code}", list)
+            if not texts:
+                raise DataError(path, f"{where}.{code}.caption", texts, "is an empty list")
             for j, caption in enumerate(texts):
-                if not isinstance(caption, str) or not caption.strip():
+                if not isinstance(caption, str) or is_blank(caption):
                     raise DataError(
                         path, f"{where}.{code}.caption[{j}]", caption, "is not a non-empty string"
                     )
             by_language[lang] = list(texts)
+        if not by_language:
+            raise DataError(path, where, obj, "has no language (no captions for the image)")
         captions[image] = by_language
     return captions
 

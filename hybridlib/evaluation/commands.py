@@ -15,6 +15,7 @@ import sys
 
 from hybridlib.evaluation.bm25 import DEFAULT_B, DEFAULT_K1
 from hybridlib.evaluation.embeddings import CANDIDATE_INPUTS
+from hybridlib.io import thread_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--bm25-b", type=float, default=DEFAULT_B, help="BM25 b (default %(default)s)"
     )
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--threads", type=thread_count, default=None, help="torch CPU threads (1 to 1024)"
+    )
     parser.add_argument(
         "--max-length", type=int, default=None,
         help="tokens read per text (default: the encoder's full length, never its training length)",

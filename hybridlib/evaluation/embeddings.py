@@ -35,7 +35,14 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from hybridlib.data.types import Candidate, RetrievalSuite
-from hybridlib.io import atomic_path, atomic_write_json, cache_root, contained, sha256_file
+from hybridlib.io import (
+    atomic_path,
+    atomic_write_json,
+    cache_root,
+    contained,
+    remove_stale_temporaries,
+    sha256_file,
+)
 
 CandidateInput = Literal["sentence", "sentence+context"]
 CANDIDATE_INPUTS: tuple[str, ...] = ("sentence", "sentence+context")
@@ -57,6 +64,12 @@ class TextEncoder(Protocol):
         batch_size: int = ...,
         show_progress: Any = ...,
     ) -> np.ndarray: ...
+
+
+# a cache entry's temporary folder this old is a write that was killed: writing one entry
+# takes seconds, and the cache is shared by concurrent evaluations, so a younger one may be
+# another process's write in progress and is left alone (removed by a later use)
+STALE_TEMPORARY_SECONDS = 3600.0
 
 
 def cache_dir() -> Path:
@@ -154,6 +167,8 @@ def encode_cached(
     for file in (npy, meta):
         contained(folder, file, "embedding cache entry")
 
+    for file in (npy, meta):  # what a killed write of this entry left, never a live one's
+        remove_stale_temporaries(file.parent, file.name, older_than=STALE_TEMPORARY_SECONDS)
     cached = _load_entry(npy, meta, record)
     if cached is not None:
         return cached

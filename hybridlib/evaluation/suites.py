@@ -88,6 +88,29 @@ def _chosen_settings(
     return chosen
 
 
+def check_cross_languages(
+    suite_name: str,
+    settings: Sequence[str],
+    loaded: Sequence[RetrievalSuite],
+    languages: Sequence[str] | None,
+) -> None:
+    """A suite evaluated in the Cross setting only needs two languages in every part: with
+    one, there are no cross-lingual pairs and the evaluation would give no result rows.
+    Raises ValueError naming the suite, the ``languages`` option and its value."""
+    if not settings or any(s != "cross" for s in settings):
+        return
+    few = [sorted(part.languages) for part in loaded if len(part.languages) < 2]
+    if loaded and not few:
+        return
+    found = few[0] if few else []
+    raise ValueError(
+        f"suite {suite_name!r}: languages (--language) = "
+        f"{list(languages) if languages is not None else None!r} leaves "
+        f"{len(found)} language(s) {found} to evaluate, but the suite's only setting, Cross, "
+        f"pairs queries and candidates of different languages: give at least 2 languages"
+    )
+
+
 def evaluate_loaded(
     suite: RetrievalSuite,
     spec: SuiteSpec,
@@ -206,6 +229,10 @@ class EvaluationSettings:
     passage_prefix: str | None = None
 
     def __post_init__(self) -> None:
+        if self.max_length is not None and not (
+            isinstance(self.max_length, int) and self.max_length >= 2
+        ):
+            raise ValueError(f"max_length (--max-length) = {self.max_length!r} must be >= 2")
         if self.candidate_input not in CANDIDATE_INPUTS:
             raise ValueError(
                 f"candidate_input must be one of {CANDIDATE_INPUTS}, "
@@ -216,8 +243,13 @@ class EvaluationSettings:
         """Set these on ``encoder`` (an ``Encoder``); returns the record."""
         from hybridlib.models.settings import position_limit
 
-        full = position_limit(encoder.transformer.config) or encoder.max_length
-        encoder.settings.max_length = int(self.max_length or full)
+        limit = position_limit(encoder.transformer.config)
+        if self.max_length is not None and limit is not None and self.max_length > limit:
+            raise ValueError(
+                f"max_length (--max-length) = {self.max_length} is above the position limit "
+                f"{limit} of model {encoder.name!r}: its position table admits {limit} tokens"
+            )
+        encoder.settings.max_length = int(self.max_length or limit or encoder.max_length)
         encoder.settings.precision = self.precision
         if self.query_prefix is not None:
             encoder.settings.query_prefix = self.query_prefix
@@ -286,6 +318,7 @@ def evaluate_suite(
             xm3600_path=options.xm3600_path,
         )
     )
+    check_cross_languages(suite_name, chosen, loaded, options.languages)
     restricted = [
         restrict_articles(
             full,
@@ -370,6 +403,8 @@ def evaluate(
         )
         for name in suites
     }
+    for name, loaded in loaded_suites.items():  # before any encoding
+        check_cross_languages(name, suite_settings(name, retriever), loaded, options.languages)
     parts, timings = [], {}
     for name, loaded in loaded_suites.items():
         start = time.perf_counter()

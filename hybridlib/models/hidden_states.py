@@ -62,6 +62,7 @@ KEY_BYTES = 16
 LOCK_FILE = "cache.lock"
 STORAGE_DTYPES = {"float16": np.float16, "float32": np.float32}
 PARTS = ("keys", "offsets", "states")
+KEEP_SET_ASIDE = 3  # corrupt shards kept in ``corrupt/`` for a look, the newest first
 
 
 class CacheCorruptError(RuntimeError):
@@ -214,12 +215,17 @@ class HiddenStateCache:
         return _Shard(name, offsets, states)
 
     def _set_aside(self, name: str, reason: str) -> None:
+        """Move shard ``name``'s files to ``corrupt/`` (``{file}.{stamp}``), keeping there
+        the :data:`KEEP_SET_ASIDE` newest shards set aside (older ones are deleted, so a
+        cache corrupted again and again does not fill the disk)."""
         corrupt = self.folder / "corrupt"
         corrupt.mkdir(exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S")
+        # sortable and unique within a second: 20261207T024304-123456789
+        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 10**9:09d}"
         for path in self.folder.glob(f"{name}.*"):
             path.replace(corrupt / f"{path.name}.{stamp}")
         self.set_aside.append(corrupt / f"{name}.json.{stamp}")
+        _prune_set_aside(corrupt, KEEP_SET_ASIDE)
         LOG.warning(
             "hidden-state cache: shard %s set aside and will be recomputed: %s", name, reason
         )
@@ -395,3 +401,17 @@ class HiddenStateCache:
 
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60]
+
+
+def _prune_set_aside(corrupt: Path, keep: int) -> list[Path]:
+    """Delete the files of all but the ``keep`` newest shards set aside in ``corrupt``
+    (``{shard}.{part}.{stamp}``, grouped by shard and stamp); returns what was deleted."""
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for path in corrupt.iterdir():
+        if path.is_file():
+            shard, stamp = path.name.split(".", 1)[0], path.name.rsplit(".", 1)[-1]
+            groups.setdefault((stamp, shard), []).append(path)
+    deleted = [p for group in sorted(groups, reverse=True)[keep:] for p in groups[group]]
+    for path in deleted:
+        path.unlink(missing_ok=True)
+    return deleted

@@ -93,6 +93,20 @@ def _pooling(folder: Path, path: str) -> str:
     return modes[0]
 
 
+def _load_tensors(file: Path) -> Any:
+    """``torch.load(file, weights_only=True)``; a pickle it refuses (an object other than
+    tensors and plain data: ``UnpicklingError``) or a corrupt file raises ValueError naming
+    the file, instead of torch's traceback."""
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:  # UnpicklingError, EOFError, RuntimeError of a corrupt zip
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(
+            f"{file}: cannot be loaded as tensors only ({type(error).__name__}: {first[:200]}); "
+            "only weights are read from a pickle, never other objects"
+        ) from None
+
+
 def _dense(folder: Path, path: str) -> DenseHead:
     module = folder / path
     config_file = module / "config.json"
@@ -112,7 +126,7 @@ def _dense(folder: Path, path: str) -> DenseHead:
 
         state = load_file(str(module / "model.safetensors"))
     elif (module / "pytorch_model.bin").is_file():
-        state = torch.load(module / "pytorch_model.bin", map_location="cpu", weights_only=True)
+        state = _load_tensors(module / "pytorch_model.bin")
     else:
         raise FileNotFoundError(
             f"{module}: no model.safetensors or pytorch_model.bin for the Dense head"

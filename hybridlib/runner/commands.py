@@ -82,15 +82,85 @@ def _trainer_fields() -> list[str]:
     return [field.name for field in dataclasses.fields(TrainConfig)]
 
 
+# the profile fields every training run takes from ``common`` (experiment.trainer_fields)
+_COMMON_TRAIN_FIELDS = {"model": "model", "num_threads": "num_threads", "precision": "precision",
+                        "top_layers": "train_top_layers"}  # fmt: skip
+
+
+def profile_value_problems(profile: Any) -> list[str]:
+    """The problems of a profile's values, found before any notebook runs: every trainer field
+    of ``experiment.train`` (and those from ``common``) and every seed, checked one by one
+    by :meth:`~hybridlib.training.TrainConfig.from_dict` (then together); the suites of
+    ``experiment.evaluate.suite_languages`` known to :data:`hybridlib.suites.SUITES` and
+    their languages to :mod:`hybridlib.data.languages`. Each problem names profile, field
+    and value."""
+    from hybridlib.data.errors import DataError
+    from hybridlib.data.languages import normalize_language
+    from hybridlib.io import did_you_mean
+    from hybridlib.suites import SUITES
+    from hybridlib.training.config import ConfigError, TrainConfig
+
+    grid = profile.experiment
+    if grid is None:
+        return []
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    given: dict[str, tuple[str, Any]] = {}  # trainer field -> (profile field, value)
+    for key, value in machine_parameters(profile.common).items():
+        if key in _COMMON_TRAIN_FIELDS:
+            given[_COMMON_TRAIN_FIELDS[key]] = (f"common.{key}", value)
+    for key, value in grid.train.items():
+        if key in fields:  # an unknown key is check_plan's own problem
+            given[key] = (f"experiment.train.{key}", value)
+    problems: list[str] = []
+
+    def check(mapping: dict[str, Any], where: str) -> bool:
+        if "steps" not in mapping and "epochs" not in mapping:
+            mapping = {**mapping, "steps": 1}  # the runs' steps come from the validation
+        try:
+            TrainConfig.from_dict(mapping, source=f"profile {profile.name!r}, {where}")
+        except ConfigError as error:
+            problems.append(str(error))
+            return False
+        return True
+
+    alone = [check({name: value}, field) for name, (field, value) in given.items()]
+    alone += [check({"seed": seed}, "experiment.seeds") for seed in grid.seeds]
+    if all(alone):  # each value fits: now the ones that depend on each other
+        check({name: value for name, (_, value) in given.items()}, "experiment.train")
+    suite_languages = grid.evaluate.get("suite_languages") or {}
+    where = f"profile {profile.name!r}, experiment.evaluate.suite_languages"
+    if not isinstance(suite_languages, dict):
+        return [*problems, f"{where} = {suite_languages!r} is not a mapping of suite: languages"]
+    for suite, languages in suite_languages.items():
+        if suite not in SUITES:
+            problems.append(f"{where}: suite {suite!r} is unknown{did_you_mean(suite, SUITES)} "
+                            f"(known: {sorted(SUITES)})")  # fmt: skip
+        if not isinstance(languages, list) or not languages:
+            problems.append(f"{where}.{suite} = {languages!r} is not a non-empty list")
+            continue
+        for language in languages:
+            try:
+                normalize_language(language, file=f"profile {profile.name!r}", field="")
+            except DataError:
+                problems.append(
+                    f"{where}.{suite}: language {language!r} is not a known language code"
+                )
+    return problems
+
+
 def run_book(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     started = time.perf_counter()
     try:
         profile = load_profile(root / args.profiles, args.profile)
         executions = plan_profile(profile)
-        check_plan(
-            executions, root, profile, train_fields=_trainer_fields()
-        )  # all problems at once
+        check_plan(  # all problems at once
+            executions,
+            root,
+            profile,
+            train_fields=_trainer_fields(),
+            check_values=profile_value_problems,
+        )
         if args.only:
             executions = _apply(select(executions, args.only), args.only, _overrides(args.param))
         elif args.param:

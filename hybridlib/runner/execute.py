@@ -31,6 +31,7 @@ from typing import Any
 import nbformat
 import papermill
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from tqdm.auto import tqdm
 from traitlets import default
 
@@ -242,13 +243,16 @@ def resolve_parameters(execution: Execution, root: Path) -> dict[str, Any]:
 
 
 def check_plan(executions: list[Execution], root: Path, profile: Any = None,
-               train_fields: Iterable[str] | None = None) -> None:  # fmt: skip
+               train_fields: Iterable[str] | None = None,
+               check_values: Callable[[Any], list[str]] | None = None) -> None:  # fmt: skip
     """Check a whole plan before anything runs, and report every problem at once.
 
     Each notebook must exist and declare every parameter given to it explicitly; every key of
     the profile's ``common`` must be declared by at least one of its notebooks (else it would
     be dropped without a word); the keys of ``experiment.train`` must be among ``train_fields``
-    (the trainer's fields, given by the caller so the runner never imports the trainer). Raises
+    (the trainer's fields, given by the caller so the runner never imports the trainer);
+    ``check_values(profile)`` (also the caller's) lists the problems of the profile's values
+    (a batch size of 0, a NaN learning rate, an unknown suite or language). Raises
     :class:`ParameterError` listing all problems, each with a suggestion where one is close.
     """
     from hybridlib.io import did_you_mean
@@ -276,6 +280,8 @@ def check_plan(executions: list[Execution], root: Path, profile: Any = None,
             for name in sorted(set(profile.experiment.train) - fields):
                 problems.append(f"profile {profile.name!r}, experiment.train: {name!r} is not a "
                                 f"trainer field{did_you_mean(name, fields)}")  # fmt: skip
+        if check_values is not None:
+            problems.extend(check_values(profile))
     if problems:
         raise ParameterError(f"{len(problems)} problem(s) in the plan, nothing was run:\n  - "
                              + "\n  - ".join(dict.fromkeys(problems)))  # fmt: skip
@@ -387,6 +393,22 @@ def _hide_injected_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def _running_cell(path: Path) -> tuple[int | None, str]:
+    """The index and source of the last cell that started in the partly executed notebook at
+    ``path`` (papermill's ``start_time``): the one running when the kernel died; ``(None, "")``
+    when none started."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None, ""
+    started = [
+        (index, cell.source)
+        for index, cell in enumerate(nb.cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    return started[-1] if started else (None, "")
+
+
 def execute_one(
     execution: Execution, root: Path, output: Path, parameters: dict[str, Any]
 ) -> float:
@@ -408,6 +430,19 @@ def execute_one(
                 log_output=False,
                 kernel_manager_class=LocalKernelManager,
             )
+        except DeadKernelError as error:  # the kernel process died (killed, out of memory)
+            failed = output.with_name(output.stem + ".failed.ipynb")
+            index, source = _running_cell(tmp)
+            if tmp.is_file():
+                shutil.copyfile(tmp, failed)
+            raise NotebookFailure(
+                execution.name,
+                execution.notebook,
+                index,
+                source,
+                f"the kernel died ({type(error).__name__}: {error}); killed, or out of memory?",
+                failed if failed.exists() else None,
+            ) from None
         except papermill.PapermillExecutionError as error:
             failed = output.with_name(output.stem + ".failed.ipynb")
             if tmp.is_file():

@@ -61,7 +61,15 @@ def checkpoint_paths(output_dir: str | os.PathLike[str]) -> list[Path]:
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint that does not verify (no record, another size or SHA-256, unreadable)."""
+    """A checkpoint that does not verify (no record, another size or SHA-256, unreadable, a
+    pickle that ``weights_only`` refuses); the message names the file, then ``reason``."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}")
+
+    def __reduce__(self):  # rebuilt from its fields in another process
+        return (type(self), (self.path, self.reason))
 
 
 def record_path(path: Path) -> Path:
@@ -79,19 +87,22 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         record = json.loads(record_file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         raise CheckpointError(
-            f"{record_file.name} is missing or unreadable (a write cut short)"
+            path, f"{record_file.name} is missing or unreadable (a write cut short)"
         ) from None
     size = path.stat().st_size
     if size != record.get("size"):
-        raise CheckpointError(f"{size} bytes, but its record says {record.get('size')}")
+        raise CheckpointError(path, f"{size} bytes, but its record says {record.get('size')}")
     if sha256_file(path) != record.get("sha256"):
         raise CheckpointError(
-            "its SHA-256 differs from its record (the file changed after it was written)"
+            path, "its SHA-256 differs from its record (the file changed after it was written)"
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # an unpickling error of any kind: the file is unusable
-        raise CheckpointError(f"unreadable ({type(error).__name__}: {error})") from None
+    except Exception as error:  # UnpicklingError (an object weights_only refuses), a bad zip
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise CheckpointError(
+            path, f"unreadable as tensors and plain data ({type(error).__name__}: {first})"
+        ) from None
 
 
 def newest_valid_checkpoint(
@@ -104,7 +115,7 @@ def newest_valid_checkpoint(
         try:
             return path, load_checkpoint(path), skipped
         except CheckpointError as error:
-            skipped.append(f"{path.name}: {error}")
+            skipped.append(f"{path.name}: {error.reason}")
             path.replace(path.with_name(path.name + ".corrupt"))
             record_path(path).unlink(missing_ok=True)
     return None, None, skipped

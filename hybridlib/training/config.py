@@ -27,10 +27,12 @@ from typing import Any, Literal
 
 import yaml
 
-from hybridlib.io import did_you_mean
+from hybridlib.io import MAX_THREADS, did_you_mean
 from hybridlib.sampler_specs import SamplerSettingError, sampler_setting
 
 LAREQA_SUITES = ("xquad-r", "mlqa-r")
+# a run seeds Python, torch and numpy's legacy generator, which takes seeds below 2**32 only
+SEED_LIMIT = 2**32
 
 
 class ConfigError(ValueError):
@@ -198,11 +200,15 @@ class TrainConfig:
         _at_least("max_length", self.max_length, 2)
         _at_least("grad_cache_chunk_size", self.grad_cache_chunk_size, 1)
         _at_least("grad_accumulation_steps", self.grad_accumulation_steps, 1)
-        _at_least("seed", self.seed, 0)
+        if not 0 <= self.seed < SEED_LIMIT:
+            raise ConfigError(f"seed must be in [0, 2**32), but got {self.seed}")
         _at_least("checkpoint_every", self.checkpoint_every, 1)
         _at_least("keep_checkpoints", self.keep_checkpoints, 1)
         _at_least("log_every", self.log_every, 1)
-        _at_least("num_threads", self.num_threads, 1)
+        if self.num_threads is not None and not 1 <= self.num_threads <= MAX_THREADS:
+            raise ConfigError(
+                f"num_threads must be in [1, {MAX_THREADS}] (or null), but got {self.num_threads}"
+            )
         _at_least("warmup_steps", self.warmup_steps, 0)
         _at_least("train_top_layers", self.train_top_layers, 1)
         _at_least("kind_block", self.kind_block, 1)

@@ -191,6 +191,31 @@ def test_wrong_type(xquad_en) -> None:
     assert_names(caught.value, path, "data[0].paragraphs[0].qas[0].answers[0].answer_start", "16")
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("question", ""), ("question", " \u200b\ufeff"), ("sentence", "\u200d \u2060")],
+)
+def test_an_empty_question_or_candidate_text_is_refused(xquad_en, field: str, value: str) -> None:
+    """Issue 29: an empty (or whitespace / zero-width only) text was used as it was."""
+
+    def edit(document: dict) -> None:
+        paragraph = _paragraph(document)
+        if field == "question":
+            paragraph["qas"][0]["question"] = value
+        else:  # the last sentence, its break and the context kept consistent
+            start = len(paragraph["context"]) + 1
+            paragraph["context"] += " " + value
+            paragraph["sentences"].append(value)
+            paragraph["sentence_breaks"].append([start, start + len(value)])
+
+    root, path = xquad_en(edit)
+    with pytest.raises(DataError, match="is empty") as caught:
+        _load_en(root)
+    where = "qas[0].question" if field == "question" else "sentences["
+    assert caught.value.file == str(path) and where in caught.value.field
+    assert caught.value.value == value
+
+
 def test_answer_start_outside_its_paragraph(xquad_en) -> None:
     def edit(document: dict) -> None:
         _paragraph(document)["qas"][0]["answers"][0]["answer_start"] = 9999

@@ -149,3 +149,41 @@ def test_xm3600_real(real_data_dir: Path) -> None:
     test = load_xm3600(path, images=split["test"], same_language=True)
     assert test.metadata["images"] == 720
     assert {q.parallel_key.removeprefix("xm3600/") for q in test.queries} == set(split["test"])
+
+
+GOOD_LINE = '{"image/key": "a", "en": {"caption": ["A dog."]}, "de": {"caption": ["Ein Hund."]}}'
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "value", "problem"),
+    [
+        ('{"image/key": "b", "en": {"caption": "A cat."}}', "line 2.en.caption", "A cat.",
+         "is not a list"),
+        ('{"image/key": "b", "en": {"caption": [7]}}', "line 2.en.caption[0]", 7,
+         "is not a non-empty string"),
+        ('{"image/key": "b", "en": {"caption": ["\\u200b "]}}', "line 2.en.caption[0]", "\u200b ",
+         "is not a non-empty string"),
+        ('{"image/key": "b", "en": {"caption": []}}', "line 2.en.caption", [], "is an empty list"),
+        ('{"image/key": "b", "en": ["A cat."]}', "line 2.en", ["A cat."], "is not a JSON object"),
+        ('{"image/key": "b", "qq": {"caption": ["x"]}}', "line 2 key", "qq",
+         "is not a known language code"),
+        ('{"image/key": "b", "iw": {"caption": ["x"]}, "he": {"caption": ["y"]}}', "line 2 key",
+         "he", "is language 'he' again (key 'iw')"),
+        ('{"image/key": "b", "en": {"caption": ["x"]}, "en": {"caption": ["y"]}}',
+         "line 2, key 'en'", {"caption": ["y"]}, "is given twice"),
+        ('{"image/key": " ", "en": {"caption": ["x"]}}', "line 2.image/key", " ", "is empty"),
+        ('{"image/key": "b"}', "line 2", {"image/key": "b"}, "has no language"),
+        ('["b"]', "line 2", ["b"], "is not a JSON object"),
+    ],
+)  # fmt: skip
+def test_every_malformed_captions_shape_is_refused_without_the_hash_check(
+    tmp_path: Path, monkeypatch, line: str, field: str, value, problem: str
+) -> None:
+    """Issue 29: with HYBRIDLIB_VERIFY_DATA=0 some malformed captions files were read."""
+    monkeypatch.setenv("HYBRIDLIB_VERIFY_DATA", "0")
+    path = tmp_path / "captions.jsonl"
+    path.write_text(GOOD_LINE + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_xm3600(path)
+    assert_names(caught.value, path, field, value)
+    assert problem in caught.value.problem

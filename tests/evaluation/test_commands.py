@@ -96,3 +96,28 @@ def test_evaluate_names_an_unknown_article(env, capsys):
     assert run_cli(tmp_path / "out", typo) == 2
     assert "include: 1 article(s) not in suite 'xquad-r': 'Warszawa'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_refuses_one_language_of_a_cross_only_suite(env, capsys):
+    """Issue 29: ``--suite multi30k --language fr`` wrote 0 result rows with exit 0."""
+    tmp_path, _ = env
+    out = tmp_path / "one-language"
+    code = main(["evaluate", "--model", "tiny", "--suite", "multi30k", "--language", "fr",
+                 "--output", str(out), "--threads", "1"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hybridlib evaluate: suite 'multi30k': languages (--language) = ['fr']")
+    assert "only setting, Cross, pairs queries and candidates of different languages" in err
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("threads", ["0", "100000", "two"])
+def test_evaluate_refuses_a_thread_count_out_of_range(threads, capsys):
+    """Issue 29: ``--threads 0`` ended in torch's raw traceback."""
+    with pytest.raises(SystemExit) as caught:
+        main(["evaluate", "--model", "tiny", "--suite", "xquad-r", "--output", "unused",
+              "--threads", threads])  # fmt: skip
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --threads: {threads!r} is not a thread count in [1, 1024]" in err
+    assert "Traceback" not in err

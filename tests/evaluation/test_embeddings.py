@@ -167,3 +167,29 @@ def test_the_embedding_cache_never_writes_through_a_link_out_of_it(tmp_path) -> 
         encode_cached(encoder, ["a", "b"], suite="toy", role="queries", kind="query",
                       cache=tmp_path / "cache")  # fmt: skip
     assert list(outside.iterdir()) == []
+
+
+def test_a_killed_writes_temporary_is_removed_when_its_entry_is_next_used(tiny, tmp_path):
+    """Issue 29: a SIGKILL during a cache write left its temporary folder for ever. One older
+    than an hour goes when the entry is next used; a younger one may be a concurrent
+    writer's, and stays."""
+    import os
+    import time
+
+    from hybridlib.evaluation.embeddings import STALE_TEMPORARY_SECONDS
+
+    encode_cached(tiny, ["a", "b"], kind="query", suite="toy", role="queries", cache=tmp_path)
+    (npy,) = (tmp_path / "toy").glob("queries-*.npy")
+    stale = tmp_path / "toy" / f".{npy.name}.killed.tmp"
+    live = tmp_path / "toy" / f".{npy.name}.writing.tmp"
+    other = tmp_path / "toy" / ".someone-else.npy.killed.tmp"
+    for folder in (stale, live, other):
+        folder.mkdir()
+        (folder / "payload").write_bytes(b"half")
+    old = time.time() - STALE_TEMPORARY_SECONDS - 60
+    for path in (stale, stale / "payload", other, other / "payload"):
+        os.utime(path, (old, old))
+    encode_cached(tiny, ["a", "b"], kind="query", suite="toy", role="queries", cache=tmp_path)
+    assert not stale.exists()
+    assert live.exists()  # perhaps another process writing the same entry now
+    assert other.exists()  # another entry's: removed when that entry is used

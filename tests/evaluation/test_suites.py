@@ -218,3 +218,21 @@ def test_prefixes_are_set_for_every_system_and_recorded() -> None:
     from hybridlib.reporting.results import SETTINGS_FIELDS
 
     assert {"query_prefix", "passage_prefix"} <= set(SETTINGS_FIELDS)
+
+
+def test_a_max_length_beyond_the_models_positions_is_refused() -> None:
+    """Issue 29: ``--max-length 100000`` was recorded in the provenance of a 512-position model."""
+    from hybridlib.models.settings import position_limit
+
+    encoder = Encoder.from_pretrained("tiny")
+    limit = position_limit(encoder.transformer.config)
+    assert limit is not None
+    with pytest.raises(ValueError) as caught:
+        EvaluationSettings(max_length=100000).apply(encoder)
+    assert str(caught.value).startswith(
+        f"max_length (--max-length) = 100000 is above the position limit {limit} of model"
+    )
+    assert encoder.max_length != 100000  # nothing was set
+    assert EvaluationSettings(max_length=limit).apply(encoder)["max_length"] == limit
+    with pytest.raises(ValueError, match=r"max_length \(--max-length\) = 0 must be >= 2"):
+        EvaluationSettings(max_length=0)

@@ -139,6 +139,21 @@ def test_a_corrupt_shard_is_set_aside_and_recomputed_never_used(
     assert len(HiddenStateCache(frozen, tmp_path / "damaged", dtype="float32")) == len(TEXTS)
 
 
+def test_at_most_the_three_newest_corrupt_shards_are_kept(frozen: Encoder, tmp_path: Path) -> None:
+    """Issue 29: shards set aside piled up in ``corrupt/`` without bound."""
+    from hybridlib.models.hidden_states import KEEP_SET_ASIDE
+
+    cache = HiddenStateCache(frozen, tmp_path, dtype="float32")
+    names = [f"shard-{i:016d}" for i in range(5)]
+    for name in names:
+        for part in ("json", "keys.npy", "offsets.npy", "states.npy"):
+            (cache.folder / f"{name}.{part}").write_bytes(b"damaged")
+        cache._set_aside(name, "damaged on purpose")
+    kept = sorted((cache.folder / "corrupt").iterdir())
+    assert KEEP_SET_ASIDE == 3 and len(kept) == 3 * 4
+    assert {p.name.split(".", 1)[0] for p in kept} == set(names[-3:])  # the newest three
+
+
 def test_files_of_an_interrupted_fill_are_removed(frozen: Encoder, tmp_path: Path) -> None:
     cache = HiddenStateCache(frozen, tmp_path)
     cache.fill(TEXTS)

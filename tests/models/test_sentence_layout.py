@@ -4,6 +4,7 @@ published sentence encoder) is read as sentence-transformers itself runs it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,6 +122,13 @@ def test_the_head_is_trained_saved_and_loaded_with_the_model(st_folder, tmp_path
         (
             lambda f: (f / "2_Dense" / "model.safetensors").unlink(),
             "2_Dense: no model.safetensors or pytorch_model.bin",
+        ),
+        (  # issue 29: a pickle that weights_only refuses was torch's raw UnpicklingError
+            lambda f: (
+                (f / "2_Dense" / "model.safetensors").unlink(),
+                torch.save({"weight": Path("not a tensor")}, f / "2_Dense" / "pytorch_model.bin"),
+            ),
+            r"2_Dense/pytorch_model.bin: cannot be loaded as tensors only \(UnpicklingError: ",
         ),
         (
             lambda f: (f / "modules.json").write_text(

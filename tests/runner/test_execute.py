@@ -435,3 +435,57 @@ def test_a_failing_execution_on_a_worker_is_named(grid_book, client):
         p.name for p in (grid_book / "fail").glob("*.json") if p.name != "manifest.json"
     )
     assert stamps == ["a.json", "b.json"]  # c left no stamp: never taken for finished
+
+
+def test_the_values_of_a_profiles_training_fields_are_checked_before_anything_runs() -> None:
+    """A batch size of 0, a NaN learning rate, an unknown suite or language: all reported at
+    once by the plan check, naming profile, field and value (issue 29)."""
+    from hybridlib.runner.commands import _trainer_fields, profile_value_problems
+    from hybridlib.runner.execute import check_plan
+
+    profile = load_profile(REPO / "profiles.yaml", "smoke")
+    grid = profile.experiment
+    evaluate = {**grid.evaluate, "suite_languages": {"xquad-r": ["en", "xx"], "nosuch": ["en"]}}
+    train = {**grid.train, "batch_size": 0, "lr": float("nan")}
+    bad = dataclasses.replace(
+        profile, experiment=dataclasses.replace(grid, train=train, evaluate=evaluate)
+    )
+    with pytest.raises(ParameterError) as caught:
+        check_plan(
+            plan_profile(bad),
+            REPO,
+            bad,
+            train_fields=_trainer_fields(),
+            check_values=profile_value_problems,
+        )
+    message = str(caught.value)
+    assert "4 problem(s) in the plan, nothing was run" in message
+    assert (
+        "profile 'smoke', experiment.train.batch_size: batch_size must be >= 2, but got 0"
+        in message
+    )
+    assert "experiment.train.lr: lr must be > 0, but got nan" in message
+    assert "suite_languages: suite 'nosuch' is unknown" in message
+    assert "suite_languages.xquad-r: language 'xx' is not a known language code" in message
+    assert profile_value_problems(profile) == []  # the shipped profile passes
+
+
+def test_a_dead_kernel_is_a_notebook_failure_naming_the_notebook(tmp_path: Path) -> None:
+    """Issue 29: a kernel that died (DeadKernelError) ended `hybridlib book` in a traceback."""
+    from hybridlib.runner.execute import execute_one
+
+    from .conftest import make_notebook
+
+    (tmp_path / "notebooks").mkdir()
+    nb = make_notebook([("code", "import os\nos._exit(9)")], "x = 1")
+    nbformat.write(nb, tmp_path / "notebooks" / "dies.ipynb")
+    execution = Execution(name="dies", notebook="notebooks/dies.ipynb", parameters={})
+    output = tmp_path / "store" / "dies.ipynb"
+    with pytest.raises(NotebookFailure) as caught:
+        execute_one(execution, tmp_path, output, {})
+    message = str(caught.value)
+    assert message.startswith("notebook notebooks/dies.ipynb (execution 'dies') failed in cell")
+    assert "the kernel died (DeadKernelError" in message
+    assert "os._exit(9)" in caught.value.source
+    assert not output.exists()  # nothing half-written
+    assert not [p for p in output.parent.iterdir() if p.name.endswith(".tmp")]

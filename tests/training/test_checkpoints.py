@@ -72,3 +72,22 @@ def test_a_resumed_run_may_change_only_what_changes_no_weight() -> None:
     saved = {"lr": 1e-4, "num_threads": 2, "output_dir": "a", "seed": 0}
     current = {"lr": 3e-4, "num_threads": 8, "output_dir": "b", "seed": 0}
     assert config_differences(saved, current) == ["lr"]
+
+
+def test_a_pickle_that_weights_only_refuses_is_named(tmp_path: Path) -> None:
+    """Issue 29: a refused pickle (UnpicklingError) gave torch's long message, not the file."""
+    import hashlib
+    import json
+
+    save(tmp_path, [1])
+    (path,) = checkpoint_paths(tmp_path)
+    torch.save({"step": 1, "model": Path("not a tensor")}, path)  # an object, not tensors
+    data = path.read_bytes()  # its record made to agree: only the unpickling can refuse it
+    record = {"step": 1, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    record_path(path).write_text(json.dumps(record))
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: unreadable as tensors and plain data (UnpicklingError: ")
+    assert "\n" not in message and caught.value.path == path
+    assert newest_valid_checkpoint(tmp_path)[2][0].startswith(f"{path.name}: unreadable as")

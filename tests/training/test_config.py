@@ -113,6 +113,15 @@ def test_unknown_key_in_the_data_section(tmp_path):
             "data: give exactly one of 'suite' or 'pairs_file'",
         ),
         ({"data": ["xquad-r"]}, r"data must be a mapping, but got \['xquad-r'\]"),
+        # issue 29: these reached numpy and torch, whose errors name no field
+        ({"seed": 2**63}, rf"seed must be in \[0, 2\*\*32\), but got {2**63}"),
+        ({"seed": 2**32}, rf"seed must be in \[0, 2\*\*32\), but got {2**32}"),
+        ({"seed": -1}, r"seed must be in \[0, 2\*\*32\), but got -1"),
+        (
+            {"num_threads": 100000},
+            r"num_threads must be in \[1, 1024\] \(or null\), but got 100000",
+        ),
+        ({"num_threads": 0}, r"num_threads must be in \[1, 1024\] \(or null\), but got 0"),
     ],
 )
 def test_bad_values_are_named(update, message):
