@@ -181,6 +181,7 @@ def test_top_layers_are_saved_alone_and_checked_against_the_base(
     folder = trained.save_pretrained(tmp_path / "model", top_layers_only=True)
     assert sorted(p.name for p in folder.iterdir()) == [
         "hybridlib_encoder.json",
+        "hybridlib_files.json",  # the weights' SHA-256, checked when loading
         "hybridlib_top_layers.json",
         "top_layers.safetensors",
     ]
