@@ -419,27 +419,24 @@ def evaluate(
     result = SettingsResult.concat(parts)
 
     output = Path(output_dir)
-    _write_tables(result, suites, retriever, output)
-    identity = evaluation_identity(
-        retriever, options, candidate_input=evaluation_settings.candidate_input,
-        evaluation_record=evaluation_record, postprocess=postprocess,
-    )  # fmt: skip
-    fingerprint = identity["model_fingerprint"]
-    cache = retriever.hidden_cache
-    record = provenance(
-        {
-            "model": str(model) if isinstance(model, (str, os.PathLike)) else fingerprint["model"],
-            **identity,
-            "model_metadata": retriever.metadata,
-            "suites": list(suites),
-            "hidden_state_cache": cache.info() if cache is not None else None,
-            "n_result_rows": len(result.results),
-            "n_per_query_rows": len(result.per_query),
-        },
-        data_files=_data_files(loaded_suites),
-    )
-    record["timings_s"] = timings
-    atomic_write_json(output / "provenance.json", record)
+    # the provenance, written last, marks a complete evaluation: an older one goes first, and a
+    # failure (a full disk, a kill by SIGTERM) removes what this call wrote, so results and a
+    # provenance of two evaluations never stand together
+    written = [output / name for name in ("provenance.json", "results.csv", "per_query.csv.gz")]
+    written += [output / f"matrix-{name}-map.csv" for name in suites]
+    written[0].unlink(missing_ok=True)
+    try:
+        _write_tables(result, suites, retriever, output)
+        record = _provenance_record(
+            model, retriever, options, evaluation_settings, evaluation_record, postprocess,
+            suites, result, loaded_suites,
+        )  # fmt: skip
+        record["timings_s"] = timings
+        atomic_write_json(output / "provenance.json", record)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return result
 
 
@@ -453,6 +450,44 @@ def _data_files(
         for suite in loaded
         for path in suite.metadata.get("files", []) or []
     }
+
+
+def _provenance_record(
+    model: Any,
+    retriever: Retriever,
+    options: EvaluationOptions,
+    evaluation_settings: EvaluationSettings,
+    evaluation_record: dict[str, Any],
+    postprocess: Any,
+    suites: Sequence[str],
+    result: SettingsResult,
+    loaded_suites: dict[str, list[RetrievalSuite]],
+) -> dict[str, Any]:
+    """The provenance of an evaluation: what its results depend on
+    (:func:`~hybridlib.evaluation.reuse.evaluation_identity`), the model's own record, the
+    suites, the hidden-state cache and the data files' hashes (``timings_s`` is added after)."""
+    identity = evaluation_identity(
+        retriever, options, candidate_input=evaluation_settings.candidate_input,
+        evaluation_record=evaluation_record, postprocess=postprocess,
+    )  # fmt: skip
+    name = (
+        str(model)
+        if isinstance(model, (str, os.PathLike))
+        else identity["model_fingerprint"]["model"]
+    )
+    cache = retriever.hidden_cache
+    return provenance(
+        {
+            "model": name,
+            **identity,
+            "model_metadata": retriever.metadata,
+            "suites": list(suites),
+            "hidden_state_cache": cache.info() if cache is not None else None,
+            "n_result_rows": len(result.results),
+            "n_per_query_rows": len(result.per_query),
+        },
+        data_files=_data_files(loaded_suites),
+    )
 
 
 def _write_tables(

@@ -91,3 +91,29 @@ def test_identity_differences_name_what_differs(tmp_path: Path) -> None:
     assert identity_differences(file, {"c": None}) == []  # an absent entry reads as None
     file.write_text("{not json")
     assert identity_differences(file, {"a": 1}) == ["provenance.json (unreadable)"]
+
+
+def test_a_failed_write_leaves_no_results_without_their_provenance(
+    real_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while writing the provenance (written last) left a lone results.csv, and a
+    rerun over a complete folder could leave new results beside the old provenance."""
+    import errno
+
+    import hybridlib.evaluation.suites as suites_module
+    from hybridlib.evaluation import EvaluationOptions, evaluate
+
+    monkeypatch.setenv("HYBRIDLIB_DATA_DIR", str(real_data_dir))
+    options = EvaluationOptions(languages=["de"])
+    out = tmp_path / "out"
+    evaluate("tiny", ["tatoeba"], out, options=options, log=None)  # a complete evaluation
+    assert (out / "provenance.json").is_file()
+
+    def full_disk(path, obj):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(suites_module, "atomic_write_json", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        evaluate("tiny", ["tatoeba"], out, options=options, settings=EvaluationSettings(max_length=8),
+                 log=None)  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == []  # neither the old nor a half of the new
