@@ -55,7 +55,7 @@ from hybridlib.io import did_you_mean
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hybridlib.data.types import RetrievalSuite
+    from hybridlib.data.types import RetrievalSuite, TrainingPair
 
 SETTINGS: tuple[str, ...] = ("mono", "cross", "multi")  # LAReQA's settings
 ALL = "all"  # the language of a Multi pool, and of a row aggregated over languages
@@ -73,6 +73,16 @@ class SuiteLoader(Protocol):
     def __call__(
         self, languages: list[str] | None, root: PathLike | None, path: PathLike | None = None
     ) -> list[RetrievalSuite]: ...
+
+
+class TrainingLoader(Protocol):
+    """``(languages, articles, root) -> pairs``: a suite's training pairs in ``languages``
+    (None: all) from ``articles`` (its training units, e.g. article titles or
+    ``xm3600/<image>``; None: every unit that may be trained on), ``root`` the data folder."""
+
+    def __call__(
+        self, languages: list[str] | None, articles: list[str] | None, root: PathLike | None
+    ) -> list[TrainingPair]: ...
 
 
 # (a per-language suite's rows, the training languages or None) -> the rows with aggregates
@@ -95,7 +105,8 @@ class SuiteSpec:
     ``drop_training_articles``: a pool that is a whole Wikipedia holds the articles trained
     on; their passages are removed from it (``leakage.restrict_articles``) instead of the
     suite being refused. ``cross_pivot``: its Cross cells are ``x -> pivot`` only (TICO-19's
-    37 languages against English), not every ordered pair.
+    37 languages against English), not every ordered pair. ``training_pairs``: a
+    :class:`TrainingLoader` for a suite that is also a training set (None: never trained on).
     """
 
     name: str
@@ -111,6 +122,7 @@ class SuiteSpec:
     present: Callable[[Path], bool] | None = None
     drop_training_articles: bool = False
     cross_pivot: str | None = None
+    training_pairs: TrainingLoader | None = None
 
     def __post_init__(self) -> None:
         where = f"suite {self.name!r}"
@@ -176,6 +188,11 @@ def suite_label(name: str) -> str:
     return spec.label if spec is not None else name
 
 
+def training_suites() -> tuple[str, ...]:
+    """The suites that are also training sets (their ``training_pairs``), in registry order."""
+    return tuple(name for name, spec in SUITES.items() if spec.training_pairs is not None)
+
+
 def headline_measures() -> dict[str, tuple[str, str]]:
     """Each domain-shift suite's headline ``(setting, measure)``, in registry order: what the
     domain-shift and mixing chapters test."""
@@ -226,6 +243,38 @@ def _lareqa(name: str) -> SuiteLoader:
         return [load_lareqa(name, languages=languages, root=root)]
 
     return load
+
+
+def _lareqa_pairs(name: str) -> TrainingLoader:
+    def pairs(
+        languages: list[str] | None, articles: list[str] | None, root: PathLike | None
+    ) -> list[TrainingPair]:
+        from hybridlib.data.lareqa import lareqa_training_pairs
+
+        return lareqa_training_pairs(name, languages=languages, articles=articles, root=root)
+
+    return pairs
+
+
+def _xm3600_pairs(
+    languages: list[str] | None, articles: list[str] | None, root: PathLike | None
+) -> list[TrainingPair]:
+    """Pairs of the protocol's training images (``articles``: ``xm3600/<image>`` among them);
+    a validation or test image is refused, never trained on."""
+    from hybridlib.data.xm3600 import xm3600_training_pairs
+    from hybridlib.protocol import xm3600_images
+
+    train = xm3600_images("train", root=root)
+    if articles is None:
+        return xm3600_training_pairs(train, languages=languages, root=root)
+    images = [a.removeprefix("xm3600/") for a in articles]
+    outside = sorted(set(images) - set(train))
+    if outside:
+        raise ValueError(
+            f"data.articles: {len(outside)} XM3600 image(s) are not training images of the "
+            f"protocol's split (validation or test, or unknown), e.g. {outside[0]!r}"
+        )
+    return xm3600_training_pairs(images, languages=languages, root=root)
 
 
 def _multi30k(
@@ -372,13 +421,13 @@ def tatoeba_aggregates(
 # the built-in suites (their measures checked by tests/test_suites.py)
 SUITES.update({spec.name: spec for spec in (
     SuiteSpec("xquad-r", "XQuAD-R", _lareqa("xquad-r"), SETTINGS, LAREQA_MEASURES,
-              MULTI_EXTRA_MEASURES, folders=("xquad-r",)),
+              MULTI_EXTRA_MEASURES, folders=("xquad-r",), training_pairs=_lareqa_pairs("xquad-r")),
     SuiteSpec("mlqa-r", "MLQA-R", _lareqa("mlqa-r"), SETTINGS, LAREQA_MEASURES,
-              MULTI_EXTRA_MEASURES, folders=("mlqa-r",)),
+              MULTI_EXTRA_MEASURES, folders=("mlqa-r",), training_pairs=_lareqa_pairs("mlqa-r")),
     SuiteSpec("multi30k", "Multi30K", _multi30k, ("cross",), LAREQA_MEASURES,
               headline=("cross", "map"), folders=("multi30k",)),
     SuiteSpec("xm3600", "XM3600", _xm3600, SETTINGS, LAREQA_MEASURES, MULTI_EXTRA_MEASURES,
-              headline=("cross", "map"), folders=("xm3600",)),
+              headline=("cross", "map"), folders=("xm3600",), training_pairs=_xm3600_pairs),
     SuiteSpec("tatoeba", "Tatoeba", _tatoeba, ("cross",), ("recall@1", "map"),
               headline=("cross", "recall@1"), per_language=True, aggregate=tatoeba_aggregates,
               folders=("tatoeba",)),
@@ -412,5 +461,6 @@ __all__ = [
     "suite_label",
     "suite_present",
     "suite_spec",
+    "training_suites",
     "unregister_suite",
 ]

@@ -29,8 +29,8 @@ import yaml
 
 from hybridlib.io import MAX_THREADS, did_you_mean
 from hybridlib.sampler_specs import SamplerSettingError, sampler_setting
+from hybridlib.suites import training_suites
 
-LAREQA_SUITES = ("xquad-r", "mlqa-r")
 # a run seeds Python, torch and numpy's legacy generator, which takes seeds below 2**32 only
 SEED_LIMIT = 2**32
 
@@ -65,9 +65,9 @@ class DataConfig:
                 f"data: give exactly one of 'suite' or 'pairs_file', but got "
                 f"suite={self.suite!r}, pairs_file={self.pairs_file!r}"
             )
-        if self.suite is not None and self.suite not in LAREQA_SUITES:
+        if self.suite is not None and self.suite not in training_suites():
             raise ConfigError(
-                f"data.suite must be one of {list(LAREQA_SUITES)}, but got {self.suite!r}"
+                f"data.suite must be one of {list(training_suites())}, but got {self.suite!r}"
             )
         if self.fold is not None:
             if self.suite is None or self.articles is not None:

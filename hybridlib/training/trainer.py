@@ -82,36 +82,38 @@ class TrainResult:
 
 # ----------------------------------------------------------------------------- data
 def load_training_pairs(data: DataConfig) -> list[TrainingPair]:
-    """The training pairs a :class:`DataConfig` names (suite, languages, articles or fold)."""
+    """The training pairs a :class:`DataConfig` names (a training suite of the registry,
+    :func:`hybridlib.suites.training_suites`, with languages, articles or fold; or a file)."""
     if data.pairs_file is not None:
         return read_pairs_file(data.pairs_file)
-    from hybridlib.data import article_folds, lareqa_training_pairs
+    from hybridlib.data import article_folds
+    from hybridlib.suites import suite_spec
 
     suite = data.suite
     assert suite is not None  # DataConfig holds exactly one of pairs_file and suite
+    load = suite_spec(suite).training_pairs
+    assert load is not None  # DataConfig admits training suites only
 
-    articles = data.articles
+    articles = None if data.articles is None else list(data.articles)
     if data.fold is not None:
-        every = lareqa_training_pairs(suite, languages=data.languages, root=data.root)
+        every = load(data.languages, None, data.root)
         folds = article_folds({p.article for p in every}, n_folds=data.n_folds, seed=data.fold_seed)
-        articles = folds[data.fold]
-    elif articles is not None:
+        articles = list(folds[data.fold])
+    try:  # a suite refuses what it never trains on (XM3600: a validation or test image)
+        pairs = load(data.languages, articles, data.root)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if data.articles is not None:
         from hybridlib.io import did_you_mean
 
-        known = {
-            p.article
-            for p in lareqa_training_pairs(suite, languages=data.languages, root=data.root)
-        }
-        unknown = [a for a in articles if a not in known]
+        known = {p.article for p in load(data.languages, None, data.root)}
+        unknown = [a for a in data.articles if a not in known]
         if unknown:
             hint = did_you_mean(unknown[0], known, " (did you mean {!r}?)")
             raise ConfigError(
                 f"data.articles: {len(unknown)} article(s) not in {suite} in the chosen "
                 f"languages, e.g. {unknown[0]!r}{hint}"
             )
-    pairs = lareqa_training_pairs(
-        suite, languages=data.languages, articles=articles, root=data.root
-    )
     if not pairs:
         raise ConfigError(f"data: no training pair in {suite} for languages {data.languages} "
                           f"and the chosen articles")  # fmt: skip

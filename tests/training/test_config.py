@@ -98,7 +98,7 @@ def test_unknown_key_in_the_data_section(tmp_path):
         ({"epochs": 3}, "give exactly one of 'steps' or 'epochs', but got steps=10, epochs=3"),
         (
             {"data": {"suite": "xquad"}},
-            r"data.suite must be one of \['xquad-r', 'mlqa-r'\], but got 'xquad'",
+            r"data.suite must be one of \['xquad-r', 'mlqa-r', 'xm3600'\], but got 'xquad'",
         ),
         (
             {"data": {"suite": "xquad-r", "fold": 2}},

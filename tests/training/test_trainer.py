@@ -463,3 +463,21 @@ def test_a_second_training_into_a_busy_folder_is_refused_naming_the_first(
     # the lock is free again once the first ends
     result = train(TrainConfig.from_dict({**fields, "output_dir": str(out)}), show_progress=False)
     assert result.model_dir.is_dir()
+
+
+@pytest.mark.slow
+def test_xm3600_trains_on_its_training_images_only(tmp_path, real_data_dir):
+    """XM3600 is a training suite of the registry: its pairs come from the protocol's training
+    images (the loss masks every other caption of an image); a test image is refused."""
+    from hybridlib.protocol import xm3600_images
+
+    root = str(real_data_dir)
+    train_images = [f"xm3600/{key}" for key in xm3600_images("train", root=root)[:6]]
+    data = {"suite": "xm3600", "languages": ["de", "en"], "articles": train_images, "root": root}
+    result = train(config(tmp_path, "captions", steps=3, batch_size=4, data=data))
+    prov = json.loads((result.model_dir.parent / "provenance.json").read_text())
+    assert prov["parameters"]["training_articles"] == sorted(train_images)
+    assert prov["parameters"]["training_languages"] == ["de", "en"]
+    test_image = f"xm3600/{xm3600_images('test', root=root)[0]}"
+    with pytest.raises(ConfigError, match="not training images of the protocol's split"):
+        train(config(tmp_path, "leaky", steps=1, data={**data, "articles": [test_image]}))
