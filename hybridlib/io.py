@@ -115,19 +115,24 @@ def only_writer(folder: str | os.PathLike[str], what: str) -> Iterator[Path]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def refuse_book_folder(path: str | os.PathLike[str], what: str) -> None:
-    """Raise ``ValueError`` when ``path`` lies in a book's folder ``runs/<profile>/`` (one that
-    holds the book's ``notebooks/manifest.json``; ``runs/adhoc/`` is open): a book's results
-    are its own executions' only, and a run written there from outside would be taken in."""
-    for folder in (Path(path).resolve(), *Path(path).resolve().parents):
-        if (
-            folder.parent.name == "runs"
-            and folder.name != "adhoc"
-            and (folder / "notebooks" / "manifest.json").is_file()
-        ):
+def refuse_book_folder(
+    path: str | os.PathLike[str], what: str, project_root: str | os.PathLike[str] | None = None
+) -> None:
+    """Raise ``ValueError`` when ``path`` lies in a book's folder ``runs/<profile>/``: one that
+    holds the book's ``notebooks/manifest.json``, or any ``runs/<profile>/`` of
+    ``project_root`` (a book not built yet); ``runs/adhoc/`` is open. A book's results are its
+    own executions' only, and a run written there from outside would be taken in."""
+    root = Path(project_root).resolve() if project_root is not None else None
+    resolved = Path(path).resolve() if root is None else (root / path).resolve()
+    for folder in (resolved, *resolved.parents):
+        if folder.parent.name != "runs" or folder.name == "adhoc":
+            continue
+        if (folder / "notebooks" / "manifest.json").is_file() or folder.parent.parent == root:
+            shown = f"runs/{folder.name}/" if folder.parent.parent == root else str(folder)
             raise ValueError(
-                f"{what} {path} lies in the {folder.name!r} book's folder {folder}, which holds "
-                "only that book's own executions; write elsewhere"
+                f"{what} {path} lies in the {folder.name!r} book's folder {shown}, which holds "
+                "only that book's own executions; write elsewhere (runs/adhoc/ is open), or "
+                f"rerun it through `hybridlib book --profile {folder.name} --only NOTEBOOK -p ...`"
             )
 
 
@@ -232,6 +237,19 @@ def contained(root: str | os.PathLike[str], path: str | os.PathLike[str], what: 
                 f"{real_root}; remove the link (hybridlib never writes or deletes through one)"
             )
     return path
+
+
+_SHA256_OF: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
+
+
+def sha256_of_version(path: str | os.PathLike[str]) -> str:
+    """:func:`sha256_file` of ``path``, hashed once per process per file version (its path,
+    size and modification time): a file changed in place is hashed again."""
+    stat = os.stat(path)
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA256_OF:
+        _SHA256_OF[key] = sha256_file(path)
+    return _SHA256_OF[key]
 
 
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:

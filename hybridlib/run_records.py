@@ -23,7 +23,8 @@ from hybridlib.data._fields import read_json
 from hybridlib.data.errors import DataError
 from hybridlib.io import atomic_write_json
 from hybridlib.protocol import direction
-from hybridlib.systems import canonical, system_label, system_name
+from hybridlib.sampler_specs import system_of
+from hybridlib.systems import system_label, system_name
 
 RUN_RECORD = "run.json"
 # who a system is: what reporting groups, orders and compares by (never its display name)
@@ -67,11 +68,9 @@ def trained_identity(
     """``{"sampler", "alpha", "alpha_end", "seed"}`` of a trained model, as its run record
     states them and its training metadata records them: a fixed alpha of 1 or 0 is X-X or
     X-Y whatever sampler trained it; ``alpha_end`` only for a schedule (else None)."""
-    if alpha_end is not None and alpha is not None and float(alpha_end) != float(alpha):
-        return {"sampler": sampler, "alpha": float(alpha), "alpha_end": float(alpha_end),
-                "seed": seed}  # fmt: skip
-    sampler, canonical_alpha = canonical(sampler, alpha)  # type: ignore[arg-type]
-    return {"sampler": sampler, "alpha": canonical_alpha, "alpha_end": None, "seed": seed}
+    system = system_of(sampler, alpha, alpha_end)  # alpha None: the sampler's own
+    return {"sampler": system.sampler, "alpha": system.alpha, "alpha_end": system.alpha_end,
+            "seed": seed}  # fmt: skip
 
 
 def write_run_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> Path:
@@ -94,8 +93,8 @@ def read_run_records(root: str | os.PathLike[str]) -> list[tuple[Path, dict[str,
 
 
 def check_run_describes(folder: Path, record: dict[str, Any]) -> None:
-    """Check ``folder/run.json``'s ``record`` against the results it describes. Raises :class:`DataError` naming the file, field and value when:
-    a trained record lacks its sampler, alpha or direction; its suites' results are of two
+    """Check ``folder/run.json``'s ``record`` against the results it describes. Raises
+    :class:`DataError` naming the file, field and value when: a trained record lacks its sampler, alpha or direction; its suites' results are of two
     models, or of another model than the record's ``model_sha256``; or the model records (in
     its training metadata) another seed, sampler, alpha or alpha_end than ``record``."""
     path = folder / RUN_RECORD

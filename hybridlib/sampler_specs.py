@@ -230,14 +230,14 @@ def sampler_setting(sampler: str, alpha: Any = None, alpha_end: Any = None) -> S
     return SamplerSetting(spec, share, end)
 
 
-def system_of(sampler: str, alpha: float, alpha_end: float | None = None) -> SamplerSetting:
+def system_of(sampler: str, alpha: float | None, alpha_end: float | None = None) -> SamplerSetting:
     """The system that a recorded ``(sampler, alpha, alpha_end)`` is (see
     :meth:`SamplerSetting.system`): a fixed-alpha sampler is itself whatever alpha it records,
     and an ``alpha_end`` equal to ``alpha`` is no schedule."""
     spec = sampler_spec(sampler)
     if spec.fixed_alpha is not None:
         alpha = spec.fixed_alpha
-    if alpha_end is not None and float(alpha_end) == float(alpha):
+    if alpha_end is not None and alpha is not None and float(alpha_end) == float(alpha):
         alpha_end = None
     return sampler_setting(spec.name, alpha, alpha_end).system()
 

@@ -261,3 +261,15 @@ def test_a_run_from_outside_is_refused_in_a_books_folder(tmp_path: Path, capsys)
     assert main(["train", "--config", str(config)]) == 2
     assert "lies in the 'smoke' book's folder" in capsys.readouterr().err
     assert not target.exists() and not (book / "models").exists()
+
+
+def test_a_file_changed_in_place_is_hashed_again(tmp_path: Path) -> None:
+    import hashlib
+
+    from hybridlib.io import sha256_of_version
+
+    file = tmp_path / "weights.bin"
+    file.write_bytes(b"first")
+    assert sha256_of_version(file) == hashlib.sha256(b"first").hexdigest()
+    file.write_bytes(b"other, longer")  # another size (and time): another version
+    assert sha256_of_version(file) == hashlib.sha256(b"other, longer").hexdigest()

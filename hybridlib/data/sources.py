@@ -23,13 +23,12 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from hybridlib.data.errors import DataError
-from hybridlib.io import atomic_path, sha256_file
+from hybridlib.io import atomic_path, sha256_file, sha256_of_version
 
 ENV_DATA_DIR = "HYBRIDLIB_DATA_DIR"
 ENV_OFFLINE = "HYBRIDLIB_OFFLINE"  # "1": never try to download
 ENV_BASE_URL = "HYBRIDLIB_DATA_BASE_URL"  # another raw file server (a mirror)
 ENV_VERIFY = "HYBRIDLIB_VERIFY_DATA"  # "0": loaders skip the SHA-256 check (synthetic test roots)
-_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
 GITHUB_RAW = "https://raw.githubusercontent.com"
 
 
@@ -192,13 +191,10 @@ def check_pinned(root: Path, relative: str) -> None:
     if expected is None:
         return
     path = root / relative
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        _VERIFIED[key] = sha256_file(path)
-    if _VERIFIED[key] != expected:
+    actual = sha256_of_version(path)
+    if actual != expected:
         raise DataError(
-            path, "sha256", _VERIFIED[key],
+            path, "sha256", actual,
             f"differs from the pinned {expected} (hybridlib/data/SHA256SUMS): the file was "
             f"changed or is another version; restore it (`hybridlib data fetch`) or set "
             f"{ENV_VERIFY}=0 to read it anyway",

@@ -33,7 +33,6 @@ TOP_LAYERS_FILE = "hybridlib_top_layers.json"  # a folder holding only the top l
 TOP_WEIGHTS_FILE = "top_layers.safetensors"
 HEAD_FILE = "dense_head.safetensors"  # the DenseHead's weights, beside the transformer's
 FILES_RECORD = "hybridlib_files.json"  # the SHA-256 of a saved folder's weights files
-_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
 
 
 class CorruptModelError(ValueError):
@@ -57,7 +56,7 @@ def verify_files(folder: Path) -> None:
     """Raise :class:`CorruptModelError` naming the file when a file that ``folder`` recorded
     when it was saved (:data:`FILES_RECORD`, or an embedded build's ``weights_sha256``) is
     missing or has another SHA-256. Each file version is hashed once per process."""
-    from hybridlib.io import sha256_file
+    from hybridlib.io import sha256_of_version
     from hybridlib.models.embedded import BUILD_FILE, WEIGHTS_FILE
 
     expected: dict[str, str] = {}
@@ -75,13 +74,10 @@ def verify_files(folder: Path) -> None:
         path = folder / name
         if not path.is_file():
             raise CorruptModelError(f"{path}: missing (the folder recorded it when it was saved)")
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if key not in _VERIFIED:
-            _VERIFIED[key] = sha256_file(path)
-        if _VERIFIED[key] != digest:
+        actual = sha256_of_version(path)
+        if actual != digest:
             raise CorruptModelError(
-                f"{path}: sha256 = {_VERIFIED[key]} differs from {digest}, recorded when the "
+                f"{path}: sha256 = {actual} differs from {digest}, recorded when the "
                 "model was saved: the file was changed or damaged (retrain the model, or "
                 "delete a cached one to rebuild it)"
             )

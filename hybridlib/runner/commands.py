@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from hybridlib.io import only_writer
+from hybridlib.io import only_writer, refuse_book_folder
 from hybridlib.runner.book import BookError, build_book, select
 from hybridlib.runner.execute import NotebookFailure, ParameterError, check_plan, run_executions
 from hybridlib.runner.plan import Execution, plan_profile
@@ -198,24 +198,6 @@ def _adhoc_outputs(parameters: dict, profile: str) -> dict:
     }
 
 
-def _refuse_book_folders(overrides: dict, root: Path) -> None:
-    """Raise :class:`ParameterError` when an output folder given with ``-p`` (a ``*_dir``
-    parameter) lies in a book's folder ``runs/<profile>/``: a book's results are its own
-    executions' only (``runs/adhoc/`` and any folder outside ``runs/`` are open)."""
-    runs = (root / "runs").resolve()
-    for name, value in overrides.items():
-        if not (name.endswith("_dir") and isinstance(value, str)):
-            continue
-        path = (root / value).resolve()
-        if runs in path.parents and path.relative_to(runs).parts[0] != "adhoc":
-            book = path.relative_to(runs).parts[0]
-            raise ParameterError(
-                f"{name} = {value} lies in the {book!r} book's folder runs/{book}/, which holds "
-                f"only that book's own executions; write elsewhere (by default runs/adhoc/), or "
-                f"rerun it through `hybridlib book --profile {book} --only NOTEBOOK -p ...`"
-            )
-
-
 def run_notebook(args: argparse.Namespace) -> int:
     """One notebook, with the profile's parameters for it (if any) and the overrides."""
     root = Path(args.root).resolve()
@@ -234,7 +216,9 @@ def run_notebook(args: argparse.Namespace) -> int:
             )
         )
         overrides = _overrides(args.param)
-        _refuse_book_folders(overrides, root)
+        for name, value in overrides.items():  # an output folder given with -p
+            if name.endswith("_dir") and isinstance(value, str):
+                refuse_book_folder(value, f"{name} =", project_root=root)
         execution = dataclasses.replace(
             base,
             name=PurePosixPath(notebook).stem,
