@@ -25,6 +25,8 @@ commands, the profiles and their plan (:mod:`hybridlib.runner`) and the book's t
   machine-translated (Apertium) into es, ca, gl, eo, fr, pt, it, against one pool of the
   abstracts in en, es and ca: Mono (en, es, ca), Cross (x -> y), Multi with rank distance;
   ndcg@10, recall@100, map.
+- ``scifact-mt-en``: the same claims against the English abstracts alone (BEIR's corpus):
+  Mono en -> en (BEIR's SciFact) and Cross x -> en; a third of ``scifact-mt``'s cost.
 - ``tico19`` (``load_tico19``): TICO-19's COVID-19 segments, English and 37 languages,
   misaligned segments dropped; Cross x -> en only; map, recall@1, recall@10.
 - ``tydiqa`` (``load_tydiqa("dev")``, GoldP, native questions -> paragraphs of the same
@@ -85,6 +87,15 @@ class TrainingLoader(Protocol):
     ) -> list[TrainingPair]: ...
 
 
+class HeldOutLoader(Protocol):
+    """``(languages, articles, root) -> (pairs, suite)``: the validation pairs and the
+    evaluation suite (the suite's own protocol) of held-out training units ``articles``."""
+
+    def __call__(
+        self, languages: list[str] | None, articles: list[str], root: PathLike | None
+    ) -> tuple[list[TrainingPair], RetrievalSuite]: ...
+
+
 # (a per-language suite's rows, the training languages or None) -> the rows with aggregates
 Aggregate = Callable[["pd.DataFrame", "Sequence[str] | None"], "pd.DataFrame"]
 
@@ -106,7 +117,10 @@ class SuiteSpec:
     on; their passages are removed from it (``leakage.restrict_articles``) instead of the
     suite being refused. ``cross_pivot``: its Cross cells are ``x -> pivot`` only (TICO-19's
     37 languages against English), not every ordered pair. ``training_pairs``: a
-    :class:`TrainingLoader` for a suite that is also a training set (None: never trained on).
+    :class:`TrainingLoader` for a suite that is also a training set (None: never trained on);
+    ``held_out``: its :class:`HeldOutLoader` (the learning curves' validation units).
+    ``lexical_settings``: the settings a lexical retriever (BM25) runs, where a query and its
+    answers may share words (default Mono; Cross too where a translation keeps words).
     """
 
     name: str
@@ -123,6 +137,8 @@ class SuiteSpec:
     drop_training_articles: bool = False
     cross_pivot: str | None = None
     training_pairs: TrainingLoader | None = None
+    held_out: HeldOutLoader | None = None
+    lexical_settings: tuple[str, ...] = ("mono",)
 
     def __post_init__(self) -> None:
         where = f"suite {self.name!r}"
@@ -256,6 +272,40 @@ def _lareqa_pairs(name: str) -> TrainingLoader:
     return pairs
 
 
+def _lareqa_held_out(name: str) -> HeldOutLoader:
+    def held_out(
+        languages: list[str] | None, articles: list[str], root: PathLike | None
+    ) -> tuple[list[TrainingPair], RetrievalSuite]:
+        from hybridlib.data.lareqa import lareqa_training_pairs, load_lareqa
+
+        pairs = lareqa_training_pairs(name, languages=languages, articles=articles, root=root)
+        loaded = load_lareqa(name, languages=languages, root=root)
+        return pairs, loaded.subset(articles=articles)
+
+    return held_out
+
+
+def _xm3600_held_out(
+    languages: list[str] | None, articles: list[str], root: PathLike | None
+) -> tuple[list[TrainingPair], RetrievalSuite]:
+    """Pairs and captions (LAReQA protocol) of validation images (``xm3600/<image>``); a
+    training or test image is refused."""
+    from hybridlib.data.xm3600 import load_xm3600, xm3600_training_pairs
+    from hybridlib.protocol import xm3600_images
+
+    validation = set(xm3600_images("validation", root=root))
+    images = [a.removeprefix("xm3600/") for a in articles]
+    outside = sorted(set(images) - validation)
+    if outside:
+        raise ValueError(
+            f"validation.articles: {len(outside)} XM3600 image(s) are not validation images of "
+            f"the protocol's split (training or test, or unknown), e.g. {outside[0]!r}"
+        )
+    pairs = xm3600_training_pairs(images, languages=languages, root=root)
+    suite = load_xm3600(languages=languages, images=images, same_language=True, root=root)
+    return pairs, suite
+
+
 def _xm3600_pairs(
     languages: list[str] | None, articles: list[str] | None, root: PathLike | None
 ) -> list[TrainingPair]:
@@ -307,6 +357,17 @@ def _scifact_mt(
 
     queries = languages if languages is not None else QUERY_LANGUAGES
     return [load_scifact_mt_pool(query_languages=queries, root=root)]
+
+
+def _scifact_mt_en(
+    languages: list[str] | None, root: PathLike | None, path: PathLike | None = None
+) -> list[RetrievalSuite]:
+    """SciFact's 300 test claims in English and machine-translated (``languages``: these
+    only) against the English abstracts alone (BEIR's corpus)."""
+    from hybridlib.data.scifact_mt import QUERY_LANGUAGES, load_scifact_mt_pool
+
+    queries = languages if languages is not None else QUERY_LANGUAGES
+    return [load_scifact_mt_pool(query_languages=queries, corpus_languages=["en"], root=root)]
 
 
 def _tico19(
@@ -421,13 +482,16 @@ def tatoeba_aggregates(
 # the built-in suites (their measures checked by tests/test_suites.py)
 SUITES.update({spec.name: spec for spec in (
     SuiteSpec("xquad-r", "XQuAD-R", _lareqa("xquad-r"), SETTINGS, LAREQA_MEASURES,
-              MULTI_EXTRA_MEASURES, folders=("xquad-r",), training_pairs=_lareqa_pairs("xquad-r")),
+              MULTI_EXTRA_MEASURES, folders=("xquad-r",), training_pairs=_lareqa_pairs("xquad-r"),
+              held_out=_lareqa_held_out("xquad-r")),
     SuiteSpec("mlqa-r", "MLQA-R", _lareqa("mlqa-r"), SETTINGS, LAREQA_MEASURES,
-              MULTI_EXTRA_MEASURES, folders=("mlqa-r",), training_pairs=_lareqa_pairs("mlqa-r")),
+              MULTI_EXTRA_MEASURES, folders=("mlqa-r",), training_pairs=_lareqa_pairs("mlqa-r"),
+              held_out=_lareqa_held_out("mlqa-r")),
     SuiteSpec("multi30k", "Multi30K", _multi30k, ("cross",), LAREQA_MEASURES,
               headline=("cross", "map"), folders=("multi30k",)),
     SuiteSpec("xm3600", "XM3600", _xm3600, SETTINGS, LAREQA_MEASURES, MULTI_EXTRA_MEASURES,
-              headline=("cross", "map"), folders=("xm3600",), training_pairs=_xm3600_pairs),
+              headline=("cross", "map"), folders=("xm3600",), training_pairs=_xm3600_pairs,
+              held_out=_xm3600_held_out),
     SuiteSpec("tatoeba", "Tatoeba", _tatoeba, ("cross",), ("recall@1", "map"),
               headline=("cross", "recall@1"), per_language=True, aggregate=tatoeba_aggregates,
               folders=("tatoeba",)),
@@ -437,9 +501,15 @@ SUITES.update({spec.name: spec for spec in (
               headline=("mono", "ndcg@10"), folders=("beir/scifact",)),
     SuiteSpec("scifact-mt", "SciFact (claims machine-translated)", _scifact_mt, SETTINGS,
               ("ndcg@10", "recall@100", "map"), MULTI_EXTRA_MEASURES,
-              headline=("cross", "ndcg@10"), folders=("beir/scifact", "beir/scifact-mt")),
+              headline=("cross", "ndcg@10"), folders=("beir/scifact", "beir/scifact-mt"),
+              lexical_settings=("mono", "cross")),
+    SuiteSpec("scifact-mt-en", "SciFact (claims machine-translated, English abstracts)",
+              _scifact_mt_en, ("mono", "cross"), ("ndcg@10", "recall@100", "map"),
+              headline=("cross", "ndcg@10"), folders=("beir/scifact", "beir/scifact-mt"),
+              lexical_settings=("mono", "cross")),
     SuiteSpec("tico19", "TICO-19", _tico19, ("cross",), LAREQA_MEASURES,
-              headline=("cross", "map"), folders=("tico-19",), cross_pivot="en"),
+              headline=("cross", "map"), folders=("tico-19",), cross_pivot="en",
+              lexical_settings=("cross",)),
     SuiteSpec("miracl", "MIRACL", _miracl, ("mono",), ("ndcg@10", "recall@100"),
               headline=("mono", "ndcg@10"), per_language=True, folders=("miracl",),
               present=_miracl_present, drop_training_articles=True),
@@ -452,6 +522,7 @@ __all__ = [
     "MULTI_EXTRA_MEASURES",
     "SETTINGS",
     "SUITES",
+    "HeldOutLoader",
     "SuiteLoader",
     "SuiteSpec",
     "headline_measures",

@@ -78,7 +78,7 @@ def toy() -> Iterator[SuiteSpec]:
 
 def test_the_built_in_suites_are_well_formed() -> None:
     assert list(SUITES) == ["xquad-r", "mlqa-r", "multi30k", "xm3600", "tatoeba", "tydiqa",
-                            "scifact", "scifact-mt", "tico19", "miracl"]  # fmt: skip
+                            "scifact", "scifact-mt", "scifact-mt-en", "tico19", "miracl"]  # fmt: skip
     for name, spec in SUITES.items():
         assert spec.name == name and set(spec.settings) <= set(SETTINGS)
         for measure in (*spec.measures, *spec.multi_measures):
@@ -88,7 +88,7 @@ def test_the_built_in_suites_are_well_formed() -> None:
         "multi30k": ("cross", "map"), "xm3600": ("cross", "map"),
         "tatoeba": ("cross", "recall@1"), "tydiqa": ("mono", "map"),
         "scifact": ("mono", "ndcg@10"), "scifact-mt": ("cross", "ndcg@10"),
-        "tico19": ("cross", "map"), "miracl": ("mono", "ndcg@10"),
+        "scifact-mt-en": ("cross", "ndcg@10"), "tico19": ("cross", "map"), "miracl": ("mono", "ndcg@10"),
     }  # fmt: skip
     assert [n for n, s in SUITES.items() if s.per_language] == ["tatoeba", "miracl"]
     assert [n for n, s in SUITES.items() if s.drop_training_articles] == ["miracl"]
@@ -211,7 +211,8 @@ def test_a_suite_added_in_one_file_runs_through_everything(
     profiles = tmp_path / "profiles.yaml"
     profiles.write_text(
         "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n"
-        "    experiment: {baselines: [bm25], domain_shift_suites_if_present: [toy]}\n"
+        "    experiment: {baselines: [bm25], domain_shift_suites_if_present: [toy],\n"
+        "                 directions: [xquad-to-mlqa, mlqa-to-xquad]}\n"
     )
     assert load_profile(profiles, "p").experiment.domain_shift_suites == ()
     (tmp_path / "data" / "toy").mkdir(parents=True)
@@ -269,3 +270,38 @@ def test_the_question_s_suites_load_from_the_data_folder(real_data_dir) -> None:
     assert sorted(zip(cells["query_language"], cells["candidate_language"])) == [
         ("fr", "en"), ("hi", "en"),
     ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_scifact_against_its_english_abstracts_is_the_pools_english_part(real_data_dir) -> None:
+    """``scifact-mt-en``: every claim language against BEIR's English corpus only; its
+    claims, candidates and judgements are the three-language pool's English part."""
+    (en,) = suite_spec("scifact-mt-en").load(["en", "es", "eo"], real_data_dir)
+    (pool,) = suite_spec("scifact-mt").load(["en", "es", "eo"], real_data_dir)
+    assert {c.language for c in en.candidates} == {"en"} and len(en.candidates) == 5183
+    assert [q.id for q in en.queries] == [q.id for q in pool.queries]
+    english = {c.id for c in pool.candidates if c.language == "en"}
+    assert {c.id for c in en.candidates} == english
+    for query in en.queries[:50]:
+        assert en.qrels[query.id] == {d: g for d, g in pool.qrels[query.id].items() if d in english}
+    assert suite_spec("scifact-mt-en").settings == ("mono", "cross")
+
+
+@pytest.mark.slow
+def test_xm3600_validation_units_are_only_validation_images(real_data_dir) -> None:
+    """The learning curve's held-out XM3600 units: pairs and captions of validation images;
+    a training or test image is refused by name, never scored as held out."""
+    from hybridlib.protocol import xm3600_units
+
+    root = str(real_data_dir)
+    held = xm3600_units("validation", root, 30)
+    pairs, suite = suite_spec("xm3600").held_out(["en", "de"], held, root)
+    assert {p.article for p in pairs} <= set(held)
+    assert {q.parallel_key for q in suite.queries} == set(held)
+    assert {q.language for q in suite.queries} == {"en", "de"}
+    trained = xm3600_units("train", root, 1)
+    with pytest.raises(
+        ValueError, match="not validation images.*" + trained[0].removeprefix("xm3600/")
+    ):
+        suite_spec("xm3600").held_out(["en"], [*held, *trained], root)
+    assert suite_spec("xquad-r").held_out is not None and suite_spec("tico19").held_out is None

@@ -19,6 +19,7 @@ training images; evaluate on ``load_xm3600(images=split["test"], same_language=T
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Collection, Iterable, Sequence
@@ -49,7 +50,8 @@ def captions_path(
 
 
 def read_xm3600(path: Path) -> Captions:
-    """``{image key: {language: [captions]}}`` in file order.
+    """``{image key: {language: [captions]}}`` in file order (a fresh copy; the parse of a
+    file version is kept, so the loaders, the split and the pairs read the file once).
 
     Every malformed shape raises :class:`DataError` naming file, line, field and value
     (whether or not the pinned SHA-256 was checked): a line that is not an object, a key
@@ -58,6 +60,17 @@ def read_xm3600(path: Path) -> Captions:
     ``caption`` that is not a non-empty list, a caption that is not a string or is empty
     (whitespace or zero-width characters only).
     """
+    stat = Path(path).stat()
+    parsed = _parse_captions(str(path), stat.st_mtime_ns, stat.st_size)
+    return {
+        image: {lang: list(texts) for lang, texts in by.items()} for image, by in parsed.items()
+    }
+
+
+@functools.lru_cache(maxsize=2)
+def _parse_captions(path_name: str, mtime_ns: int, size: int) -> Captions:
+    """:func:`read_xm3600`'s parse of one version (path, modification time, size) of a file."""
+    path = Path(path_name)
     captions: Captions = {}
     seen_images: dict[str, int] = {}
     for number, line in enumerate(read_text(path).split("\n"), start=1):

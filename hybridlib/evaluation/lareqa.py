@@ -193,6 +193,21 @@ class RelevanceIndex:
         )
 
 
+@dataclass
+class _Cell:
+    """One cell's scores before any frame is built: its summary rows and, per measure, the
+    scored queries' ids, clusters and values (frames are built once per evaluation: a
+    language-rich suite has over a thousand cells, and a frame per cell cost more than the
+    ranking)."""
+
+    summary: list[tuple]
+    labels: tuple[str, str, str, str]  # suite, setting, query language, candidate language
+    metrics: list[str]
+    query_ids: list[np.ndarray]
+    clusters: list[np.ndarray]
+    values: list[np.ndarray]
+
+
 def evaluate_cell(
     suite: RetrievalSuite,
     scorer: Scorer,
@@ -210,6 +225,26 @@ def evaluate_cell(
 
     ``index``: the suite's :class:`RelevanceIndex` (built here when not given).
     """
+    cell = _score_cell(suite, scorer, query_rows, candidate_cols, measures, suite_name=suite_name,
+                       setting=setting, query_language=query_language,
+                       candidate_language=candidate_language, index=index)  # fmt: skip
+    return None if cell is None else _frames([cell])
+
+
+def _score_cell(
+    suite: RetrievalSuite,
+    scorer: Scorer,
+    query_rows: np.ndarray,
+    candidate_cols: np.ndarray,
+    measures: Sequence[str],
+    *,
+    suite_name: str,
+    setting: str,
+    query_language: str,
+    candidate_language: str,
+    index: RelevanceIndex | None = None,
+) -> _Cell | None:
+    """:func:`evaluate_cell`'s scores, without frames."""
     index = index if index is not None else RelevanceIndex.of(suite)
     relevance = index.restrict(query_rows, candidate_cols)  # (n_queries_x, n_pool) CSR
     # queries with a relevant candidate in the pool; the others are skipped
@@ -248,33 +283,47 @@ def evaluate_cell(
     query_ids = np.array([suite.queries[r].id for r in query_rows], dtype=object)
     # the unit of a test: a question with all its language versions (its parallel key)
     clusters = np.array([suite.queries[r].parallel_key for r in query_rows], dtype=object)
-    summary, per_query = [], []
+    cell = _Cell([], (suite_name, setting, query_language, candidate_language), [], [], [], [])
     for metric in measures:
         per = np.asarray(values[metric], dtype=np.float64)  # (n_scored,), NaN = not defined
         defined = ~np.isnan(per)
         if not defined.any():
             continue
-        summary.append(
+        cell.summary.append(
             (suite_name, setting, query_language, candidate_language, metric,
              float(per[defined].mean()), int(defined.sum()))
         )  # fmt: skip
-        per_query.append(
-            pd.DataFrame(
-                {
-                    "suite": suite_name,
-                    "setting": setting,
-                    "query_language": query_language,
-                    "candidate_language": candidate_language,
-                    "query_id": query_ids[defined],
-                    "cluster": clusters[defined],
-                    "metric": metric,
-                    "value": per[defined],
-                }
-            )
-        )
+        cell.metrics.append(metric)
+        cell.query_ids.append(query_ids[defined])
+        cell.clusters.append(clusters[defined])
+        cell.values.append(per[defined])
+    return cell
+
+
+def _frames(cells: Sequence[_Cell]) -> SettingsResult:
+    """The tidy frames of ``cells`` (summary rows and per-query rows, in cell order)."""
+    summary = [row for cell in cells for row in cell.summary]
+    counts = [len(v) for cell in cells for v in cell.values]
+    labels = [(*cell.labels, metric) for cell in cells for metric in cell.metrics]
+    columns: dict[str, object] = {
+        name: np.repeat(np.array([label[i] for label in labels], dtype=object), counts)
+        for i, name in enumerate(("suite", "setting", "query_language", "candidate_language"))
+    }
+    flat = [(ids, clusters, values) for cell in cells
+            for ids, clusters, values in zip(cell.query_ids, cell.clusters, cell.values)]  # fmt: skip
+    columns["query_id"] = (
+        np.concatenate([f[0] for f in flat]) if flat else np.array([], dtype=object)
+    )
+    columns["cluster"] = (
+        np.concatenate([f[1] for f in flat]) if flat else np.array([], dtype=object)
+    )
+    columns["metric"] = np.repeat(np.array([label[4] for label in labels], dtype=object), counts)
+    columns["value"] = (
+        np.concatenate([f[2] for f in flat]) if flat else np.array([], dtype=np.float64)
+    )
     return SettingsResult(
         results=pd.DataFrame(summary, columns=RESULT_COLUMNS),
-        per_query=pd.concat(per_query, ignore_index=True),
+        per_query=pd.DataFrame(columns)[PER_QUERY_COLUMNS],
     )
 
 
@@ -334,14 +383,14 @@ def evaluate_settings(
     for setting, x, y, cols, cell_measures in cells:
         if len(rows_of[x]) == 0 or len(cols) == 0:
             continue
-        part = evaluate_cell(
+        part = _score_cell(
             suite, scorer, rows_of[x], cols, cell_measures,
             suite_name=suite_name, setting=setting, query_language=x, candidate_language=y,
             index=index,
         )  # fmt: skip
         if part is not None:
             parts.append(part)
-    combined = SettingsResult.concat(parts)
+    combined = _frames(parts) if parts else SettingsResult()
     if aggregate and not combined.results.empty:
         combined.results = pd.concat(
             [combined.results, macro_average(combined.results)], ignore_index=True

@@ -52,9 +52,20 @@ def load_suite(
 
 
 def suite_settings(suite_name: str, retriever: Retriever) -> tuple[str, ...]:
-    """The settings of suite ``suite_name`` that ``retriever`` runs (possibly none)."""
-    spec = suite_spec(suite_name)
-    return tuple(s for s in spec.settings if s in retriever.supported_settings)
+    """The settings of suite ``suite_name`` that ``retriever`` runs (possibly none); a
+    lexical retriever (BM25) only those where the suite's queries and answers may share words
+    (its entry's ``lexical_settings``)."""
+    return tuple(
+        s for s in suite_spec(suite_name).settings if s in _supported(retriever, suite_name)
+    )
+
+
+def _supported(retriever: Retriever, suite_name: str) -> tuple[str, ...]:
+    """The settings ``retriever`` runs on suite ``suite_name``."""
+    if not retriever.lexical:
+        return tuple(retriever.supported_settings)
+    lexical = suite_spec(suite_name).lexical_settings
+    return tuple(s for s in retriever.supported_settings if s in lexical)
 
 
 def _named(settings: Sequence[str]) -> str:
@@ -70,7 +81,7 @@ def _chosen_settings(
 ) -> tuple[str, ...]:
     """The settings to run: ``settings``, or the suite's that the retriever supports; raises
     when the retriever supports none of them, naming it and the settings."""
-    supported = retriever.supported_settings
+    supported = _supported(retriever, suite_name)
     if settings is not None:
         unsupported = [s for s in settings if s not in supported]
         if unsupported:

@@ -43,6 +43,7 @@ from hybridlib.experiment.validation import (
     read_selection,
     resolve_choices,
     run_validation,
+    selection_edges,
 )
 from hybridlib.systems import SELECTION_FILE, canonical, debiased_name, system_label, system_name
 
@@ -63,6 +64,7 @@ __all__ = [
     "read_selection",
     "resolve_choices",
     "run_validation",
+    "selection_edges",
     "system_label",
     "system_name",
     "train_and_evaluate",

@@ -56,6 +56,7 @@ def train_and_evaluate(
     extra_suites: Sequence[str] = (),
     extra_seeds: Sequence[int] = (),
     alpha_end: float | None = None,
+    train_images: int | None = None,
     root: str | None = None,
 ) -> pd.DataFrame:
     """Train one system of a direction once per seed and evaluate each model on ``suites``,
@@ -70,7 +71,8 @@ def train_and_evaluate(
             output_dir=f"{models_dir}/{direction_name}/{label}-s{seed}",
             temperature=choices["temperature"], lr=choices["lr"], steps=choices["steps"],
             train=train, validation_fraction=validation_fraction,
-            validation_seed=validation_seed, alpha_end=alpha_end, root=root,
+            validation_seed=validation_seed, alpha_end=alpha_end, train_images=train_images,
+            root=root,
         )  # fmt: skip
         model_dir = train_once(config)
         assert config.data is not None  # train_config always names the data
@@ -102,20 +104,29 @@ def train_config(
     validation_seed: int = 0,
     validation_every: int | None = None,
     alpha_end: float | None = None,
+    train_images: int | None = None,
+    validation_images: int | None = None,
+    validation_languages: Sequence[str] | None = None,
     root: str | None = None,
 ) -> TrainConfig:
     """The :class:`~hybridlib.training.TrainConfig` of one run of ``direction_name``: its
     training set minus the shared and validation articles, in the direction's languages.
     ``train`` holds the remaining trainer fields (batch size, length, top layers, ...);
     ``validation_every`` adds the learning curve on the validation articles; ``alpha_end``
-    schedules Hybrid's alpha (from ``alpha`` to ``alpha_end`` over the run)."""
+    schedules Hybrid's alpha (from ``alpha`` to ``alpha_end`` over the run);
+    ``train_images``, ``validation_images``: XM3600's stated cut (at most this many of the
+    split's images, :func:`hybridlib.protocol.xm3600_units`; other directions ignore them);
+    ``validation_languages``: the learning curve (loss and mAP) in these languages (None:
+    the training languages)."""
     from hybridlib.training import TrainConfig
 
     chosen = direction(direction_name)
     data = {
         "suite": chosen.train_suite,
         "languages": list(chosen.languages),
-        "articles": training_articles(direction_name, validation_fraction, validation_seed, root),
+        "articles": training_articles(
+            direction_name, validation_fraction, validation_seed, root, limit=train_images
+        ),
         "root": root,
     }
     fields: dict[str, Any] = {
@@ -140,9 +151,10 @@ def train_config(
     if validation_every:
         fields["validation"] = {
             "articles": validation_articles(
-                direction_name, validation_fraction, validation_seed, root
+                direction_name, validation_fraction, validation_seed, root, limit=validation_images
             ),
             "every": validation_every,
+            **({"languages": list(validation_languages)} if validation_languages else {}),
         }
     return TrainConfig.from_dict(fields, source=f"{direction_name} {label} seed {seed}")
 

@@ -49,11 +49,16 @@ def run_validation(
     validation_fraction: float,
     validation_seed: int,
     output_dir: str,
+    train_images: int | None = None,
+    validation_images: int | None = None,
+    validation_languages: Sequence[str] | None = None,
     root: str | None = None,
 ) -> pd.DataFrame:
     """Train every (temperature, lr, system) for ``max_steps`` with the validation curve every
     ``every`` steps; returns the curves (one row per run and step), also written as
-    ``curves.csv``, and writes :data:`SELECTION_FILE` (:func:`choose_settings`)."""
+    ``curves.csv``, and writes :data:`SELECTION_FILE` (:func:`choose_settings`);
+    ``train_images``, ``validation_images``, ``validation_languages``: XM3600's cut
+    (:func:`train_config`)."""
     frames = []
     for temperature in temperatures:
         for lr in lrs:
@@ -63,7 +68,9 @@ def run_validation(
                     model=model, direction_name=direction_name, sampler=sampler, alpha=alpha,
                     seed=seed, output_dir=f"{output_dir}/{label}", temperature=temperature, lr=lr,
                     steps=max_steps, train=train, validation_fraction=validation_fraction,
-                    validation_seed=validation_seed, validation_every=every, root=root,
+                    validation_seed=validation_seed, validation_every=every,
+                    train_images=train_images, validation_images=validation_images,
+                    validation_languages=validation_languages, root=root,
                 )  # fmt: skip
                 train_once(config)
                 curve = pd.read_json(Path(config.output_dir) / "validation_log.jsonl", lines=True)
@@ -102,3 +109,24 @@ def choose_settings(curves: pd.DataFrame, criterion: str = "map_mean") -> dict[s
 def read_selection(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The choice written by :func:`run_validation`."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def selection_edges(curves: pd.DataFrame, chosen: dict[str, Any]) -> list[str]:
+    """Which of the chosen (temperature, lr, steps) sit on an edge of the validation grid, as
+    phrases (``"steps: the last scored (80)"``); empty when every choice is inside it. A
+    setting at an edge is not known to be the optimum: the grid should extend past it. A
+    grid of one value is its own edge and says so."""
+    edges = []
+    for key, column in (("temperature", "temperature"), ("lr", "lr")):
+        values = sorted(set(curves[column]))
+        if len(values) == 1:
+            edges.append(f"{key}: the only value tried ({values[0]:g})")
+        elif chosen[key] in (values[0], values[-1]):
+            which = "smallest" if chosen[key] == values[0] else "largest"
+            edges.append(
+                f"{key}: the {which} tried ({chosen[key]:g} of {', '.join(f'{v:g}' for v in values)})"
+            )
+    last = int(curves["step"].max())
+    if int(chosen["steps"]) == last:
+        edges.append(f"steps: the last scored ({last}); the curve may still be rising")
+    return edges

@@ -29,6 +29,7 @@ from hybridlib.reporting.figures import (
     ablation_figure,
     curves_figure,
     heatmap_figure,
+    language_figure,
     tradeoff_figure,
 )
 from hybridlib.reporting.publish import glue_figure, glue_table, glue_value
@@ -49,6 +50,7 @@ from hybridlib.reporting.tables import (
     effect_sizes,
     format_interval,
     language_matrix,
+    language_scores,
     main_table,
     measure_table,
     seed_values,
@@ -85,6 +87,8 @@ __all__ = [
     "format_interval",
     "hybrid_alphas",
     "heatmap_figure",
+    "language_figure",
+    "language_scores",
     "language_matrix",
     "load_results",
     "main_table",

@@ -125,3 +125,36 @@ def tradeoff_figure(summary: pd.DataFrame, suite: str, systems: Sequence[str]):
     axes[1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def language_figure(scores: pd.DataFrame, title: str, ylabel: str, systems: Sequence[str]):
+    """Score by query language (:func:`~hybridlib.reporting.tables.language_scores`): one
+    marker per system, languages trained on (``seen``) left of the dashed line and unseen
+    ones right, each group ordered by the first system's score (languages it lacks last)."""
+    import matplotlib.pyplot as plt
+
+    first = scores[scores["system"] == systems[0]].set_index("query_language")["value"]
+    seen = scores.drop_duplicates("query_language").set_index("query_language")["seen"]
+
+    def rank(lang: str) -> tuple[bool, bool, float]:  # seen first; by the first system's score
+        score = first.get(lang)
+        return (not seen[lang], score is None or bool(np.isnan(score)), -float(score or 0.0))
+
+    order = sorted(seen.index, key=rank)
+    position = {lang: i for i, lang in enumerate(order)}
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.32 * len(order) + 1.5), 3.0))
+    markers = "os^Dvx*P"
+    for index, system in enumerate(systems):
+        rows = scores[scores["system"] == system]
+        ax.plot([position[lang] for lang in rows["query_language"]], rows["value"],
+                markers[index % len(markers)], label=system, alpha=0.8)  # fmt: skip
+    n_seen = int(seen.sum())
+    if 0 < n_seen < len(order):
+        ax.axvline(n_seen - 0.5, color="grey", linestyle="--", linewidth=0.8)
+        ax.text(n_seen - 0.6, ax.get_ylim()[1], "seen ", ha="right", va="top", fontsize=8)
+        ax.text(n_seen - 0.4, ax.get_ylim()[1], " unseen", ha="left", va="top", fontsize=8)
+    ax.set_xticks(range(len(order)), order, rotation=90, fontsize=8)
+    ax.set(xlabel="query language", ylabel=ylabel, title=title)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

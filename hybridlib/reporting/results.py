@@ -213,6 +213,15 @@ def check_like_for_like(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str,
     missing = sorted(set(systems) - set(chosen["system"]))
     if missing:
         raise ComparisonError(f"{suite}: no run of system(s) {missing}")
+    trained = chosen[chosen["direction"].notna()]
+    mixed = trained.groupby("system")["direction"].unique()
+    mixed = mixed[mixed.map(len) > 1]
+    if not mixed.empty:
+        system = mixed.index[0]
+        raise ComparisonError(
+            f"{suite}: system {system!r} has runs trained in several directions "
+            f"{sorted(mixed[system])}: one study, one direction per suite (load_study(directions=...))"
+        )
     dense = chosen[chosen["method"] != "bm25"]
     for field in SETTINGS_FIELDS if not dense.empty else ():
         values = dense[field].astype(str).unique()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hybridlib.protocol import DIRECTIONS, LAREQA_SUITES
 from hybridlib.reporting.claims import Claim, evaluate_claims
 from hybridlib.reporting.results import (
     BASELINES,
@@ -29,6 +30,11 @@ from hybridlib.reporting.results import (
 )
 from hybridlib.reporting.tables import effect_sizes, summarise
 from hybridlib.systems import system_name
+
+# the paper's study: the directions trained on a LAReQA set (the question's: ``["xm3600"]``)
+PAPER_DIRECTIONS: tuple[str, ...] = tuple(
+    name for name, chosen in DIRECTIONS.items() if chosen.train_suite in LAREQA_SUITES
+)
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,26 @@ class Study:
         )
 
 
-def load_study(results_dir: str | Path, main_alpha: float = 0.5) -> Study:
-    """Every run under ``results_dir`` (any depth), with the Hybrid of ``main_alpha`` as the
-    main one. Raises ``FileNotFoundError`` naming the folder when it holds no evaluated run."""
+def load_study(
+    results_dir: str | Path,
+    main_alpha: float = 0.5,
+    directions: Sequence[str] | None = PAPER_DIRECTIONS,
+) -> Study:
+    """Every run under ``results_dir`` (any depth) trained in one of ``directions`` (default:
+    the paper's two LAReQA directions; None: every direction), and every untrained one (the
+    baselines), with the Hybrid of ``main_alpha`` as the main one. A system is named by its
+    sampler, so two directions' X-X on one suite would be one system: a study holds one
+    direction per suite (:func:`~hybridlib.reporting.results.check_like_for_like` refuses
+    otherwise). Raises ``FileNotFoundError`` naming the folder when it holds no evaluated
+    run."""
     per_query, runs = load_results(results_dir)
-    return Study(per_query, runs, system_name("hybrid", main_alpha))
+    if directions is not None:
+        wanted = set(directions)
+        per_query = per_query[per_query["direction"].isna() | per_query["direction"].isin(wanted)]
+        runs = runs[runs["direction"].isna() | runs["direction"].isin(wanted)]
+        if runs.empty:
+            raise FileNotFoundError(
+                f"no evaluated run of directions {sorted(wanted)} under {results_dir}"
+            )
+    return Study(per_query.reset_index(drop=True), runs.reset_index(drop=True),
+                 system_name("hybrid", main_alpha))  # fmt: skip

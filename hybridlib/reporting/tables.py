@@ -231,3 +231,23 @@ def effect_sizes(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, *,
         rows.append({"effect": name, "difference": test.difference, "ci_low": test.ci_low,
                      "ci_high": test.ci_high, "sign": "+" if test.ci_low > 0 else "-" if test.ci_high < 0 else "0"})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def language_scores(per_query: pd.DataFrame, suite: str, systems: Sequence[str], setting: str,
+                    metric: str, seen: Sequence[str] = ()) -> pd.DataFrame:  # fmt: skip
+    """Per system and query language: ``metric`` of ``setting`` on ``suite``, the mean over
+    the language's cells and queries of each seed, then over seeds (``value``) with the
+    seeds' spread (``seed_sd``, NaN with one seed) and ``seen`` (the language is in
+    ``seen``: trained on). One row per (system, query language)."""
+    part = per_query[(per_query["suite"] == suite) & per_query["system"].isin(systems)
+                     & (per_query["setting"] == setting) & (per_query["metric"] == metric)]  # fmt: skip
+    if part.empty:
+        raise ValueError(f"no {setting} {metric} on {suite!r} for {list(systems)}")
+    per_seed = part.groupby(["system", "query_language", "seed"])["value"].mean().reset_index()
+    table = (
+        per_seed.groupby(["system", "query_language"])["value"]
+        .agg(value="mean", seed_sd="std", n_seeds="count")
+        .reset_index()
+    )
+    table["seen"] = table["query_language"].isin(set(seen))
+    return table

@@ -58,7 +58,6 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     evaluation results under ``{runs_dir}/{profile}/``.
     """
     from hybridlib.protocol import LAREQA_SUITES
-    from hybridlib.protocol import direction as protocol_direction
     from hybridlib.systems import SELECTION_FILE, system_label
 
     base = PurePosixPath(runs_dir) / profile.name
@@ -84,7 +83,8 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
     grid = profile.experiment
     if grid is not None:
         evaluate = dict(grid.evaluate)
-        all_suites = [*LAREQA_SUITES, *grid.domain_shift_suites]
+        all_suites = list(dict.fromkeys([*LAREQA_SUITES, *grid.domain_shift_suites,
+                                         *(s for d in grid.directions for s in grid.suites_of(d))]))  # fmt: skip
         for baseline in grid.baselines:
             output = str(base / "results" / "baselines" / baseline)
             grid_runs.append(Execution(
@@ -102,17 +102,14 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
         cache_fill = ("runs/evaluate/untrained",) if "untrained" in grid.baselines else ()
         validations: dict[str, Execution] = {}
         for name in grid.directions:
-            chosen = protocol_direction(name)
-            validated = (
-                name if name in grid.validation_directions else grid.validation_directions[0]
-            )
+            validated = grid.validated_by(name)
             validation_dir = str(base / "validation" / validated)
             if validated not in validations:
                 validations[validated] = Execution(
                     name=f"runs/validate/{validated}",
                     notebook=grid.validate_notebook,
                     parameters={
-                        **grid.validation,
+                        **grid.validation_of(validated),
                         "direction": validated,
                         "train": dict(grid.train),
                         "output_dir": validation_dir,
@@ -143,7 +140,7 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
                         "direction": name, "sampler": sampler, "alpha": alpha,
                         "seeds": list(seeds), "train": dict(grid.train),
                         "selection_file": f"{validation_dir}/{SELECTION_FILE}",
-                        "suites": [chosen.test_suite], "extra_suites": extra,
+                        "suites": list(grid.suites_of(name)), "extra_suites": extra,
                         "extra_seeds": [s for s in seeds if s in grid.domain_shift_seeds],
                         "models_dir": models, "results_dir": results_dir,
                     },
@@ -198,7 +195,7 @@ def _mixing_runs(
     mixing = grid.mixing
     assert mixing is not None
     name = mixing.direction
-    validated = name if name in grid.validation_directions else grid.validation_directions[0]
+    validated = grid.validated_by(name)
     validation_dir = str(base / "validation" / validated)
     evaluate = dict(grid.evaluate)
     results_dir, models = str(base / "results"), str(base / "models")

@@ -39,7 +39,6 @@ from hybridlib.io import did_you_mean
 from hybridlib.sampler_specs import SamplerSettingError, sampler_setting, sampler_specs
 
 BASELINES = ("untrained", "bm25")
-DIRECTIONS = ("xquad-to-mlqa", "mlqa-to-xquad")
 EVALUATE_NOTEBOOK = "notebooks/evaluate.ipynb"
 VALIDATE_NOTEBOOK = "notebooks/validate.ipynb"
 RUNS_NOTEBOOK = "notebooks/runs.ipynb"
@@ -145,6 +144,15 @@ class MixingGrid:
     debias_notebook: str = DEBIAS_NOTEBOOK
 
 
+def _training_family(direction: str) -> str:
+    """``"lareqa"`` for a direction trained on a LAReQA set, else its training suite."""
+    from hybridlib.protocol import LAREQA_SUITES
+    from hybridlib.protocol import direction as protocol_direction
+
+    train_suite = protocol_direction(direction).train_suite
+    return "lareqa" if train_suite in LAREQA_SUITES else train_suite
+
+
 @dataclasses.dataclass(frozen=True)
 class ExperimentGrid:
     """The experiment: baselines, then per direction its validation runs and one execution
@@ -159,8 +167,31 @@ class ExperimentGrid:
     the others use the choice of the first of them. ``topk`` (parameters of the top-k check,
     a chapter) compares top-k with whole-model
     fine-tuning in the first direction, after its runs. ``mixing`` (:class:`MixingGrid`): the
-    other ways to mix languages, beyond the paper.
+    other ways to mix languages, beyond the paper. ``direction_suites``: the suites a
+    direction's models are evaluated on, where a profile cuts its default
+    (:attr:`hybridlib.protocol.Direction.test_suites`; the first stays the direction's own).
+    ``direction_validation``: a direction's validation parameters merged over ``validation``
+    (its own grid of steps, temperatures, learning rates). Every direction is validated on
+    its own training data (``validation_directions`` must list each): a choice made on one
+    LAReQA set's held-out articles would be made on the other direction's test suite.
     """
+
+    def validated_by(self, direction: str) -> str:
+        """The direction whose validation runs choose ``direction``'s settings: itself."""
+        if direction not in self.validation_directions:
+            raise ValueError(f"direction {direction!r} has no validation runs of its own")
+        return direction
+
+    def validation_of(self, direction: str) -> dict[str, Any]:
+        """The validation parameters of ``direction`` (``direction_validation`` over
+        ``validation``)."""
+        return {**self.validation, **self.direction_validation.get(direction, {})}
+
+    def suites_of(self, direction: str) -> tuple[str, ...]:
+        """The suites ``direction``'s models are evaluated on in this grid."""
+        from hybridlib.protocol import direction as protocol_direction
+
+        return self.direction_suites.get(direction, protocol_direction(direction).test_suites)
 
     directions: tuple[str, ...]
     samplers: tuple[str, ...]
@@ -179,6 +210,8 @@ class ExperimentGrid:
     validation_directions: tuple[str, ...] = ()
     topk: dict[str, Any] | None = None
     mixing: MixingGrid | None = None
+    direction_suites: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    direction_validation: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     evaluate_notebook: str = EVALUATE_NOTEBOOK
     validate_notebook: str = VALIDATE_NOTEBOOK
     runs_notebook: str = RUNS_NOTEBOOK
@@ -367,8 +400,11 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
         "domain_shift_suites_if_present"
     }
     raw = _check_keys(source, name, "experiment", raw, allowed)
+    from hybridlib.protocol import DIRECTIONS
+
+    known = tuple(DIRECTIONS)
     directions = _choices(
-        source, name, "experiment.directions", raw.get("directions", list(DIRECTIONS)), DIRECTIONS
+        source, name, "experiment.directions", raw.get("directions", list(known)), known
     )
     if not directions:
         raise _fail(source, name, "experiment.directions", "must name at least one direction")
@@ -403,6 +439,50 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
             "experiment.domain_shift_direction",
             f"must be one of the directions {list(directions)}, but got {domain_shift_direction!r}",
         )
+    direction_suites: dict[str, tuple[str, ...]] = {}
+    raw_suites = raw.get("direction_suites") or {}
+    if not isinstance(raw_suites, dict):
+        raise _fail(source, name, "experiment.direction_suites",
+                    f"must map directions to lists of suites, but got {raw_suites!r}")  # fmt: skip
+    for where, listed in raw_suites.items():
+        field = f"experiment.direction_suites.{where}"
+        if where not in directions:
+            raise _fail(
+                source, name, field, f"{where!r} is not one of the directions {list(directions)}"
+            )
+        chosen = _choices(source, name, field, listed, tuple(SUITES))
+        own = DIRECTIONS[where].test_suite
+        if not chosen or chosen[0] != own:
+            raise _fail(source, name, field,
+                        f"must start with the direction's own test suite {own!r}, but got {listed!r}")  # fmt: skip
+        direction_suites[where] = chosen
+    raw_validation = raw.get("direction_validation") or {}
+    direction_validation: dict[str, dict[str, Any]] = {}
+    for where, body in raw_validation.items() if isinstance(raw_validation, dict) else []:
+        if where not in directions:
+            raise _fail(source, name, f"experiment.direction_validation.{where}",
+                        f"{where!r} is not one of the directions {list(directions)}")  # fmt: skip
+        direction_validation[where] = _literal_parameters(
+            source, name, f"experiment.direction_validation.{where}", body
+        )
+    if not isinstance(raw_validation, dict):
+        raise _fail(source, name, "experiment.direction_validation",
+                    f"must map directions to parameters, but got {raw_validation!r}")  # fmt: skip
+    validation_directions = _choices(
+        source, name, "experiment.validation_directions",
+        raw.get("validation_directions", list(directions)), directions,
+    ) or directions  # fmt: skip
+    missing = [d for d in directions if d not in validation_directions]
+    if missing:
+        raise _fail(source, name, "experiment.validation_directions",
+                    f"must list every direction, but {missing} are missing: a direction's "
+                    "settings are chosen on its own training data (XQuAD's held-out articles "
+                    "are MLQA -> XQuAD's test suite, and XM3600 is another kind of data)")  # fmt: skip
+    for field in ("topk", "mixing"):
+        if raw.get(field) and _training_family(directions[0]) != "lareqa":
+            raise _fail(source, name, "experiment.directions",
+                        f"{field} runs in the first direction, which must be trained on a LAReQA "
+                        f"set, but it is {directions[0]!r}")  # fmt: skip
     return ExperimentGrid(
         directions=directions,
         samplers=samplers,
@@ -425,20 +505,15 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
             "experiment.domain_shift_seeds",
             raw.get("domain_shift_seeds", list(seeds)),
         ),  # fmt: skip
-        validation_directions=_choices(
-            source,
-            name,
-            "experiment.validation_directions",
-            raw.get("validation_directions", list(directions)),
-            directions,
-        )
-        or directions,  # fmt: skip
+        validation_directions=validation_directions,
         topk=_literal_parameters(source, name, "experiment.topk", raw["topk"])
         if raw.get("topk")
         else None,
         mixing=_parse_mixing(source, name, raw["mixing"], directions)
         if raw.get("mixing")
         else None,
+        direction_suites=direction_suites,
+        direction_validation=direction_validation,
         evaluate_notebook=str(raw.get("evaluate_notebook", EVALUATE_NOTEBOOK)),
         validate_notebook=str(raw.get("validate_notebook", VALIDATE_NOTEBOOK)),
         runs_notebook=str(raw.get("runs_notebook", RUNS_NOTEBOOK)),

@@ -57,12 +57,17 @@ class Validator:
         cls, suite: str, articles: Sequence[str], languages: Sequence[str] | None,
         batch_size: int, root: str | None = None,
     ) -> Validator:  # fmt: skip
-        """The validation pairs and suite of ``articles`` of a LAReQA ``suite``."""
-        from hybridlib.data import lareqa_training_pairs, load_lareqa
+        """The validation pairs and suite of held-out ``articles`` of the training ``suite``
+        (its registry entry's ``held_out`` loader: LAReQA articles, XM3600 images)."""
+        from hybridlib.suites import suite_spec
 
-        pairs = lareqa_training_pairs(suite, languages=languages, articles=articles, root=root)
-        loaded = load_lareqa(suite, languages=languages, root=root)
-        return cls(pairs, loaded.subset(articles=articles), batch_size)
+        spec = suite_spec(suite)
+        if spec.held_out is None:
+            raise ValueError(f"suite {suite!r} has no held-out units to validate on")
+        pairs, loaded = spec.held_out(
+            list(languages) if languages is not None else None, list(articles), root
+        )
+        return cls(pairs, loaded, batch_size)
 
     def __call__(self, encoder: Any, loss_fn: Any) -> dict[str, float]:
         was_training = encoder.training

@@ -218,3 +218,31 @@ def test_a_query_that_is_also_a_candidate_is_left_out_of_its_own_pool() -> None:
         pd.testing.assert_frame_equal(mine, oracle.reset_index(drop=True))
     multi_map = ours[(ours["setting"] == "multi") & (ours["metric"] == "map")]["value"]
     assert (multi_map < 1).any() and (multi_map > 0).all()
+
+
+def test_the_evaluation_is_its_cells_evaluated_one_by_one(two_language_suite, two_language_scores):
+    """evaluate_settings builds its frames once for all cells (a 33-language suite has over a
+    thousand); they equal each cell's own frames (evaluate_cell) concatenated in cell order."""
+    from hybridlib.evaluation.lareqa import RelevanceIndex, SettingsResult, evaluate_cell
+
+    scorer = MatrixScorer(two_language_scores)
+    whole = evaluate_settings(two_language_suite, scorer, aggregate=False)
+    index = RelevanceIndex.of(two_language_suite)
+    language = np.array([q.language for q in two_language_suite.queries])
+    pool = np.array([c.language for c in two_language_suite.candidates])
+    parts = []
+    for x in ("de", "en"):
+        for setting, y, cols in [("mono", x, np.flatnonzero(pool == x)),
+                                 *[("cross", y, np.flatnonzero(pool == y)) for y in ("de", "en") if y != x],
+                                 ("multi", "all", np.arange(len(pool)))]:  # fmt: skip
+            measures = ("map", "recall@1", "recall@10") + (
+                ("rank_distance", "rank_distance_norm") if setting == "multi" else ()
+            )
+            part = evaluate_cell(two_language_suite, scorer, np.flatnonzero(language == x), cols,
+                                 measures, suite_name="toy", setting=setting, query_language=x,
+                                 candidate_language=y, index=index)  # fmt: skip
+            if part is not None:
+                parts.append(part)
+    one_by_one = SettingsResult.concat(parts)
+    pd.testing.assert_frame_equal(whole.results, one_by_one.results)
+    pd.testing.assert_frame_equal(whole.per_query, one_by_one.per_query)

@@ -79,7 +79,7 @@ def test_load_retriever_refuses_unknown_declared_settings(declared):
 
 def test_declarations():
     bm25 = BM25Retriever()
-    assert bm25.supported_settings == ("mono",) and not bm25.postprocessing
+    assert bm25.supported_settings == ("mono", "cross") and bm25.lexical and not bm25.postprocessing
     dense = DenseRetriever(tiny_encoder())
     assert dense.supported_settings == SETTINGS and dense.postprocessing
 
@@ -92,6 +92,25 @@ def test_bm25_refuses_cross_and_multi_naming_them(two_language_suite):
         evaluate_suite("bm25", "xquad-r", suites=[two_language_suite], settings=SETTINGS)
     result = evaluate_suite("bm25", "xquad-r", suites=[two_language_suite])
     assert set(result.results["setting"]) == {"mono"}
+
+
+def test_bm25_runs_cross_only_where_a_suite_declares_shared_words(two_language_suite):
+    """A translated claim keeps the words the translator did not know, so SciFact-MT and
+    TICO-19 declare Cross lexical: BM25 then runs it (what shared words alone retrieve)."""
+    from hybridlib.evaluation.suites import suite_settings
+
+    bm25, dense = BM25Retriever(), DenseRetriever(tiny_encoder())
+    assert suite_settings("xquad-r", bm25) == ("mono",)
+    assert suite_settings("scifact-mt", bm25) == ("mono", "cross")  # never Multi
+    assert suite_settings("tico19", bm25) == ("cross",)
+    assert (
+        suite_settings("tico19", dense) == ("cross",)
+        and suite_settings("xquad-r", dense) == SETTINGS
+    )
+    result = evaluate_suite("bm25", "scifact-mt", suites=[two_language_suite], settings=["cross"])
+    assert set(result.results["setting"]) == {"cross"}
+    with pytest.raises(ValueError, match="BM25 runs the Mono setting only"):
+        evaluate_suite("bm25", "multi30k", suites=[two_language_suite], settings=["cross"])
 
 
 def test_a_postprocessing_is_refused_naming_the_retriever(two_language_suite):

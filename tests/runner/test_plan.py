@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     profile = load_profile(REPO / "profiles.yaml", "cpu")
     grid = profile.experiment
-    first, second = grid.directions
+    first, second, question = grid.directions
+    assert question == "xm3600"
     systems = {(sampler, alpha): seeds for sampler, alpha, seeds in grid_systems(grid, first)}
     expected = {("x-x", 1.0), ("x-y", 0.0), ("hybrid", grid.alpha)}
     expected |= {("hybrid", a) for a in grid.ablation_alphas if a not in (0.0, 1.0)}
@@ -56,6 +57,17 @@ def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
     ablation = runs[f"runs/{first}/hybrid-a0.25"].parameters
     assert ablation["suites"] == ["mlqa-r"] and ablation["extra_suites"] == []
     assert runs[f"runs/{second}/x-x"].parameters["suites"] == ["xquad-r"]
+    # the question's systems: trained on XM3600, chosen on its validation images, evaluated
+    # on the profile's cut of its suites (its own first); no ablation, no domain-shift extras
+    asked = runs["runs/xm3600/hybrid-a0.50"].parameters
+    assert asked["suites"] == list(grid.suites_of("xm3600")) and asked["suites"][0] == "xm3600"
+    assert asked["extra_suites"] == [] and asked["selection_file"].endswith(
+        "validation/xm3600/selection.json"
+    )
+    assert {a for _, a, _ in grid_systems(grid, question)} == {1.0, 0.0, grid.alpha}
+    assert set(grid.suites_of("xm3600")) <= set(
+        runs["runs/evaluate/untrained"].parameters["suites"]
+    )
     assert main["selection_file"].endswith(f"validation/{first}/selection.json")
     assert executions[-1].name == "efficiency"  # last: it reads the time of every other
     # the other ways to mix: their runs in the first direction, then the post-processings

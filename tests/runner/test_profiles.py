@@ -253,3 +253,63 @@ def test_a_profile_name_is_one_path_component(tmp_path: Path, name: str) -> None
     with pytest.raises(ProfileError, match=r"must be one path component") as caught:
         load_profile(path, name)
     assert repr(name) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("experiment", "message"),
+    [
+        ("{directions: [xquad-to-mlqa, xm3600], validation_directions: [xquad-to-mlqa]}",
+         r"validation_directions': must list every direction, but \['xm3600'\] are missing"),
+        ("{directions: [xquad-to-mlqa, mlqa-to-xquad], validation_directions: [xquad-to-mlqa]}",
+         r"but \['mlqa-to-xquad'\] are missing: a direction's settings are chosen on its own"),
+        ("{directions: [xm3600], direction_suites: {xquad-to-mlqa: [mlqa-r]}}",
+         r"direction_suites.xquad-to-mlqa': 'xquad-to-mlqa' is not one of the directions"),
+        ("{directions: [xm3600], direction_suites: {xm3600: [tico19, xm3600]}}",
+         r"must start with the direction's own test suite 'xm3600'"),
+        ("{directions: [xm3600], direction_suites: {xm3600: [xm3600, bioasq]}}",
+         r"direction_suites.xm3600': unknown value 'bioasq'"),
+        ("{directions: [xm3600, xquad-to-mlqa], topk: {steps: 2}}",
+         r"topk runs in the first direction, which must be trained on a LAReQA set, but it is 'xm3600'"),
+        ("{directions: [xm3600], direction_validation: {xquad-to-mlqa: {max_steps: 2}}}",
+         r"direction_validation.xquad-to-mlqa': 'xquad-to-mlqa' is not one of the directions"),
+    ],
+)  # fmt: skip
+def test_a_directions_suites_and_validation_are_checked(
+    tmp_path: Path, experiment: str, message: str
+) -> None:
+    text = (
+        f"profiles:\n  p:\n    notebooks: [{{notebook: a.ipynb}}]\n    experiment: {experiment}\n"
+    )
+    path = write_profiles(tmp_path, text)
+    with pytest.raises(ProfileError, match=message):
+        load_profile(path, "p")
+
+
+def test_each_direction_is_validated_on_its_own_training_data(tmp_path: Path) -> None:
+    """No direction takes settings chosen on another's held-out data (XQuAD's validation
+    articles are tested by MLQA -> XQuAD); a direction's own validation grid merges over the
+    shared one; its suites are its cut."""
+    text = (
+        "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment:\n"
+        "      directions: [xquad-to-mlqa, mlqa-to-xquad, xm3600]\n"
+        "      validation: {temperatures: [0.05], lrs: [1.0e-4], max_steps: 4, every: 2}\n"
+        "      direction_validation: {xm3600: {max_steps: 8, lrs: [1.0e-3]}}\n"
+        "      direction_suites: {xm3600: [xm3600, tico19]}\n"
+    )
+    grid = load_profile(write_profiles(tmp_path, text), "p").experiment
+    assert grid is not None
+    assert [grid.validated_by(d) for d in grid.directions] == list(grid.directions)
+    assert grid.validation_of("xm3600") == {
+        "temperatures": [0.05],
+        "lrs": [1.0e-3],
+        "max_steps": 8,
+        "every": 2,
+    }
+    assert grid.validation_of("xquad-to-mlqa")["max_steps"] == 4
+    assert grid.suites_of("xm3600") == ("xm3600", "tico19")
+    assert grid.suites_of("mlqa-to-xquad") == ("xquad-r",)
+    plan = {e.name: e for e in plan_profile(load_profile(write_profiles(tmp_path, text), "p"))}
+    assert plan["runs/validate/xm3600"].parameters["max_steps"] == 8
+    assert plan["runs/xm3600/x-x"].parameters["suites"] == ["xm3600", "tico19"]
+    assert plan["runs/xm3600/x-x"].depends_on == ("runs/validate/xm3600",)
+    assert plan["runs/mlqa-to-xquad/x-x"].depends_on == ("runs/validate/mlqa-to-xquad",)
