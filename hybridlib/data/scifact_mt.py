@@ -21,6 +21,7 @@ share}`` (translated claims only); the corpus share (sum over the corpus) in
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,3 +222,19 @@ def load_scifact_mt_pool(
             "corpus_unknown_word_share": parts.corpus_shares,
         },
     )
+
+
+def unknown_word_shares(
+    languages: str | Iterable[str] = QUERY_LANGUAGES,
+    split: str = "test",
+    root: str | os.PathLike[str] | None = None,
+) -> dict[str, float]:
+    """Per translated claim language: the mean over the ``split``'s judged claims of each
+    claim's share of words the translator did not know (left in English); English 0."""
+    root = resolve_root(root)
+    chosen = _languages(languages, QUERY_LANGUAGES, root, "claims")
+    parts = _parts(chosen, [], split, root)
+    return {
+        lang: 0.0 if lang == "en" else statistics.fmean(parts.query_shares[lang].values())
+        for lang in chosen
+    }

@@ -116,8 +116,8 @@ def train_config(
     schedules Hybrid's alpha (from ``alpha`` to ``alpha_end`` over the run);
     ``train_images``, ``validation_images``: XM3600's stated cut (at most this many of the
     split's images, :func:`hybridlib.protocol.xm3600_units`; other directions ignore them);
-    ``validation_languages``: the learning curve (loss and mAP) in these languages (None:
-    the training languages)."""
+    ``validation_languages``: XM3600's learning curve (loss and mAP) in these languages
+    (None: the training languages; other directions ignore it too)."""
     from hybridlib.training import TrainConfig
 
     chosen = direction(direction_name)
@@ -154,7 +154,11 @@ def train_config(
                 direction_name, validation_fraction, validation_seed, root, limit=validation_images
             ),
             "every": validation_every,
-            **({"languages": list(validation_languages)} if validation_languages else {}),
+            **(
+                {"languages": list(validation_languages)}
+                if validation_languages and chosen.train_suite == "xm3600"
+                else {}
+            ),
         }
     return TrainConfig.from_dict(fields, source=f"{direction_name} {label} seed {seed}")
 

@@ -251,3 +251,39 @@ def language_scores(per_query: pd.DataFrame, suite: str, systems: Sequence[str],
     )
     table["seen"] = table["query_language"].isin(set(seen))
     return table
+
+
+def untranslated_words_table(scores: pd.DataFrame, shares: dict[str, float], lexical: str = "bm25",
+                             systems: Sequence[str] = ()) -> pd.DataFrame:  # fmt: skip
+    """Per query language of machine-translated queries: the share of words the translator
+    left untranslated (``shares``), the ``lexical`` retriever's score (what those shared words
+    alone retrieve) and each of ``systems``' score, with the lexical score as a share of it
+    (``"<system> explained"``: an upper reading of how much of its cross-lingual score shared
+    words could account for). ``scores``: :func:`language_scores` rows."""
+    value = scores.pivot_table(index="query_language", columns="system", values="value")
+    if lexical not in value:
+        raise ValueError(f"no {lexical!r} rows in the scores (systems: {sorted(value.columns)})")
+    table = pd.DataFrame({"untranslated words": pd.Series(shares, dtype=float)}).join(
+        value[[lexical, *[s for s in systems if s in value]]], how="inner"
+    )
+    for system in systems:
+        if system in table:
+            table[f"{system}: {lexical} / it"] = table[lexical] / table[system]
+    table.index.name = "query language"
+    return table
+
+
+def headline_sentence(summary: pd.DataFrame, setting: str, metric: str,
+                      systems: Sequence[str]) -> str:  # fmt: skip
+    """``"Hybrid(0.50) 0.412 [0.398, 0.425], X-X 0.401 [...]"``: each of ``systems``' mean
+    and 95% interval on one measure of a :func:`summarise` table, in the given order (a
+    system without that measure is left out)."""
+    rows = summary[(summary["setting"] == setting) & (summary["metric"] == metric)].set_index(
+        "system"
+    )
+    places = measure_digits(metric)
+    return ", ".join(
+        f"{system} {format_interval(*rows.loc[system, ['mean', 'ci_low', 'ci_high']], places)}"
+        for system in systems
+        if system in rows.index
+    )

@@ -142,3 +142,12 @@ def test_scifact_mt_real(real_data_dir: Path) -> None:
     assert sum(map(len, pool.qrels.values())) == 3 * 3 * 339
     train = load_scifact_mt("it", split="train", root=real_data_dir)  # 300 + 809 = 1,109
     assert len(train.queries) == 809 and not {q.id for q in train.queries} & set(shares)
+
+
+def test_a_languages_untranslated_share_is_the_mean_over_judged_claims(tmp_path: Path) -> None:
+    """q1 (judged): 1 of 4 words unknown; q2 (not judged in the split) is left out."""
+    from hybridlib.data.scifact_mt import unknown_word_shares
+
+    assert unknown_word_shares(["en", "es", "ca"], root=_root(tmp_path)) == {
+        "en": 0.0, "es": 0.25, "ca": 0.25,
+    }  # fmt: skip

@@ -41,3 +41,22 @@ def test_a_main_run_is_reused_only_when_it_is_this_very_configuration(tmp_path: 
         model="tiny", output_dir=str(tmp_path / "main"), steps=2, train_top_layers=None
     )
     assert not experiment.finished_run(other)
+
+
+def test_xm3600s_cut_applies_to_xm3600_only(real_data_dir: Path, tmp_path: Path):
+    """A profile's XM3600 cut (images, curve languages) is offered to every direction's
+    notebooks; a LAReQA direction's configuration ignores it."""
+    from hybridlib.experiment import train_config
+    from hybridlib.protocol import xm3600_units
+
+    common = dict(model="tiny", sampler="hybrid", alpha=0.5, seed=0, temperature=0.05, lr=1e-4,
+                  steps=2, train={"batch_size": 8}, validation_fraction=0.1, validation_every=1,
+                  train_images=30, validation_images=40, validation_languages=["de", "sw"],
+                  root=str(real_data_dir))  # fmt: skip
+    xm = train_config(direction_name="xm3600", output_dir=str(tmp_path / "a"), **common)
+    assert xm.data.articles == xm3600_units("train", str(real_data_dir), 30)
+    assert xm.validation.articles == xm3600_units("validation", str(real_data_dir), 40)
+    assert xm.validation.languages == ["de", "sw"] and xm.data.suite == "xm3600"
+    lareqa = train_config(direction_name="xquad-to-mlqa", output_dir=str(tmp_path / "b"), **common)
+    assert lareqa.validation.languages is None and lareqa.data.suite == "xquad-r"
+    assert not any(a.startswith("xm3600/") for a in lareqa.data.articles)
