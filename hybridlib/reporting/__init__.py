@@ -15,6 +15,7 @@ the suite registry's, :mod:`hybridlib.suites`.
 from hybridlib.reporting.claims import (
     Claim,
     evaluate_claims,
+    evaluate_synergy,
     mixing_claims,
     paper_claims,
     shift_claims,
@@ -24,6 +25,7 @@ from hybridlib.reporting.display import (
     claims_display,
     measure_name,
     readable_index,
+    synergy_display,
 )
 from hybridlib.reporting.figures import (
     ablation_figure,
@@ -60,6 +62,7 @@ from hybridlib.suites import headline_measures, suite_label
 __all__ = [
     "PAPER",
     "claims_display",
+    "synergy_display",
     "glue_figure",
     "glue_table",
     "glue_value",
@@ -79,6 +82,7 @@ __all__ = [
     "tradeoff_figure",
     "effect_sizes",
     "evaluate_claims",
+    "evaluate_synergy",
     "MixingSystems",
     "mixing_claims",
     "mixing_systems",
