@@ -18,6 +18,7 @@ from hybridlib.reporting.claims import (
     evaluate_synergy,
     mixing_claims,
     paper_claims,
+    pure_claims,
     shift_claims,
     verdict_counts,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "main_table",
     "measure_table",
     "paper_claims",
+    "pure_claims",
     "shift_claims",
     "seed_values",
     "summarise",

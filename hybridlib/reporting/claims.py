@@ -95,6 +95,17 @@ def paper_claims(suite: str, hybrid: str = system_name("hybrid", 0.5)) -> list[C
     ]
 
 
+def pure_claims(
+    suite: str, setting: str, metric: str, hybrid: str = system_name("hybrid", 0.5)
+) -> list[Claim]:
+    """Hybrid at least as good as each pure sampler on one measure of ``suite``, each claim
+    with the other pure sampler as its assay (e.g. a domain-shift suite's headline measure)."""
+    return [
+        Claim(suite, setting, metric, hybrid, other, assay=assay)
+        for other, assay in (PURE, PURE[::-1])
+    ]
+
+
 def margin_of(claim: Claim, other_estimate: float) -> float:
     """The non-inferiority margin: :data:`MAP_MARGIN` for rates, :data:`RANK_MARGIN_FRACTION`
     of the other system's estimate for rank distance."""

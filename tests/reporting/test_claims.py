@@ -216,3 +216,11 @@ def test_the_mixing_groups_come_from_the_records_not_from_the_names(tmp_path: Pa
         reporting.Claim("xquad-r", "cross", "map", "plain+lsar", "untrained"),
         reporting.Claim("xquad-r", "cross", "map", "tuned+lsar", "Hybrid(0.50)"),
     ]
+
+
+def test_pure_claims_carry_the_other_pure_sampler_as_assay() -> None:
+    assert reporting.pure_claims("tydiqa", "mono", "map", "H") == [
+        reporting.Claim("tydiqa", "mono", "map", "H", "X-X", assay="X-Y"),
+        reporting.Claim("tydiqa", "mono", "map", "H", "X-Y", assay="X-X"),
+    ]
+    assert [c.assay for c in reporting.paper_claims("xquad-r")] == ["X-Y", "X-X", "X-X", "X-X"]
