@@ -131,6 +131,13 @@ ASSAY_COLUMNS = ("assay", "assay_difference", "assay_ci_low", "assay_ci_high",
                  "assay_verdict")  # fmt: skip
 
 
+def _scored(per_query: pd.DataFrame, suite: str, setting: str, metric: str) -> set[str]:
+    """The systems with units of ``setting`` ``metric`` on ``suite``."""
+    rows = per_query[(per_query["suite"] == suite) & (per_query["setting"] == setting)
+                     & (per_query["metric"] == metric)]  # fmt: skip
+    return set(rows["system"])
+
+
 def _draws(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, systems: Sequence[str],
            setting: str, metric: str, n_resamples: int, seed: int) -> ClusteredDraws:  # fmt: skip
     units = comparison_units(per_query, runs, suite, systems, setting, metric)
@@ -144,17 +151,17 @@ def evaluate_claims(per_query: pd.DataFrame, runs: pd.DataFrame, claims: Sequenc
     Holm-adjusted p-values, the verdict, the minimal detectable effect and the few-seeds flag
     (:func:`~hybridlib.metrics.clustered.claims_table`).
 
-    A claim with an :attr:`~Claim.assay` present in ``runs`` is bootstrapped with its assay
-    system on the same units (the same cluster resamples); the assays, "assay >= other" with
-    the claim's margin, form a family of their own (Holm), in the columns
+    A claim with an :attr:`~Claim.assay` scored on its suite and measure is bootstrapped
+    with its assay system on the same units (the same cluster resamples); the assays, "assay
+    >= other" with the claim's margin, form a family of their own (Holm), in the columns
     :data:`ASSAY_COLUMNS` (empty where a claim has none). ``assay_verdict``: "sensitive"
     (the assay system is inferior to ``other`` beyond the margin), "insensitive" (it is
     non-inferior or superior too) or "inconclusive"; a "non-inferior" verdict then reads
     :data:`INFORMATIVE`, :data:`PASSES_TOO` or :data:`NOT_SHOWN_WORSE`."""
     tests, estimates, assays = [], [], {}
-    present = set(runs["system"])
     for n, claim in enumerate(claims):
-        assay = claim.assay if claim.assay in present else None
+        scored = _scored(per_query, claim.suite, claim.setting, claim.metric)
+        assay = claim.assay if claim.assay in scored else None
         systems = [claim.better, claim.other, *([assay] if assay else [])]
         draws = _draws(per_query, runs, claim.suite, systems, claim.setting, claim.metric,
                        n_resamples, seed)  # fmt: skip
@@ -226,15 +233,10 @@ def evaluate_synergy(per_query: pd.DataFrame, runs: pd.DataFrame, suites: Sequen
     x_x, x_y = pure
     if measures is None:
         measures = [(c.setting, c.metric) for c in paper_claims("", hybrid)]
-    present = set(runs["system"])
     rows, contrasts, both = [], [], []
-    if not {hybrid, x_x, x_y} <= present:
-        return pd.DataFrame([], columns=list(SYNERGY_COLUMNS))
     for suite in suites:
         for setting, metric in measures:
-            holds = per_query[(per_query["suite"] == suite) & (per_query["setting"] == setting)
-                              & (per_query["metric"] == metric)]["system"]  # fmt: skip
-            if not {hybrid, x_x, x_y} <= set(holds):
+            if not {hybrid, x_x, x_y} <= _scored(per_query, suite, setting, metric):
                 continue
             draws = _draws(per_query, runs, suite, [hybrid, x_x, x_y], setting, metric,
                            n_resamples, seed)  # fmt: skip
