@@ -17,6 +17,7 @@ from hybridlib.metrics.clustered import (
     claim_test,
     claims_table,
     clustered_bootstrap,
+    contrast_test,
 )
 from hybridlib.metrics.language_bias import (
     RankDistance,
@@ -62,6 +63,7 @@ __all__ = [
     "claim_test",
     "claims_table",
     "clustered_bootstrap",
+    "contrast_test",
     "Comparison",
     "ConfidenceInterval",
     "MeanScore",

@@ -15,8 +15,10 @@ the suite registry's, :mod:`hybridlib.suites`.
 from hybridlib.reporting.claims import (
     Claim,
     evaluate_claims,
+    evaluate_synergy,
     mixing_claims,
     paper_claims,
+    pure_claims,
     shift_claims,
     verdict_counts,
 )
@@ -24,6 +26,7 @@ from hybridlib.reporting.display import (
     claims_display,
     measure_name,
     readable_index,
+    synergy_display,
 )
 from hybridlib.reporting.figures import (
     ablation_figure,
@@ -64,6 +67,7 @@ from hybridlib.suites import headline_measures, suite_label
 __all__ = [
     "PAPER",
     "claims_display",
+    "synergy_display",
     "glue_figure",
     "glue_table",
     "glue_value",
@@ -83,6 +87,7 @@ __all__ = [
     "tradeoff_figure",
     "effect_sizes",
     "evaluate_claims",
+    "evaluate_synergy",
     "MixingSystems",
     "mixing_claims",
     "mixing_systems",
@@ -98,6 +103,7 @@ __all__ = [
     "main_table",
     "measure_table",
     "paper_claims",
+    "pure_claims",
     "shift_claims",
     "seed_values",
     "summarise",

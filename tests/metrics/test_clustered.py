@@ -16,6 +16,7 @@ from hybridlib.metrics.clustered import (
     claim_test,
     claims_table,
     clustered_bootstrap,
+    contrast_test,
 )
 from hybridlib.metrics.significance import holm
 
@@ -86,14 +87,17 @@ def test_macro_and_micro_differ_on_the_hand_table():
 
 @pytest.mark.parametrize("aggregate", ["macro", "micro"])
 @pytest.mark.parametrize("correction", [False, True])
-def test_hand_two_seeds(aggregate, correction):
+def test_hand_two_seeds_resampled(aggregate, correction):
     # Seed 1 = seed 0 + 0.1 on every unit, so its aggregate is always 0.1 higher: with x the
     # cluster part of a draw, a = (x, x + 0.1), m = x + 0.05, residuals -+0.05.
     # Plain: the mean of 2 resampled seeds is x + {0, 0.05, 0.1}.
     # Corrected: residuals times sqrt(2 / 1): x + 0.05 + {-0.05, 0, 0.05} * sqrt(2).
     units = pd.concat([frame(HAND, seed=0), frame(HAND, seed=1, shift=0.1)])
     draws = clustered_bootstrap(
-        units, aggregate=aggregate, n_resamples=3000, seed_variance_correction=correction
+        units,
+        aggregate=aggregate,
+        n_resamples=3000,
+        seed_level="adjusted" if correction else "resample",
     )
     assert draws.n_seeds == {"a": 2}
     assert draws.estimate[0] == pytest.approx(HAND_VALUES[aggregate]["estimate"] + 0.05)
@@ -413,7 +417,7 @@ def test_seeds_are_resampled_independently_per_system():
     assert 0.4 < test.p_superiority < 0.7
 
 
-def test_seed_variance_correction_is_the_adjusted_residual_bootstrap():
+def test_adjusted_seed_level_is_the_adjusted_residual_bootstrap():
     # Every unit of a seed has the same value: cluster resampling changes nothing, so each
     # draw is the mean of n resampled seed values s. Plain: var = var0(s) / n (ddof=0);
     # corrected: m + sqrt(n / (n - 1)) * (plain - m), var = var1(s) / n (ddof=1).
@@ -423,8 +427,8 @@ def test_seed_variance_correction_is_the_adjusted_residual_bootstrap():
     units = pd.concat(
         [frame({k: [v] * len(u) for k, u in cells.items()}, "a", i) for i, v in enumerate(seeds)]
     )
-    plain = clustered_bootstrap(units, n_resamples=20_000, seed_variance_correction=False)
-    fixed = clustered_bootstrap(units, n_resamples=20_000, seed_variance_correction=True)
+    plain = clustered_bootstrap(units, n_resamples=20_000, seed_level="resample")
+    fixed = clustered_bootstrap(units, n_resamples=20_000, seed_level="adjusted")
     m = np.mean(seeds)
     np.testing.assert_allclose(fixed.draws, m + np.sqrt(3 / 2) * (plain.draws - m), atol=1e-12)
     assert plain.draws.var() == pytest.approx(np.var(seeds) / 3, rel=0.05)
@@ -432,20 +436,20 @@ def test_seed_variance_correction_is_the_adjusted_residual_bootstrap():
     assert fixed.estimate == pytest.approx([m]) and plain.estimate == pytest.approx([m])
 
 
-def test_seed_variance_correction_enlarges_the_spread_and_is_void_with_one_seed():
+def test_adjusted_seed_level_enlarges_the_spread_and_is_void_with_one_seed():
     rng = np.random.default_rng(11)
     cells = random_cells(rng, 30, 2)
     shifts = 0.05 * rng.standard_normal(3)  # a seed effect
     several = pd.concat(
         [frame(same_units(cells, rng, shift=s), "a", k) for k, s in enumerate(shifts)]
     )
-    plain = clustered_bootstrap(several, n_resamples=2000, seed_variance_correction=False)
-    fixed = clustered_bootstrap(several, n_resamples=2000, seed_variance_correction=True)
+    plain = clustered_bootstrap(several, n_resamples=2000, seed_level="resample")
+    fixed = clustered_bootstrap(several, n_resamples=2000, seed_level="adjusted")
     assert fixed.draws.std() > 1.05 * plain.draws.std()
     one = several[several["seed"] == 0]
     np.testing.assert_array_equal(
-        clustered_bootstrap(one, n_resamples=500, seed_variance_correction=True).draws,
-        clustered_bootstrap(one, n_resamples=500, seed_variance_correction=False).draws,
+        clustered_bootstrap(one, n_resamples=500, seed_level="adjusted").draws,
+        clustered_bootstrap(one, n_resamples=500, seed_level="resample").draws,
     )
 
 
@@ -501,3 +505,194 @@ def test_draws_is_a_frozen_record():
     assert isinstance(draws, ClusteredDraws)
     with pytest.raises(AttributeError):
         draws.aggregate = "micro"  # type: ignore[misc]
+
+
+# ---- the seed level: Student t, and its coverage with few seeds -------------------------------
+
+
+def test_student_seed_level_by_hand():
+    # Every unit of a seed has the same value, so cluster resampling changes nothing: each
+    # draw is m + s / sqrt(n) * T with m, s the mean and sd (ddof=1) of the seed values and T
+    # the generator's t(n - 1) variate drawn after the block's cluster picks (one block).
+    rng = np.random.default_rng(14)
+    cells = random_cells(rng, 5, 2)
+    seeds = [0.50, 0.60, 0.80, 0.65]
+    units = pd.concat(
+        [frame({k: [v] * len(u) for k, u in cells.items()}, "a", i) for i, v in enumerate(seeds)]
+    )
+    draws = clustered_bootstrap(units, n_resamples=200, seed=7)
+    oracle = np.random.default_rng(7)
+    oracle.integers(0, 5, size=(200, 5))  # the block's cluster picks
+    t = oracle.standard_t(3, size=200)
+    expected = np.mean(seeds) + np.std(seeds, ddof=1) / 2 * t
+    np.testing.assert_allclose(draws.draws[:, 0], expected, rtol=0, atol=1e-12)
+    assert draws.estimate[0] == pytest.approx(np.mean(seeds))
+
+
+def test_student_seed_level_draws_follow_t_and_one_seed_has_no_seed_level():
+    rng = np.random.default_rng(15)
+    cells = random_cells(rng, 4, 1)
+    seeds = [0.2, 0.5, 0.3]
+    units = pd.concat(
+        [frame({k: [v] * len(u) for k, u in cells.items()}, "a", i) for i, v in enumerate(seeds)]
+    )
+    draws = clustered_bootstrap(units, n_resamples=4000).draws[:, 0]
+    pivot = (draws - np.mean(seeds)) / (np.std(seeds, ddof=1) / np.sqrt(3))
+    assert scipy.stats.kstest(pivot, scipy.stats.t(2).cdf).pvalue > 0.01
+    # the 97.5% quantile of t(2) is 4.30, far beyond the normal's 1.96
+    assert np.quantile(pivot, 0.975) == pytest.approx(scipy.stats.t(2).ppf(0.975), rel=0.15)
+    one = units[units["seed"] == 0]
+    for level in ("student", "adjusted", "resample"):
+        np.testing.assert_array_equal(
+            clustered_bootstrap(one, n_resamples=50, seed_level=level).draws[:, 0],
+            clustered_bootstrap(one, n_resamples=50, seed_level="resample").draws[:, 0],
+        )
+    with pytest.raises(ValueError, match="seed_level must be one of"):
+        clustered_bootstrap(units, seed_level="t")  # type: ignore[arg-type]
+
+
+def seeded_units(
+    rng: np.random.Generator, n_seeds: int, true: float = 0.0, n_clusters: int = 100
+) -> pd.DataFrame:
+    """Two systems, ``n_seeds`` each, scored on the same 100 questions x 2 cells; value =
+    mu + u_c (shared) + v[system, c] (sd .005) + S[system, seed] (sd .008, the issue's seed
+    sd) + e (sd .02). The seed level dominates the variance of a difference: .008 *
+    sqrt(2 / n) against about .001 from the questions."""
+    u = rng.normal(0, 0.2, n_clusters)
+    frames = []
+    for system, mu in (("a", true), ("b", 0.0)):
+        v = rng.normal(0, 0.005, n_clusters)
+        for k in range(n_seeds):
+            seed_effect = rng.normal(0, 0.008)
+            values = (mu + u + v + seed_effect)[:, None] + rng.normal(0, 0.02, (n_clusters, 2))
+            frames.append(pd.DataFrame({
+                "system": system, "seed": k, "cluster": np.repeat(np.arange(n_clusters), 2),
+                "cell": np.tile([0, 1], n_clusters), "value": values.ravel(),
+            }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def coverage(n_seeds: int, seed_level: str, replicates: int = 400) -> float:
+    rng = np.random.default_rng(16)
+    covered = 0
+    for r in range(replicates):
+        draws = clustered_bootstrap(
+            seeded_units(rng, n_seeds, true=0.01), n_resamples=500, seed=r, seed_level=seed_level
+        )
+        test = claim_test(draws, "a", "b", margin=0.0)
+        covered += test.ci_low <= 0.01 <= test.ci_high
+    return covered / replicates
+
+
+@pytest.mark.parametrize("n_seeds", [3, 5])
+def test_student_seed_level_covers_with_few_seeds(n_seeds):
+    # 400 replicates: a coverage of .95 is measured within +-.011 (one standard error).
+    # Measured: student .99 (3 seeds) and .975 (5): conservative, the Behrens-Fisher
+    # fiducial distribution of a difference of two t's.
+    assert coverage(n_seeds, "student") >= 0.93
+
+
+def test_resampling_seeds_undercovers_with_three_seeds():
+    # the adjusted-residual bootstrap has the right variance but normal quantiles: with the
+    # seed level dominant the pivot is about t(4), P(|t_4| < 1.96) = .88 (measured .89);
+    # plain resampling is narrower still (.82)
+    assert coverage(3, "adjusted") < 0.92
+    assert coverage(3, "resample") < 0.87
+
+
+# ---- contrasts --------------------------------------------------------------------------------
+
+
+def hand_draws(columns: dict[str, list[float]], estimate: dict[str, float]) -> ClusteredDraws:
+    systems = tuple(columns)
+    return ClusteredDraws(
+        systems=systems,
+        estimate=np.array([estimate[s] for s in systems]),
+        draws=np.array([columns[s] for s in systems]).T,
+        n_clusters=10,
+        n_seeds={s: 3 for s in systems},
+        aggregate="macro",
+    )
+
+
+def test_contrast_test_by_hand():
+    # d* = h - (x + y) / 2 = [0.03, 0.01, -0.005, 0.02, 0.0] over B = 5 draws
+    draws = hand_draws(
+        {
+            "h": [0.53, 0.51, 0.495, 0.52, 0.50],
+            "x": [0.50, 0.50, 0.50, 0.50, 0.49],
+            "y": [0.50, 0.50, 0.50, 0.50, 0.51],
+        },
+        {"h": 0.52, "x": 0.50, "y": 0.48},
+    )
+    test = contrast_test(draws, {"h": 1, "x": -0.5, "y": -0.5}, margin=0.01, name="synergy")
+    d = np.array([0.03, 0.01, -0.005, 0.02, 0.0])
+    assert test.difference == pytest.approx(0.52 - 0.49)
+    assert (test.better, test.other) == ("h", "0.5 x + 0.5 y")
+    assert test.weights == (("h", 1.0), ("x", -0.5), ("y", -0.5))
+    assert test.n_seeds == (3, 3, 3)
+    assert (test.ci_low, test.ci_high) == pytest.approx(tuple(np.quantile(d, [0.025, 0.975])))
+    assert test.se == pytest.approx(d.std(ddof=1))
+    assert test.p_superiority == pytest.approx((1 + 2) / 6)  # -0.005 and 0.0 (a tie) <= 0
+    assert test.p_noninferiority == pytest.approx(1 / 6)  # none <= -0.01
+    assert test.p_inferiority == pytest.approx(6 / 6)  # all >= -0.01
+    lower = contrast_test(draws, {"h": 1, "x": -0.5, "y": -0.5}, margin=0.0, higher_is_better=False)
+    assert lower.difference == pytest.approx(-0.03)
+    # -d = [-0.03, -0.01, 0.005, -0.02, 0.0]: four <= 0 (the tie counts for H0)
+    assert lower.p_superiority == pytest.approx((1 + 4) / 6)
+
+
+def test_claim_test_is_the_two_system_contrast():
+    rng = np.random.default_rng(17)
+    cells = random_cells(rng, 15, 2)
+    units = pd.concat([frame(same_units(cells, rng, s), name, k) for name, s in
+                       (("a", 0.05), ("b", 0.0), ("c", 0.02)) for k in range(3)])  # fmt: skip
+    draws = clustered_bootstrap(units, n_resamples=300)
+    claim = claim_test(draws, "a", "b", margin=0.01, name="n")
+    contrast = contrast_test(draws, {"a": 1, "b": -1}, margin=0.01, name="n")
+    assert claim == contrast
+    with pytest.raises(ValueError, match="sum to 0"):
+        contrast_test(draws, {"a": 1, "b": -0.5}, margin=0.0)
+    with pytest.raises(ValueError, match="at least two"):
+        contrast_test(draws, {"a": 0.0}, margin=0.0)
+    with pytest.raises(ValueError, match="non-zero"):
+        contrast_test(draws, {"a": 1, "b": -1, "c": 0.0}, margin=0.0)
+    with pytest.raises(ValueError, match="unknown system"):
+        contrast_test(draws, {"a": 1, "z": -1}, margin=0.0)
+
+
+def test_midpoint_contrast_recovers_a_known_synergy():
+    # Hybrid = the midpoint of x-x and x-y + 0.02 on every unit (x-x = base + 0.06, x-y = base):
+    # the contrast is exactly 0.02 whatever the draw's questions, shown above 0; a hybrid at
+    # the midpoint has contrast 0, not shown above it.
+    rng = np.random.default_rng(18)
+    cells = random_cells(rng, 30, 3)
+    base = same_units(cells, rng)
+    seed_shift = [0.0, 0.004, -0.004]
+    parts = []
+    for system, shift in (("x-x", 0.06), ("x-y", 0.0), ("hybrid", 0.05), ("mid", 0.03)):
+        parts += [frame(base, system, k, shift + seed_shift[k]) for k in range(3)]
+    draws = clustered_bootstrap(pd.concat(parts), n_resamples=1000)
+    synergy = contrast_test(draws, {"hybrid": 1, "x-x": -0.5, "x-y": -0.5}, margin=0.0)
+    assert synergy.difference == pytest.approx(0.02, abs=1e-12)
+    assert synergy.p_superiority < 0.01 and synergy.ci_low > 0
+    assert synergy.ci_low < 0.02 < synergy.ci_high
+    none = contrast_test(draws, {"mid": 1, "x-x": -0.5, "x-y": -0.5}, margin=0.0)
+    assert none.difference == pytest.approx(0.0, abs=1e-12)
+    assert none.p_superiority > 0.2
+
+
+def test_claims_table_flags_fewer_than_three_seeds():
+    rng = np.random.default_rng(19)
+    cells = random_cells(rng, 10, 2)
+    units = pd.concat(
+        [frame(same_units(cells, rng), "a", k) for k in range(3)]
+        + [frame(same_units(cells, rng), "b", k) for k in range(3)]
+        + [frame(same_units(cells, rng), "c", k) for k in range(2)]
+    )
+    draws = clustered_bootstrap(units, n_resamples=100)
+    table = claims_table(
+        [claim_test(draws, "a", "b", margin=0.01), claim_test(draws, "a", "c", margin=0.01)]
+    )
+    assert table["few_seeds"].tolist() == [False, True]
+    assert table["n_seeds"].tolist() == [(3, 3), (3, 2)]

@@ -81,7 +81,7 @@ RECORDS: dict[str, dict] = {
 }
 
 
-def claim_run(root: Path, shift: dict[str, float], n: int = 60, seeds=(0, 1)) -> None:
+def claim_run(root: Path, shift: dict[str, float], n: int = 60, seeds=(0, 1, 2)) -> None:
     rng = np.random.default_rng(0)
     base = rng.uniform(0.3, 0.7, size=(2, n))  # question x language
     for system, offset in shift.items():
@@ -101,7 +101,7 @@ def claim_run(root: Path, shift: dict[str, float], n: int = 60, seeds=(0, 1)) ->
                             f"{x}/q{i}",
                             f"q{i}",
                             "map",
-                            base[c, i] + offset + 0.001 * seed,
+                            base[c, i] + offset + 0.0002 * seed,
                         )
                         for i in range(n)
                     ]
