@@ -58,10 +58,12 @@ counts do not check, is recomputed, never trusted.
 
 **Throughput** (:func:`measure_throughput`): a micro-benchmark of the profile's model in its
 resolved precision on the profile's thread count (5 to 10 seconds): its top layer's forward
-pass on two batches of the same token count (many short texts, few long ones) gives ``a``
-and ``b`` per layer (``b`` clamped at 0 when the two are within noise: then tokens only);
-forward and backward on the short batch gives ``train_factor`` (at most
-:data:`MAX_TRAIN_FACTOR`: the tiny model's overheads are not per token); an AdamW step over that
+pass on an evaluation's batch (64 texts of 32 tokens) gives the seconds per token and layer,
+split into ``a`` and ``b`` by the layer's FLOPs (the linear maps' ``4 h^2 + 2 h i`` per token
+against attention's ``2 t h``: timing long batches against short ones on 2 shared cores was
+noise, tens of times the FLOP ratio either way); forward and backward on it gives
+``train_factor`` (kept to [:data:`MIN_TRAIN_FACTOR`, :data:`MAX_TRAIN_FACTOR`]: the tiny
+model's overheads are not per token); an AdamW step over that
 layer gives the optimizer's seconds per trained layer and step; a matrix product and sort of
 256 x 4096 scores gives the seconds per pair ranked. The fastest of repeated runs is kept
 (other work on the machine only slows a run down). Cached per machine
@@ -101,7 +103,7 @@ BM25_SECONDS_PER_TOKEN = 2e-6
 DEBIAS_SCORING_SECONDS = 2.0  # per suite, method and model: scoring cached embeddings
 VALIDATION_LOSS_BATCHES = 8  # hybridlib.training.validation.MAX_LOSS_BATCHES
 BENCHMARK_TOKENS = 2048  # per timed batch of the micro-benchmark (64 texts of 32 tokens)
-MAX_TRAIN_FACTOR = 6.0  # forward and backward, in forwards, at most
+MIN_TRAIN_FACTOR, MAX_TRAIN_FACTOR = 2.0, 4.0  # forward and backward, in forwards
 # an evaluation's measures, both directions of a per-language suite, its bookkeeping: seconds
 # per scored pair over a bare matrix product and sort (from the smoke book on this machine)
 SCORING_FACTOR = 2.0
@@ -512,13 +514,12 @@ def machine_key(model: str, precision: str, threads: int | None) -> dict[str, An
 
 
 def _timed(run: Callable[[], Any], budget: float, most: int = 20) -> float:
-    """The fastest of repeated runs of ``run`` (after two warm-ups; first calls build kernels),
-    repeated while within about ``budget`` seconds (at least twice, at most ``most`` times):
+    """The fastest of repeated runs of ``run`` after a warm-up (a first call builds kernels),
+    repeated while within about ``budget`` seconds (at least once, at most ``most`` times):
     the fastest is the machine's speed, the others are whatever else ran meanwhile."""
     run()
-    run()
     best, spent, runs = math.inf, 0.0, 0
-    while runs < 2 or (spent < budget and runs < most):
+    while runs < 1 or (spent < budget and runs < most):
         started = time.perf_counter()
         run()
         took = time.perf_counter() - started
@@ -541,8 +542,8 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
     previous_threads = torch.get_num_threads()
     if context.threads:
         torch.set_num_threads(int(context.threads))
-    # an evaluation's batch of short texts, and one of long texts with as many tokens
-    shapes = [(BENCHMARK_TOKENS // 32, 32), (max(1, BENCHMARK_TOKENS // 256), 256)]
+    # an evaluation's batch: 64 texts of 32 tokens
+    shape = (BENCHMARK_TOKENS // 32, 32)
     generator = torch.Generator().manual_seed(0)
 
     def forward(n: int, s: int) -> torch.Tensor:
@@ -561,17 +562,16 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
     was_training = encoder.training
     try:
         encoder.eval()
-        times = []
-        for shape in shapes:
-            with torch.inference_mode():
-                times.append(_timed(functools.partial(forward, *shape), seconds / 5))
-        (n1, s1), (n2, s2) = shapes
-        sq1, sq2 = n1 * s1 * s1, n2 * s2 * s2
-        t1, t2 = times[0] / layers, times[1] / layers
-        b = max((t2 - t1) / (sq2 - sq1), 0.0)
-        a = (t1 - b * sq1) / (n1 * s1)
-        if a <= 0:  # within noise: tokens only
-            a, b = min(t1, t2) / (n1 * s1), 0.0
+        with torch.inference_mode():
+            t1 = _timed(functools.partial(forward, *shape), 2 * seconds / 5) / layers
+        # per token and layer: the linear maps (q, k, v, output: 4 h^2; the feed-forward:
+        # 2 h i) against attention's 2 t h per token (scores and weighted sum): b / a is their
+        # FLOP ratio, the measured time split between the two in that proportion
+        intermediate = int(getattr(transformer.config, "intermediate_size", 4 * hidden))
+        linear, per_token_sq = 4 * hidden * hidden + 2 * hidden * intermediate, 2 * hidden
+        n1, s1 = shape
+        a = t1 / (n1 * s1 + n1 * s1 * s1 * per_token_sq / linear)
+        b = a * per_token_sq / linear
         encoder.train()
         top = list(transformer.encoder.layer)[n_layers - measured :]
         parameters = [p for layer in top for p in layer.parameters()]
@@ -579,12 +579,12 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
             p.requires_grad_(True)
 
         def step() -> None:
-            forward(*shapes[0]).float().sum().backward()
+            forward(*shape).float().sum().backward()
 
         trained = _timed(step, seconds / 5) / layers
-        # a model so small that per-call overheads dominate (the tiny one) would give a
-        # factor of a hundred that no longer scales with tokens: kept to [1, MAX_TRAIN_FACTOR]
-        train_factor = min(max(trained / t1, 1.0), MAX_TRAIN_FACTOR)
+        # backward costs about twice the forward; a factor outside [MIN, MAX_TRAIN_FACTOR] is
+        # per-call overhead (the tiny model: a hundred) or other work on the machine
+        train_factor = min(max(trained / t1, MIN_TRAIN_FACTOR), MAX_TRAIN_FACTOR)
         optimizer = torch.optim.AdamW(parameters, lr=1e-6)
         for p in parameters:
             p.grad = torch.zeros_like(p)
