@@ -313,10 +313,11 @@ def build_book(
     mathjax: bool = True,
     progress: bool = True,
     client: Any | None = None,
+    weights: dict[str, float] | None = None,
 ) -> list[ExecutionRecord]:
     """Execute ``executions`` (cached; on the workers of a ``dask.distributed.Client`` when
-    given, see :func:`~hybridlib.runner.execute.run_executions`), copy them into
-    ``book/generated``, build and check."""
+    given, see :func:`~hybridlib.runner.execute.run_executions`; ``weights``: the estimated
+    seconds its progress bar counts), copy them into ``book/generated``, build and check."""
     root = Path(root).resolve()
     store = Path(store).resolve()
     differences = toc_differences(root, executions) if build else []
@@ -324,7 +325,9 @@ def build_book(
         raise BookError("nothing was run:\n- " + "\n- ".join(differences))
     if mathjax:
         install_mathjax(root / "book" / "_static")
-    records = run_executions(executions, root, store, force=force, progress=progress, client=client)
+    records = run_executions(
+        executions, root, store, force=force, progress=progress, client=client, weights=weights
+    )
     sync_pages(executions, store, root / GENERATED)
     if not build:
         return records

@@ -1,10 +1,15 @@
 """``hybridlib book`` and ``hybridlib run-notebook``.
 
     hybridlib book --profile smoke|cpu|full [--only NOTEBOOK] [-p NAME VALUE ...]
+    hybridlib book --profile cpu --estimate        # the estimate and the budget, nothing run
     hybridlib run-notebook notebooks/evaluate.ipynb -p suites '[xquad-r]' --profile cpu
 
 ``-p`` values are read as YAML literals (``-p seeds '[0, 1]'``, ``-p steps 50``); they override
 the profile's parameters of the selected notebook(s) only.
+
+Before the first execution the book prints its estimate (:mod:`hybridlib.runner.cost`: per
+group of executions and in total, with the profile's ``budget_minutes``) and refuses, with
+exit status 2, a build estimated over its budget unless ``--over-budget`` is given.
 """
 
 from __future__ import annotations
@@ -148,6 +153,38 @@ def profile_value_problems(profile: Any) -> list[str]:
     return problems
 
 
+OVER_BUDGET = 2  # the exit status of a build refused for its estimate
+
+
+def _estimate(args: argparse.Namespace, profile: Any, executions: list[Execution], root: Path,
+              store: Path) -> tuple[int | None, dict[str, float] | None]:  # fmt: skip
+    """Print the plan's estimate (:func:`hybridlib.runner.cost.estimate_plan`) and the budget;
+    ``(exit status, None)`` when the build stops here (``--estimate``: 0; over the budget
+    without ``--over-budget``: :data:`OVER_BUDGET`), else ``(None, progress weights)``."""
+    from hybridlib.runner.cost import (
+        budget_minutes,
+        estimate_plan,
+        estimate_report,
+        progress_weights,
+    )
+
+    table = estimate_plan(executions, profile, root, store=store, force=args.force)
+    budget = budget_minutes(profile)
+    print(estimate_report(table, profile, budget, full=args.estimate), flush=True)
+    if args.estimate:
+        return 0, None
+    minutes = table.attrs["total_seconds"] / 60
+    if budget is not None and minutes > budget:
+        if not args.over_budget:
+            print(f"hybridlib book: profile {profile.name!r} is estimated at {minutes:.1f} min, over "
+                  f"its budget of {budget:g} min (budget_minutes in {args.profiles}); nothing was "
+                  "run. Give --over-budget to build it anyway.", file=sys.stderr)  # fmt: skip
+            return OVER_BUDGET, None
+        print(f"profile {profile.name!r}: estimated {minutes:.1f} min, over its budget of "
+              f"{budget:g} min; building it anyway (--over-budget)", flush=True)  # fmt: skip
+    return None, progress_weights(table)
+
+
 def run_book(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     started = time.perf_counter()
@@ -167,10 +204,13 @@ def run_book(args: argparse.Namespace) -> int:
             raise BookError("-p needs --only NOTEBOOK: say which notebook's parameters to change")
         build = not args.no_build and not args.only
         store = root / "runs" / profile.name / "notebooks"
+        refused, weights = _estimate(args, profile, executions, root, store)
+        if refused is not None:
+            return refused
         with only_writer(store, "book"), _client(args.workers, args.scheduler) as client:
             records = build_book(
                 root, executions, store, force=args.force, build=build, mathjax=build,
-                client=client,
+                client=client, weights=weights,
             )  # fmt: skip
     except (ProfileError, ParameterError, NotebookFailure, BookError, OSError) as error:
         print(f"hybridlib book: {error}", file=sys.stderr)
@@ -268,6 +308,18 @@ def register(subparsers) -> None:
         "depends on; the book is not built",
     )
     book.add_argument("--no-build", action="store_true", help="execute only; do not build")
+    book.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the estimated time of every execution (its work at this machine's measured "
+        "throughput), the total and the budget, then exit without running anything",
+    )
+    book.add_argument(
+        "--over-budget",
+        action="store_true",
+        help="build even when the estimate exceeds the profile's budget_minutes "
+        f"(otherwise refused with exit status {OVER_BUDGET})",
+    )
     book.add_argument(
         "--workers",
         type=int,

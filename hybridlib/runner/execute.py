@@ -514,6 +514,37 @@ def _execute_and_stamp(
     return seconds
 
 
+def cached_executions(executions: list[Execution], root: str | Path, store: str | Path) -> set[str]:
+    """The names of the executions that :func:`run_executions` would reuse now: their keys (in
+    plan order, as it computes them) match a stamp in ``store`` whose artifacts verify."""
+    root, store = Path(root).resolve(), Path(store).resolve()
+    keys: dict[str, str] = {}
+    cached: set[str] = set()
+    for execution in executions:
+        parameters = resolve_parameters(execution, root)
+        key = keys[execution.name] = cache_key(
+            execution, root, parameters, [keys[d] for d in execution.depends_on if d in keys]
+        )
+        output, stamp = store / f"{execution.name}.ipynb", store / f"{execution.name}.json"
+        if _is_cached(stamp, output, key, execution, root) is not None:
+            cached.add(execution.name)
+    return cached
+
+
+def _progress_bar(executions: list[Execution], weights: dict[str, float] | None,
+                  progress: bool) -> Any:  # fmt: skip
+    """The build's one bar: in estimated seconds of work when ``weights`` are given (each
+    execution advances it by its estimate when it finishes), else in notebooks. Its rate is
+    the average since the start (``smoothing=0``), so the remaining time is the work left at
+    the pace of the work done (a factor of 2 against the estimate shows as a rate of 0.5)."""
+    if weights is None:
+        return tqdm(total=len(executions), desc="notebooks", unit="nb", disable=not progress)
+    total = sum(max(weights.get(e.name, 0.0), 0.0) for e in executions)
+    return tqdm(total=round(total, 1), desc="build", unit=" est. s", smoothing=0, disable=not progress,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} estimated s "
+                           "[{elapsed} elapsed, {remaining} left at {rate_fmt}]")  # fmt: skip
+
+
 def run_executions(
     executions: list[Execution],
     root: str | Path,
@@ -523,6 +554,7 @@ def run_executions(
     progress: bool = True,
     on_record: Callable[[list[ExecutionRecord]], None] | None = None,
     client: Any | None = None,
+    weights: dict[str, float] | None = None,
 ) -> list[ExecutionRecord]:
     """Execute (or reuse) every execution; returns one record per execution, in plan order.
 
@@ -536,13 +568,18 @@ def run_executions(
     executions it depends on, independent ones at the same time; without it, one after another
     in plan order. The keys, caches and results are the same either way: a key depends on the
     notebook, parameters, imported code and the keys of its dependencies, never on the order.
+
+    ``weights``: ``{name: estimated seconds}`` (:func:`hybridlib.runner.cost.estimate_plan`,
+    0 for a cached execution): the one progress bar of the build then counts estimated work,
+    each execution advancing it by its weight when it finishes (a cached one at once), so its
+    remaining time is honest; without them, it counts notebooks.
     """
     root, store = Path(root).resolve(), Path(store).resolve()
     keys: dict[str, str] = {}
     parameters_of: dict[str, dict[str, Any]] = {}
     done: dict[str, ExecutionRecord] = {}
     pending: list[Execution] = []
-    bar = tqdm(total=len(executions), desc="notebooks", unit="nb", disable=not progress)
+    bar = _progress_bar(executions, weights, progress)
 
     def finish(execution: Execution, status: str, seconds: float) -> None:
         done[execution.name] = ExecutionRecord(
@@ -550,7 +587,7 @@ def run_executions(
             parameters_of[execution.name], seconds, f"{execution.name}.ipynb")  # fmt: skip
         records = [done[e.name] for e in executions if e.name in done]
         atomic_write_json(store / "manifest.json", [dataclasses.asdict(r) for r in records])
-        bar.update(1)
+        bar.update(1 if weights is None else round(max(weights.get(execution.name, 0.0), 0.0), 1))
         if on_record is not None:
             on_record(records)
 

@@ -225,6 +225,35 @@ class Profile:
     common: dict[str, Any]
     notebooks: tuple[NotebookSpec, ...]
     experiment: ExperimentGrid | None
+    # minutes the build may take (hybridlib.runner.cost): a number, or one per resolved precision
+    budget_minutes: float | dict[str, float] | None = None
+
+
+def _budget(source: Path, name: str, value: Any) -> float | dict[str, float] | None:
+    """``budget_minutes``: None, a positive number, or ``{precision: positive number}`` with
+    precisions ``bfloat16`` and ``float32`` (the encoders' own, as :func:`resolve_precision`
+    resolves ``auto``: the machine's picks its budget)."""
+    precisions = ("bfloat16", "float32")  # hybridlib.models.settings.PRECISIONS, without torch
+
+    def minutes(number: Any, field: str) -> float:
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not number > 0 \
+                or number == float("inf"):  # fmt: skip
+            raise _fail(
+                source, name, field, f"must be a positive number of minutes, but got {number!r}"
+            )
+        return float(number)
+
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        if not value:
+            raise _fail(source, name, "budget_minutes", "must name at least one precision")
+        for key in value:
+            if key not in precisions:
+                raise _fail(source, name, "budget_minutes", f"unknown precision {key!r}"
+                            f"{did_you_mean(str(key), precisions)}; choose from {list(precisions)}")  # fmt: skip
+        return {key: minutes(v, f"budget_minutes.{key}") for key, v in value.items()}
+    return minutes(value, "budget_minutes")
 
 
 def _fail(source: Path, profile: str, field: str, message: str) -> ProfileError:
@@ -523,8 +552,9 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
 
 def _parse_profile(source: Path, name: str, raw: Any) -> Profile:
     raw = _check_keys(
-        source, name, "<profile>", raw, {"description", "common", "experiment", "notebooks"}
-    )
+        source, name, "<profile>", raw,
+        {"description", "common", "experiment", "notebooks", "budget_minutes"},
+    )  # fmt: skip
     notebooks_raw = raw.get("notebooks")
     if not isinstance(notebooks_raw, list) or not notebooks_raw:
         raise _fail(
@@ -559,6 +589,7 @@ def _parse_profile(source: Path, name: str, raw: Any) -> Profile:
         common=_literal_parameters(source, name, "common", raw.get("common")),
         notebooks=tuple(notebooks),
         experiment=experiment,
+        budget_minutes=_budget(source, name, raw.get("budget_minutes")),
     )
 
 
