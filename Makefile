@@ -59,11 +59,16 @@ model: venv
 	$(BIN)/hybridlib build-model
 
 ## Execute every notebook on a profile and build the Jupyter Book (HTML in _build/html).
+## The build first prints its estimated cost on this machine and the profile's budget, and
+## refuses a profile over budget. The cpu profile does not fit its budget yet (issue 31:
+## 90 min with native bf16, 150 without), so `make book` builds it anyway after printing the
+## estimate; `make book OVER_BUDGET=` applies the gate. The smoke book (CI) always does.
+OVER_BUDGET ?= --over-budget
 book: venv
-	$(BIN)/hybridlib book --profile $(PROFILE)
+	$(BIN)/hybridlib book --profile $(PROFILE) $(OVER_BUDGET)
 
 book-smoke:
-	$(MAKE) book PROFILE=smoke
+	$(MAKE) book PROFILE=smoke OVER_BUDGET=
 
 ## Open the built book (_build/html) in headless Chromium as a reader would: every page loads
 ## without script errors, every image and formula renders, every link and anchor resolves,

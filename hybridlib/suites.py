@@ -373,10 +373,16 @@ def _scifact_mt_en(
 def _tico19(
     languages: list[str] | None, root: PathLike | None, path: PathLike | None = None
 ) -> list[RetrievalSuite]:
+    """TICO-19's segments in ``languages`` (None: all 37) as queries against the English ones
+    (its Cross cells are ``x -> en`` only, :attr:`SuiteSpec.cross_pivot`): only those texts
+    are kept, so an evaluation encodes each language's queries and English's candidates, not
+    every text twice."""
     from hybridlib.data.tico19 import load_tico19
 
     chosen = None if languages is None else [lang for lang in languages if lang != "en"]
-    return [load_tico19(chosen, root=root)]
+    loaded = load_tico19(chosen, root=root)
+    others = [lang for lang in loaded.languages if lang != "en"]
+    return [loaded.subset(query_languages=others, candidate_languages=["en"], name=loaded.name)]
 
 
 def _tatoeba(

@@ -258,7 +258,9 @@ def test_the_question_s_suites_load_from_the_data_folder(real_data_dir) -> None:
     assert len(sci.candidates) == 3 * 5183
 
     (tico,) = suite_spec("tico19").load(["fr", "hi", "en"], real_data_dir)
-    assert {q.language for q in tico.queries} == {"en", "fr", "hi"}
+    # only what its x -> en cells read: the queries of fr and hi, the English candidates
+    assert {q.language for q in tico.queries} == {"fr", "hi"}
+    assert {c.language for c in tico.candidates} == {"en"}
     scores = np.zeros((len(tico.queries), len(tico.candidates)))
 
     class Zero:

@@ -42,7 +42,7 @@ def grid_systems(grid: ExperimentGrid, direction: str) -> list[tuple[str, float,
 
     systems: dict[tuple[str, float], tuple[int, ...]] = {}
     for sampler in grid.samplers:
-        systems[canonical(sampler, grid.alpha)] = grid.seeds
+        systems[canonical(sampler, grid.alpha)] = grid.seeds_of(direction)
     if direction in grid.ablation_directions:
         for alpha in grid.ablation_alphas:
             key = canonical("hybrid", alpha)

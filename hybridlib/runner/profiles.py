@@ -171,10 +171,15 @@ class ExperimentGrid:
     direction's models are evaluated on, where a profile cuts its default
     (:attr:`hybridlib.protocol.Direction.test_suites`; the first stays the direction's own).
     ``direction_validation``: a direction's validation parameters merged over ``validation``
-    (its own grid of steps, temperatures, learning rates). Every direction is validated on
+    (its own grid of steps, temperatures, learning rates); ``direction_seeds``: its main
+    systems' seeds where they differ from ``seeds``. Every direction is validated on
     its own training data (``validation_directions`` must list each): a choice made on one
     LAReQA set's held-out articles would be made on the other direction's test suite.
     """
+
+    def seeds_of(self, direction: str) -> tuple[int, ...]:
+        """The main systems' seeds in ``direction`` (``direction_seeds``, else ``seeds``)."""
+        return self.direction_seeds.get(direction, self.seeds)
 
     def validated_by(self, direction: str) -> str:
         """The direction whose validation runs choose ``direction``'s settings: itself."""
@@ -212,6 +217,7 @@ class ExperimentGrid:
     mixing: MixingGrid | None = None
     direction_suites: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     direction_validation: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    direction_seeds: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
     evaluate_notebook: str = EVALUATE_NOTEBOOK
     validate_notebook: str = VALIDATE_NOTEBOOK
     runs_notebook: str = RUNS_NOTEBOOK
@@ -485,6 +491,18 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
             raise _fail(source, name, field,
                         f"must start with the direction's own test suite {own!r}, but got {listed!r}")  # fmt: skip
         direction_suites[where] = chosen
+    raw_seeds = raw.get("direction_seeds") or {}
+    if not isinstance(raw_seeds, dict):
+        raise _fail(source, name, "experiment.direction_seeds",
+                    f"must map directions to lists of seeds, but got {raw_seeds!r}")  # fmt: skip
+    direction_seeds: dict[str, tuple[int, ...]] = {}
+    for where, listed in raw_seeds.items():
+        if where not in directions:
+            raise _fail(source, name, f"experiment.direction_seeds.{where}",
+                        f"{where!r} is not one of the directions {list(directions)}")  # fmt: skip
+        direction_seeds[where] = _int_list(
+            source, name, f"experiment.direction_seeds.{where}", listed
+        )
     raw_validation = raw.get("direction_validation") or {}
     direction_validation: dict[str, dict[str, Any]] = {}
     for where, body in raw_validation.items() if isinstance(raw_validation, dict) else []:
@@ -543,6 +561,7 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
         else None,
         direction_suites=direction_suites,
         direction_validation=direction_validation,
+        direction_seeds=direction_seeds,
         evaluate_notebook=str(raw.get("evaluate_notebook", EVALUATE_NOTEBOOK)),
         validate_notebook=str(raw.get("validate_notebook", VALIDATE_NOTEBOOK)),
         runs_notebook=str(raw.get("runs_notebook", RUNS_NOTEBOOK)),

@@ -270,6 +270,8 @@ def test_a_profile_name_is_one_path_component(tmp_path: Path, name: str) -> None
          r"direction_suites.xm3600': unknown value 'bioasq'"),
         ("{directions: [xm3600, xquad-to-mlqa], topk: {steps: 2}}",
          r"topk runs in the first direction, which must be trained on a LAReQA set, but it is 'xm3600'"),
+        ("{directions: [xm3600], direction_seeds: {xm3600: []}}",
+         r"direction_seeds.xm3600': must be a non-empty list of integers"),
         ("{directions: [xm3600], direction_validation: {xquad-to-mlqa: {max_steps: 2}}}",
          r"direction_validation.xquad-to-mlqa': 'xquad-to-mlqa' is not one of the directions"),
     ],
@@ -295,6 +297,8 @@ def test_each_direction_is_validated_on_its_own_training_data(tmp_path: Path) ->
         "      validation: {temperatures: [0.05], lrs: [1.0e-4], max_steps: 4, every: 2}\n"
         "      direction_validation: {xm3600: {max_steps: 8, lrs: [1.0e-3]}}\n"
         "      direction_suites: {xm3600: [xm3600, tico19]}\n"
+        "      seeds: [0, 1, 2, 3, 4]\n"
+        "      direction_seeds: {xm3600: [0, 1, 2]}\n"
     )
     grid = load_profile(write_profiles(tmp_path, text), "p").experiment
     assert grid is not None
@@ -313,3 +317,5 @@ def test_each_direction_is_validated_on_its_own_training_data(tmp_path: Path) ->
     assert plan["runs/xm3600/x-x"].parameters["suites"] == ["xm3600", "tico19"]
     assert plan["runs/xm3600/x-x"].depends_on == ("runs/validate/xm3600",)
     assert plan["runs/mlqa-to-xquad/x-x"].depends_on == ("runs/validate/mlqa-to-xquad",)
+    assert plan["runs/xm3600/x-x"].parameters["seeds"] == [0, 1, 2]
+    assert plan["runs/mlqa-to-xquad/x-x"].parameters["seeds"] == [0, 1, 2, 3, 4]
