@@ -52,15 +52,15 @@ from hybridlib.reporting.tables import (
     alpha_trend,
     effect_sizes,
     format_interval,
-    language_matrix,
     headline_sentence,
+    language_matrix,
     language_scores,
-    untranslated_words_table,
     main_table,
     measure_table,
     seed_values,
     summarise,
     tatoeba_table,
+    untranslated_words_table,
 )
 from hybridlib.suites import headline_measures, suite_label
 
