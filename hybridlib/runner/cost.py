@@ -300,6 +300,19 @@ def data_version(suite: str, root: str | os.PathLike[str] | None = None) -> dict
     }
 
 
+@functools.lru_cache(maxsize=1)
+def loader_code_sha256() -> str:
+    """SHA-256 of the code that decides a suite's texts (the registry and the data loaders):
+    a changed loader (e.g. a suite that now encodes fewer texts) is another count."""
+    import hybridlib
+
+    package = Path(hybridlib.__file__).parent
+    digest = hashlib.sha256()
+    for path in [package / "suites.py", *sorted((package / "data").glob("*.py"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _key_file(kind: str, name: str, key: dict[str, Any]) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
@@ -369,6 +382,7 @@ def suite_token_counts(
         "tokenizer": context.tokenizer_sha256,
         "prefixes": list(prefixes),
         "max_length": length,
+        "loaders": loader_code_sha256(),
     }
     path = _key_file("tokens", suite, key)
     fields = ("queries", "candidates", "articles", "pairs")

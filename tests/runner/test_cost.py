@@ -226,7 +226,7 @@ def test_the_smoke_plan_is_estimated_from_its_work_counted_by_hand(smoke_root: P
 def test_the_repositorys_profiles_state_their_budgets() -> None:
     profiles = load_profiles(REPO / "profiles.yaml")
     assert profiles["cpu"].budget_minutes == {"bfloat16": 90.0, "float32": 150.0}
-    assert profiles["smoke"].budget_minutes == 15.0
+    assert profiles["smoke"].budget_minutes == 30.0
     assert profiles["full"].budget_minutes is None
 
 
