@@ -46,6 +46,8 @@ aggregations import what they need (data modules, pandas) when called.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -245,6 +247,18 @@ def suite_present(name: str, root: PathLike | None = None) -> bool:
         return spec.present is None or spec.present(folder)
     except DataError:  # no data folder at all
         return False
+
+
+@functools.lru_cache(maxsize=1)
+def loader_code_sha256() -> str:
+    """SHA-256 of the code that decides a suite's texts and judgements (this registry and
+    the data loaders, ``hybridlib/data/*.py``): results and counts made by other loaders are
+    another suite's (the evaluation identity and the build's token counts hold it)."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in [package / "suites.py", *sorted((package / "data").glob("*.py"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 # the loaders: each imports its data module when called
@@ -532,6 +546,7 @@ __all__ = [
     "SuiteLoader",
     "SuiteSpec",
     "headline_measures",
+    "loader_code_sha256",
     "tatoeba_aggregates",
     "optional_suites",
     "register_suite",

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hybridlib.suites import loader_code_sha256
+
 if TYPE_CHECKING:
     from hybridlib.evaluation.debias import SuiteDebiasing
     from hybridlib.evaluation.retrievers import Retriever, RetrieverOptions
@@ -33,7 +35,9 @@ def evaluation_identity(
     """The provenance entries a suite's results depend on, as JSON would read them back:
     ``model_fingerprint`` (``fingerprint``, or the retriever's, hashed now), the options'
     record (:meth:`Retriever.options_record`), ``candidate_input``, ``evaluation_settings``
-    (what :meth:`Retriever.configure` returned) and ``postprocess`` (its record, or None).
+    (what :meth:`Retriever.configure` returned), ``postprocess`` (its record, or None) and
+    ``suite_code`` (:func:`~hybridlib.suites.loader_code_sha256`: a changed loader is another
+    suite).
     ``options.train_articles`` must already hold the model's own (``Retriever.training_articles``)."""
     identity = {
         "model_fingerprint": fingerprint if fingerprint is not None else retriever.fingerprint(),
@@ -41,6 +45,7 @@ def evaluation_identity(
         "candidate_input": candidate_input,
         "evaluation_settings": evaluation_record,
         "postprocess": postprocess.record if postprocess is not None else None,
+        "suite_code": loader_code_sha256(),
     }
     normalised: dict[str, Any] = json.loads(json.dumps(identity))
     return normalised

@@ -300,19 +300,6 @@ def data_version(suite: str, root: str | os.PathLike[str] | None = None) -> dict
     }
 
 
-@functools.lru_cache(maxsize=1)
-def loader_code_sha256() -> str:
-    """SHA-256 of the code that decides a suite's texts (the registry and the data loaders):
-    a changed loader (e.g. a suite that now encodes fewer texts) is another count."""
-    import hybridlib
-
-    package = Path(hybridlib.__file__).parent
-    digest = hashlib.sha256()
-    for path in [package / "suites.py", *sorted((package / "data").glob("*.py"))]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def _key_file(kind: str, name: str, key: dict[str, Any]) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
@@ -371,7 +358,7 @@ def suite_token_counts(
     ``articles.n`` its distinct articles (for a share of them), in ``pairs.n`` the (query,
     candidate) pairs of its pools times its settings (what scoring ranks). Cached (see the
     module's docstring)."""
-    from hybridlib.suites import suite_spec
+    from hybridlib.suites import loader_code_sha256, suite_spec
 
     length = context.max_length(max_length)
     prefixes = (context.prefix("query", query_prefix), context.prefix("passage", passage_prefix))
@@ -382,7 +369,7 @@ def suite_token_counts(
         "tokenizer": context.tokenizer_sha256,
         "prefixes": list(prefixes),
         "max_length": length,
-        "loaders": loader_code_sha256(),
+        "loaders": loader_code_sha256(),  # the registry's and the data loaders' code
     }
     path = _key_file("tokens", suite, key)
     fields = ("queries", "candidates", "articles", "pairs")

@@ -78,6 +78,11 @@ def test_a_rerun_with_other_weights_or_settings_never_reports_the_old_results(
     run_record = json.loads((out / "run.json").read_text())
     assert run_record["evaluation"]["tatoeba"]["max_length"] == 8
 
+    # another loader (a suite that now reads other texts): evaluated again
+    monkeypatch.setattr("hybridlib.evaluation.reuse.loader_code_sha256", lambda: "another loader")
+    run(EvaluationSettings(max_length=8))
+    assert len(evaluations) == 5 and "suite_code" in messages[-1]
+
 
 def test_identity_differences_name_what_differs(tmp_path: Path) -> None:
     file = tmp_path / "provenance.json"
