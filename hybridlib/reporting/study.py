@@ -56,6 +56,11 @@ class Study:
         """The evaluated suites, sorted."""
         return sorted(set(self.runs["suite"]))
 
+    def suites_of(self, direction: str) -> list[str]:
+        """The suites that trained runs of ``direction`` were evaluated on, sorted (the
+        baselines are evaluated on every suite of the build, every direction's included)."""
+        return sorted(set(self.runs.loc[self.runs["direction"] == direction, "suite"]))
+
     def systems(self, suite: str, direction: str | None = None) -> list[str]:
         """The baselines and Hybrid's family evaluated on ``suite`` (trained ones of
         ``direction`` when given): baselines, X-X, X-Y, then the Hybrids by alpha. The other

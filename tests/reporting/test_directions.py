@@ -36,6 +36,7 @@ def test_a_study_reads_its_directions_and_the_baselines(tmp_path: Path) -> None:
         )
         means = summary.set_index("system")["mean"]
         assert means["X-X"] == pytest.approx(value) and means["untrained"] == pytest.approx(0.1)
+    assert question.suites_of("xm3600") == ["xquad-r"] and question.suites_of("mlqa-to-xquad") == []
     # a direction without runs: the baselines alone; a folder of another direction's only: named
     assert set(reporting.load_study(tmp_path, directions=["xquad-to-mlqa"]).runs["system"]) == {
         "untrained"
