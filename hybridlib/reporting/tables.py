@@ -282,8 +282,10 @@ def headline_sentence(summary: pd.DataFrame, setting: str, metric: str,
         "system"
     )
     places = measure_digits(metric)
-    return ", ".join(
-        f"{system} {format_interval(*rows.loc[system, ['mean', 'ci_low', 'ci_high']], places)}"
-        for system in systems
-        if system in rows.index
-    )
+    parts = []
+    for system in systems:
+        if system in rows.index:
+            row = rows.loc[system]
+            interval = format_interval(row["mean"], row["ci_low"], row["ci_high"], places)
+            parts.append(f"{system} {interval}")
+    return ", ".join(parts)
