@@ -13,10 +13,12 @@ the suite registry's, :mod:`hybridlib.suites`.
 """
 
 from hybridlib.reporting.claims import (
+    MODE_READINGS,
     Claim,
     evaluate_claims,
     evaluate_synergy,
     mixing_claims,
+    mode_agreement,
     paper_claims,
     pure_claims,
     shift_claims,
@@ -48,6 +50,7 @@ from hybridlib.reporting.results import (
 )
 from hybridlib.reporting.study import Study, load_study
 from hybridlib.reporting.tables import (
+    EFFECTS,
     PAPER,
     alpha_trend,
     effect_sizes,
@@ -90,6 +93,9 @@ __all__ = [
     "evaluate_synergy",
     "MixingSystems",
     "mixing_claims",
+    "mode_agreement",
+    "MODE_READINGS",
+    "EFFECTS",
     "mixing_systems",
     "format_interval",
     "hybrid_alphas",

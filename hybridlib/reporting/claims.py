@@ -25,7 +25,7 @@ samplers (an intersection-union test, another family).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -328,3 +328,70 @@ def shift_claims(
         for s, (base, _) in mixing.processed.items()
         if base in ("untrained", hybrid)
     ]
+
+
+MODE_READINGS = ("shown in both, same sign", "opposite signs", "shown in one mode only",
+                 "shown in neither")  # fmt: skip
+
+
+def mode_agreement(per_query: Mapping[str, pd.DataFrame], runs: Mapping[str, pd.DataFrame],
+                   suite: str, effects: Sequence[tuple[str, str, str, str, str]], *,
+                   n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Whether the sampler differences ``effects`` (``(name, better, other, setting,
+    metric)``) are the same under two modes of fine-tuning, e.g. the top layers only and the
+    whole encoder: ``per_query`` and ``runs`` hold one frame per mode (two modes, the first
+    the reference), each of the same queries and seeds.
+
+    Each mode's systems are checked like for like within the mode, then all four systems
+    (better and other in each mode) are bootstrapped together on the same cluster resamples.
+    One row per effect: each mode's ``better - other`` (raw units) with its 95% interval and
+    sign ("+", "-", "0" when the interval covers 0); the *interaction* (second mode's
+    difference - first's) with its interval; ``equivalent``: that interval lies within
+    +-``margin`` (the claims' margin, :func:`margin_of`, of ``other`` in the first mode), an
+    equivalence test at 2.5% per side; and ``reading`` (:data:`MODE_READINGS`): two intervals
+    that both cover 0 are "shown in neither", never agreement."""
+    modes = list(per_query)
+    if len(modes) != 2 or set(runs) != set(modes):
+        raise ValueError(
+            f"two modes with per-query results and runs each, but got {modes} and {list(runs)}"
+        )
+    rows = []
+    for name, better, other, setting, metric in effects:
+        frames = []
+        for mode in modes:
+            if not {better, other} <= set(runs[mode]["system"]):
+                break
+            units = comparison_units(
+                per_query[mode], runs[mode], suite, [better, other], setting, metric
+            )
+            frames.append(units.assign(system=units["system"] + f" [{mode}]"))
+        if len(frames) < 2:
+            continue
+        systems = [f"{s} [{m}]" for m in modes for s in (better, other)]
+        draws = clustered_bootstrap(pd.concat(frames, ignore_index=True), systems,
+                                    n_resamples=n_resamples, seed=seed)  # fmt: skip
+        row: dict[str, object] = {"effect": name}
+        signs = []
+        for mode in modes:
+            test = contrast_test(draws, {f"{better} [{mode}]": 1.0, f"{other} [{mode}]": -1.0},
+                                 margin=0.0, name=f"{name} [{mode}]")  # fmt: skip
+            sign = "+" if test.ci_low > 0 else "-" if test.ci_high < 0 else "0"
+            signs.append(sign)
+            row |= {f"{mode}": test.difference, f"{mode}_ci_low": test.ci_low,
+                    f"{mode}_ci_high": test.ci_high, f"{mode}_sign": sign}  # fmt: skip
+        first, second = modes
+        interaction = contrast_test(draws, {f"{better} [{second}]": 1.0, f"{other} [{first}]": 1.0,
+                                            f"{better} [{first}]": -1.0, f"{other} [{second}]": -1.0},
+                                    margin=0.0, name=f"{name}: {second} - {first}")  # fmt: skip
+        margin = margin_of(Claim(suite, setting, metric, better, other),
+                           float(draws.estimate[systems.index(f"{other} [{first}]")]))  # fmt: skip
+        shown = [s for s in signs if s != "0"]
+        reading = (MODE_READINGS[3] if not shown else MODE_READINGS[2] if len(shown) == 1
+                   else MODE_READINGS[0] if shown[0] == shown[1] else MODE_READINGS[1])  # fmt: skip
+        rows.append(row | {
+            "interaction": interaction.difference, "interaction_ci_low": interaction.ci_low,
+            "interaction_ci_high": interaction.ci_high, "margin": margin,
+            "equivalent": bool(-margin < interaction.ci_low and interaction.ci_high < margin),
+            "reading": reading,
+        })  # fmt: skip
+    return pd.DataFrame(rows)

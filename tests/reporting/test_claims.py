@@ -224,3 +224,38 @@ def test_pure_claims_carry_the_other_pure_sampler_as_assay() -> None:
         reporting.Claim("tydiqa", "mono", "map", "H", "X-Y", assay="X-X"),
     ]
     assert [c.assay for c in reporting.paper_claims("xquad-r")] == ["X-Y", "X-X", "X-X", "X-X"]
+
+
+def test_mode_agreement_tells_two_null_results_from_agreement(tmp_path: Path) -> None:
+    # top: X-X = X-Y + 0.04 = Hybrid; whole: X-X = X-Y - 0.04, Hybrid = X-Y
+    claim_run(tmp_path / "top", {"X-X": 0.04, "X-Y": 0.0, "Hybrid(0.50)": 0.04})
+    claim_run(tmp_path / "whole", {"X-X": 0.0, "X-Y": 0.04, "Hybrid(0.50)": 0.04})
+    loaded = {mode: reporting.load_results(tmp_path / mode) for mode in ("top", "whole")}
+    effects = [
+        ("H-XX mono", "Hybrid(0.50)", "X-X", "mono", "map"),  # 0, +0.04
+        ("H-XY cross", "Hybrid(0.50)", "X-Y", "cross", "map"),  # +0.04, 0
+        ("XY-XX multi", "X-Y", "X-X", "multi", "map"),  # -0.04, +0.04
+    ]
+    table = reporting.mode_agreement(
+        {m: pq for m, (pq, _) in loaded.items()}, {m: r for m, (_, r) in loaded.items()},
+        "xquad-r", effects, n_resamples=300,
+    )  # fmt: skip
+    assert table["top"].tolist() == pytest.approx([0.0, 0.04, -0.04], abs=1e-9)
+    assert table["whole"].tolist() == pytest.approx([0.04, 0.0, 0.04], abs=1e-9)
+    assert table["interaction"].tolist() == pytest.approx([0.04, -0.04, 0.08], abs=1e-9)
+    assert table["reading"].tolist() == [
+        "shown in one mode only", "shown in one mode only", "opposite signs",
+    ]  # fmt: skip
+    assert not table["equivalent"].any() and (table["margin"] == 0.01).all()
+    # top's Hybrid = X-X, in both modes: shown in neither, never "agree"
+    null = reporting.mode_agreement({"top": loaded["top"][0], "whole": loaded["top"][0]},
+                                    {"top": loaded["top"][1], "whole": loaded["top"][1]},
+                                    "xquad-r", effects[:1], n_resamples=300)  # fmt: skip
+    assert null["reading"].tolist() == ["shown in neither"] and null["equivalent"].all()
+    same = reporting.mode_agreement({"top": loaded["top"][0], "whole": loaded["top"][0]},
+                                    {"top": loaded["top"][1], "whole": loaded["top"][1]},
+                                    "xquad-r", effects[1:2], n_resamples=300)  # fmt: skip
+    assert same["reading"].tolist() == ["shown in both, same sign"] and same["equivalent"].all()
+    with pytest.raises(ValueError, match="two modes"):
+        reporting.mode_agreement({"top": loaded["top"][0]}, {"top": loaded["top"][1]},
+                                 "xquad-r", effects)  # fmt: skip
