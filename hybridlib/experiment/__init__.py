@@ -33,12 +33,14 @@ from hybridlib.experiment.evaluation import evaluate_run
 from hybridlib.experiment.topk import article_sample, finetuning_comparison
 from hybridlib.experiment.training import (
     finished_run,
+    steps_of,
     train_and_evaluate,
     train_config,
     train_once,
     trainer_fields,
 )
 from hybridlib.experiment.validation import (
+    choice_sentence,
     choose_settings,
     read_selection,
     resolve_choices,
@@ -54,6 +56,7 @@ __all__ = [
     "article_sample",
     "canonical",
     "choose_debias_ranks",
+    "choice_sentence",
     "choose_settings",
     "debias_runs",
     "debiased_name",
@@ -65,6 +68,7 @@ __all__ = [
     "resolve_choices",
     "run_validation",
     "selection_edges",
+    "steps_of",
     "system_label",
     "system_name",
     "train_and_evaluate",

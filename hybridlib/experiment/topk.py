@@ -8,10 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from hybridlib.experiment.evaluation import evaluate_run
-from hybridlib.experiment.training import finished_run, train_config, train_once, trainer_fields
+from hybridlib.experiment.training import (
+    finished_run,
+    steps_of,
+    train_config,
+    train_once,
+    trainer_fields,
+)
 from hybridlib.protocol import direction
 from hybridlib.run_records import trained_record
-from hybridlib.systems import system_label
+from hybridlib.systems import system_label, system_name
 
 
 def article_sample(
@@ -83,7 +89,8 @@ def finetuning_comparison(
                 config = train_config(
                     model=model, direction_name=direction_name, sampler=sampler, alpha=alpha,
                     seed=seed, output_dir=f"{output_dir}/models/{mode}/{label}",
-                    temperature=choices["temperature"], lr=choices["lr"], steps=choices["steps"],
+                    temperature=choices["temperature"], lr=choices["lr"],
+                    steps=steps_of(choices, system_name(sampler, alpha)),
                     train=fields, validation_fraction=validation_fraction,
                     validation_seed=validation_seed,
                 )  # fmt: skip

@@ -22,15 +22,19 @@ def resolve_choices(
     steps: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Temperature, learning rate and steps: the validation's choice (``selection_file``),
-    each replaced by an explicit value where one is given (a reader's rerun)."""
+    each replaced by an explicit value where one is given (a reader's rerun). The choice's
+    ``steps_by_system`` (each validated sampler's own early-stopping step) is kept unless
+    ``steps`` is given, which then holds for every system;
+    :func:`~hybridlib.experiment.training.steps_of` reads it."""
     chosen = read_selection(selection_file) if selection_file else {}
     given = {"temperature": temperature, "lr": lr, "steps": steps}
-    result = {k: v if v is not None else chosen.get(k) for k, v in given.items()}
+    result: dict[str, Any] = {k: v if v is not None else chosen.get(k) for k, v in given.items()}
     missing = sorted(k for k, v in result.items() if v is None)
     if missing:
         raise ValueError(
             f"no value for {missing}: give them, or a selection_file written by the validation runs"
         )
+    result["steps_by_system"] = dict(chosen.get("steps_by_system", {})) if steps is None else {}
     result["source"] = {k: "given" if v is not None else selection_file for k, v in given.items()}
     return result
 
@@ -86,22 +90,37 @@ def run_validation(
 
 
 def choose_settings(curves: pd.DataFrame, criterion: str = "map_mean") -> dict[str, Any]:
-    """The (temperature, lr, steps) with the best mean over systems of ``criterion`` on the
-    validation articles (step 0, the untrained model, excluded); ties go to fewer steps, then
-    the smaller temperature and learning rate. The same choice for every sampler."""
+    """Each validated sampler trained to its own plateau, on shared settings (step 0, the
+    untrained model, excluded; ``curves``: one row per system, temperature, lr and step):
+
+    - ``steps_by_system``: per system, at the chosen temperature and lr, the step of its
+      best ``criterion`` (early stopping on the validation units; ties to fewer steps);
+    - ``temperature``, ``lr``: the pair whose mean over systems of each system's best
+      ``criterion`` (at its own step) is highest; ties to the smaller temperature, then lr;
+    - ``steps``: for a system the validation did not train (another alpha, a schedule), the
+      step of the best mean over the validated systems' curves at that pair;
+    - ``value``: the chosen pair's mean of the systems' best values."""
     trained = curves[curves["step"] > 0]
     if trained.empty:
         raise ValueError("the validation curves hold no step after training started")
-    mean = trained.groupby(["temperature", "lr", "step"])[criterion].mean().reset_index()
-    mean = mean.sort_values([criterion, "step", "temperature", "lr"],
-                            ascending=[False, True, True, True])  # fmt: skip
-    best = mean.iloc[0]
+    ordered = trained.sort_values([criterion, "step"], ascending=[False, True])
+    best = ordered.groupby(["temperature", "lr", "system"], sort=False).head(1)
+    pairs = best.groupby(["temperature", "lr"])[criterion].mean().reset_index()
+    pairs = pairs.sort_values([criterion, "temperature", "lr"], ascending=[False, True, True])
+    temperature, lr = float(pairs.iloc[0]["temperature"]), float(pairs.iloc[0]["lr"])
+    at = best[(best["temperature"] == temperature) & (best["lr"] == lr)]
+    mean = trained[(trained["temperature"] == temperature) & (trained["lr"] == lr)]
+    mean = mean.groupby("step")[criterion].mean().reset_index()
+    mean = mean.sort_values([criterion, "step"], ascending=[False, True])
     return {
-        "temperature": float(best["temperature"]),
-        "lr": float(best["lr"]),
-        "steps": int(best["step"]),
+        "temperature": temperature,
+        "lr": lr,
+        "steps": int(mean.iloc[0]["step"]),
+        "steps_by_system": {
+            str(r.system): int(r.step) for r in at.sort_values("system").itertuples()
+        },
         "criterion": criterion,
-        "value": float(best[criterion]),
+        "value": float(pairs.iloc[0][criterion]),
         "n_systems": int(curves["system"].nunique()),
     }
 
@@ -112,10 +131,10 @@ def read_selection(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def selection_edges(curves: pd.DataFrame, chosen: dict[str, Any]) -> list[str]:
-    """Which of the chosen (temperature, lr, steps) sit on an edge of the validation grid, as
-    phrases (``"steps: the last scored (80)"``); empty when every choice is inside it. A
-    setting at an edge is not known to be the optimum: the grid should extend past it. A
-    grid of one value is its own edge and says so."""
+    """Which of the chosen (temperature, lr, each system's steps) sit on an edge of the
+    validation grid, as phrases (``"steps of X-X: the last scored (80)"``); empty when every
+    choice is inside it. A setting at an edge is not known to be the optimum: the grid
+    should extend past it. A grid of one value is its own edge and says so."""
     edges = []
     for key, column in (("temperature", "temperature"), ("lr", "lr")):
         values = sorted(set(curves[column]))
@@ -127,6 +146,20 @@ def selection_edges(curves: pd.DataFrame, chosen: dict[str, Any]) -> list[str]:
                 f"{key}: the {which} tried ({chosen[key]:g} of {', '.join(f'{v:g}' for v in values)})"
             )
     last = int(curves["step"].max())
-    if int(chosen["steps"]) == last:
-        edges.append(f"steps: the last scored ({last}); the curve may still be rising")
+    by_system = chosen.get("steps_by_system") or {"every system": chosen["steps"]}
+    for system, steps in by_system.items():
+        if int(steps) == last:
+            edges.append(
+                f"steps of {system}: the last scored ({last}); the curve may still be rising"
+            )
     return edges
+
+
+def choice_sentence(chosen: dict[str, Any]) -> str:
+    """The choice in words: ``"temperature 0.05, learning rate 0.0003; steps X-X 150, X-Y
+    250, Hybrid(0.50) 200, another system 200"`` (each validated sampler's own step, then the
+    step of the validated samplers' mean curve for a system the validation did not train)."""
+    by_system = chosen.get("steps_by_system") or {}
+    own = ", ".join(f"{system} {steps}" for system, steps in by_system.items())
+    steps = f"steps {own}, another system {chosen['steps']}" if own else f"{chosen['steps']} steps"
+    return f"temperature {chosen['temperature']:g}, learning rate {chosen['lr']:g}; {steps}"

@@ -90,6 +90,7 @@ import pandas as pd
 
 from hybridlib.io import atomic_write_json, cache_root
 from hybridlib.runner.plan import Execution
+from hybridlib.systems import system_name
 
 FORMAT = 2  # of the cache files; another format is recomputed
 SPECIAL_TOKENS = 2  # <s> ... </s>
@@ -809,14 +810,19 @@ class _Estimator:
                           f"({per_step.tokens} tokens) x {layers} layers")  # fmt: skip
 
     def selected_steps(self, execution: Execution, p: dict[str, Any]) -> tuple[int, str]:
-        """The steps of a main run: given, the validation's choice, or its ``max_steps``."""
+        """The steps of a main run: given, the validation's choice (its system's own steps
+        where the validation trained it), or its ``max_steps``."""
         if p.get("steps") is not None:
             return int(p["steps"]), "given"
         selection = p.get("selection_file") or ""
         path = self.root / selection if selection else None
         if path is not None and path.is_file():
             try:
-                return int(json.loads(path.read_text(encoding="utf-8"))["steps"]), "chosen"
+                chosen = json.loads(path.read_text(encoding="utf-8"))
+                by_system = chosen.get("steps_by_system", {}) if "sampler" in p else {}
+                system = system_name(p["sampler"], p.get("alpha", 0.5), p.get("alpha_end")) \
+                    if by_system else ""  # fmt: skip
+                return int(by_system.get(system, chosen["steps"])), "chosen"
             except (ValueError, KeyError, TypeError, OSError):
                 pass
         for name in execution.depends_on:

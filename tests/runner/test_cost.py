@@ -201,7 +201,7 @@ def test_the_smoke_plan_is_estimated_from_its_work_counted_by_hand(smoke_root: P
     # the validation runs: 2 temperatures x 1 lr x 2 systems, 4 steps each, and the training
     # texts the untrained encoder did not encode (other languages) through the bottom once
     assert "cache fill" in rows.loc["runs/validate/xquad-to-mlqa", "work"]
-    assert "train 4 x 4 steps x 16 texts" in rows.loc["runs/validate/xquad-to-mlqa", "work"]
+    assert "train 6 x 4 steps x 16 texts" in rows.loc["runs/validate/xquad-to-mlqa", "work"]
     # a chapter never built here
     assert rows.loc["results", "seconds"] == cost.CHAPTER_SECONDS
 
