@@ -11,6 +11,8 @@ of :mod:`hybridlib.sampler_specs`. Free of torch, so the runner stays light.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hybridlib.sampler_specs import system_of
 
 SELECTION_FILE = "selection.json"  # the validation's choice, in each direction's folder
@@ -43,3 +45,10 @@ def debiased_name(system: str, method: str) -> str:
     if method not in DEBIAS_METHODS:
         raise ValueError(f"method must be one of {list(DEBIAS_METHODS)}, but got {method!r}")
     return f"{system}+{DEBIAS_METHODS[method]}"
+
+
+def steps_of(choices: dict[str, Any], system: str) -> int:
+    """The optimizer steps of ``system`` (its table name, ``Hybrid(0.50)``): its own
+    early-stopping step where the validation trained it, else the step chosen on the mean
+    of the validated samplers' curves (``choices["steps"]``)."""
+    return int(choices.get("steps_by_system", {}).get(system, choices["steps"]))

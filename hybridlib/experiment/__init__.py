@@ -33,7 +33,6 @@ from hybridlib.experiment.evaluation import evaluate_run
 from hybridlib.experiment.topk import article_sample, finetuning_comparison
 from hybridlib.experiment.training import (
     finished_run,
-    steps_of,
     train_and_evaluate,
     train_config,
     train_once,
@@ -47,7 +46,14 @@ from hybridlib.experiment.validation import (
     run_validation,
     selection_edges,
 )
-from hybridlib.systems import SELECTION_FILE, canonical, debiased_name, system_label, system_name
+from hybridlib.systems import (
+    SELECTION_FILE,
+    canonical,
+    debiased_name,
+    steps_of,
+    system_label,
+    system_name,
+)
 
 __all__ = [
     "DEBIAS_SELECTION_FILE",

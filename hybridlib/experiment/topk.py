@@ -8,16 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from hybridlib.experiment.evaluation import evaluate_run
-from hybridlib.experiment.training import (
-    finished_run,
-    steps_of,
-    train_config,
-    train_once,
-    trainer_fields,
-)
+from hybridlib.experiment.training import finished_run, train_config, train_once, trainer_fields
 from hybridlib.protocol import direction
 from hybridlib.run_records import trained_record
-from hybridlib.systems import system_label, system_name
+from hybridlib.systems import steps_of, system_label, system_name
 
 
 def article_sample(

@@ -17,7 +17,7 @@ import pandas as pd
 from hybridlib.experiment.evaluation import evaluate_run
 from hybridlib.protocol import direction, training_articles, validation_articles
 from hybridlib.run_records import trained_record
-from hybridlib.systems import canonical, system_label, system_name
+from hybridlib.systems import canonical, steps_of, system_label, system_name
 
 if TYPE_CHECKING:
     from hybridlib.evaluation.suites import EvaluationSettings
@@ -34,13 +34,6 @@ def trainer_fields(
     return {**train, "train_top_layers": top_layers, "precision": precision,
             "num_threads": num_threads, "save_top_layers_only": top_layers is not None,
             "query_prefix": query_prefix, "passage_prefix": passage_prefix}  # fmt: skip
-
-
-def steps_of(choices: dict[str, Any], system: str) -> int:
-    """The optimizer steps of ``system`` (its table name, ``Hybrid(0.50)``): its own
-    early-stopping step where the validation trained it, else the step chosen on the mean
-    of the validated samplers' curves (``choices["steps"]``)."""
-    return int(choices.get("steps_by_system", {}).get(system, choices["steps"]))
 
 
 def train_and_evaluate(

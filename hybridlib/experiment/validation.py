@@ -25,7 +25,7 @@ def resolve_choices(
     each replaced by an explicit value where one is given (a reader's rerun). The choice's
     ``steps_by_system`` (each validated sampler's own early-stopping step) is kept unless
     ``steps`` is given, which then holds for every system;
-    :func:`~hybridlib.experiment.training.steps_of` reads it."""
+    :func:`~hybridlib.systems.steps_of` reads it."""
     chosen = read_selection(selection_file) if selection_file else {}
     given = {"temperature": temperature, "lr": lr, "steps": steps}
     result: dict[str, Any] = {k: v if v is not None else chosen.get(k) for k, v in given.items()}

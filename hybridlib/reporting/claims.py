@@ -44,6 +44,7 @@ from hybridlib.metrics.measures import higher_is_better
 from hybridlib.metrics.significance import holm
 from hybridlib.reporting.display import measure_name
 from hybridlib.reporting.results import MixingSystems, comparison_units
+from hybridlib.reporting.tables import interval_sign
 from hybridlib.systems import system_name
 
 MAP_MARGIN = 0.01  # mAP points: "at least as good" means no worse than this
@@ -375,7 +376,7 @@ def mode_agreement(per_query: Mapping[str, pd.DataFrame], runs: Mapping[str, pd.
         for mode in modes:
             test = contrast_test(draws, {f"{better} [{mode}]": 1.0, f"{other} [{mode}]": -1.0},
                                  margin=0.0, name=f"{name} [{mode}]")  # fmt: skip
-            sign = "+" if test.ci_low > 0 else "-" if test.ci_high < 0 else "0"
+            sign = interval_sign(test.ci_low, test.ci_high)
             signs.append(sign)
             row |= {f"{mode}": test.difference, f"{mode}_ci_low": test.ci_low,
                     f"{mode}_ci_high": test.ci_high, f"{mode}_sign": sign}  # fmt: skip

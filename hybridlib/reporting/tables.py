@@ -213,6 +213,11 @@ EFFECTS = (  # (name, better, other, setting, metric): the differences the paper
 )
 
 
+def interval_sign(low: float, high: float) -> str:
+    """An interval's sign: "+" above 0, "-" below it, "0" when it covers 0."""
+    return "+" if low > 0 else "-" if high < 0 else "0"
+
+
 def effect_sizes(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, *,
                  n_resamples: int = 2000, seed: int = 0,
                  effects: Sequence[tuple[str, str, str, str, str]] = EFFECTS) -> pd.DataFrame:  # fmt: skip
@@ -229,7 +234,7 @@ def effect_sizes(per_query: pd.DataFrame, runs: pd.DataFrame, suite: str, *,
         draws = clustered_bootstrap(units, [better, other], n_resamples=n_resamples, seed=seed)
         test = claim_test(draws, better, other, margin=0.0, name=name)
         rows.append({"effect": name, "difference": test.difference, "ci_low": test.ci_low,
-                     "ci_high": test.ci_high, "sign": "+" if test.ci_low > 0 else "-" if test.ci_high < 0 else "0"})  # fmt: skip
+                     "ci_high": test.ci_high, "sign": interval_sign(test.ci_low, test.ci_high)})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -90,7 +90,7 @@ import pandas as pd
 
 from hybridlib.io import atomic_write_json, cache_root
 from hybridlib.runner.plan import Execution
-from hybridlib.systems import system_name
+from hybridlib.systems import steps_of, system_name
 
 FORMAT = 2  # of the cache files; another format is recomputed
 SPECIAL_TOKENS = 2  # <s> ... </s>
@@ -819,10 +819,10 @@ class _Estimator:
         if path is not None and path.is_file():
             try:
                 chosen = json.loads(path.read_text(encoding="utf-8"))
-                by_system = chosen.get("steps_by_system", {}) if "sampler" in p else {}
-                system = system_name(p["sampler"], p.get("alpha", 0.5), p.get("alpha_end")) \
-                    if by_system else ""  # fmt: skip
-                return int(by_system.get(system, chosen["steps"])), "chosen"
+                if "sampler" not in p:  # not one system's run
+                    return int(chosen["steps"]), "chosen"
+                system = system_name(p["sampler"], p.get("alpha", 0.5), p.get("alpha_end"))
+                return steps_of(chosen, system), "chosen"
             except (ValueError, KeyError, TypeError, OSError):
                 pass
         for name in execution.depends_on:
