@@ -215,13 +215,16 @@ class MaskedMultipleNegativesRankingLoss(torch.nn.Module):
         temperature: float = DEFAULT_TEMPERATURE,
         symmetric: bool = False,
         margin: float = 0.0,
+        gather_across_processes: bool = False,
     ) -> None:
         super().__init__()
         self.model = model
-        # the library's loss on embeddings (its encoder unused here: the model embeds)
+        # the library's loss on embeddings (its encoder unused here: the model embeds);
+        # gather_across_processes as sentence-transformers' gather_across_devices
         self.contrastive = InfoNCELoss(
-            torch.nn.Identity(), temperature=temperature, symmetric=symmetric, margin=margin
-        )
+            torch.nn.Identity(), temperature=temperature, symmetric=symmetric, margin=margin,
+            gather_across_processes=gather_across_processes,
+        )  # fmt: skip
 
     def forward(
         self, sentence_features: Iterable[dict[str, torch.Tensor]], labels: torch.Tensor | None
@@ -256,4 +259,9 @@ class MaskedMultipleNegativesRankingLoss(torch.nn.Module):
     def get_config_dict(self) -> dict[str, Any]:
         """For sentence-transformers' model card."""
         c = self.contrastive
-        return {"temperature": c.temperature, "symmetric": c.symmetric, "margin": c.margin}
+        return {
+            "temperature": c.temperature,
+            "symmetric": c.symmetric,
+            "margin": c.margin,
+            "gather_across_processes": c.gather_across_processes,
+        }

@@ -17,7 +17,9 @@ precision, DDP through ``accelerate``) is the Trainer's::
 
 Under several processes the sampler must be built with ``num_replicas`` = the world size and
 ``rank`` = this process's rank (the sampler slices one global plan per rank; the loader is
-not sharded again). ``per_device_train_batch_size`` is ignored: the batch is the sampler's.
+not sharded again), and the loss built with ``gather_across_processes=True`` to score every
+rank's passages as negatives, as :func:`hybridlib.training.train` does (the default scores
+each rank's own batch). ``per_device_train_batch_size`` is ignored: the batch is the sampler's.
 """
 
 from __future__ import annotations

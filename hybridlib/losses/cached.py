@@ -67,6 +67,7 @@ class CachedInfoNCELoss(InfoNCELoss):
         margin: float = 0.0,
         share_hard_negatives: bool = True,
         mask_false_negatives: bool = True,
+        gather_across_processes: bool = False,
     ) -> None:
         super().__init__(
             encoder,
@@ -75,6 +76,7 @@ class CachedInfoNCELoss(InfoNCELoss):
             margin=margin,
             share_hard_negatives=share_hard_negatives,
             mask_false_negatives=mask_false_negatives,
+            gather_across_processes=gather_across_processes,
         )
         if mini_batch_size < 1:
             raise ValueError(f"mini_batch_size must be >= 1, but got {mini_batch_size}")

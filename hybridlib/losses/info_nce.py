@@ -45,7 +45,7 @@ def info_nce(
     parallel_keys: Sequence[str] | None = None,
     passage_keys: Sequence[str] | None = None,
     share_hard_negatives: bool = True,
-    gather_across_processes: bool = True,
+    gather_across_processes: bool = False,
 ) -> torch.Tensor:
     """Contrastive loss of queries against their positives and in-batch negatives.
 
@@ -72,11 +72,14 @@ def info_nce(
             passage_key_i)``. Hard negatives are never masked.
         share_hard_negatives: if True every query also scores the hard negatives of all
             other queries (``B * k`` extra columns); if False only its own (``k``).
-        gather_across_processes: in a multi-process run (``torch.distributed`` initialised
-            with world size > 1) use the passages, keys and shared hard negatives of every
-            rank as negatives; labels are offset by ``rank * B``. Every rank must call this
-            with the same ``B``, and all ranks give ``parallel_keys`` (and
-            ``passage_keys``) or none does (the keys are gathered in one collective).
+        gather_across_processes: False (the default): a pure function of its inputs, the
+            negatives are this call's passages only, whatever process it runs in (as
+            sentence-transformers' ``gather_across_devices=False``). True: in a multi-process
+            run (``torch.distributed`` initialised with world size > 1) use the passages,
+            keys and shared hard negatives of every rank as negatives; labels are offset by
+            ``rank * B``. Every rank must then call this with the same ``B``, and all ranks
+            give ``parallel_keys`` (and ``passage_keys``) or none does (the keys are gathered
+            in one collective). In one process both give the same loss.
 
     Inputs are L2-normalised here (a no-op on the encoder's normalised output), so the
     scores are cosines. Computed in at least float32. Returns a scalar tensor.
@@ -243,7 +246,8 @@ class InfoNCELoss(torch.nn.Module):
 
     ``mask_false_negatives`` switches both kinds of false-negative masking of
     :func:`info_nce`: by ``batch["parallel_keys"]`` and by ``batch["passage_keys"]``
-    (content), each when the batch has it.
+    (content), each when the batch has it. ``gather_across_processes``: as in
+    :func:`info_nce` (off by default; :func:`hybridlib.training.train` turns it on).
     """
 
     # an Encoder-like module (hybridlib.models.Encoder): tokenize, embed, embed_tokens,
@@ -259,6 +263,7 @@ class InfoNCELoss(torch.nn.Module):
         margin: float = 0.0,
         share_hard_negatives: bool = True,
         mask_false_negatives: bool = True,
+        gather_across_processes: bool = False,
     ) -> None:
         super().__init__()
         if not temperature > 0:
@@ -271,6 +276,7 @@ class InfoNCELoss(torch.nn.Module):
         self.margin = margin
         self.share_hard_negatives = share_hard_negatives
         self.mask_false_negatives = mask_false_negatives
+        self.gather_across_processes = gather_across_processes
         # runs the encoder's forward passes with gradients when set; the training step sets
         # one in a multi-process run (hybridlib.training.step.DataParallelRunner)
         self.encoder_runner: EncoderRunner | None = None
@@ -308,6 +314,7 @@ class InfoNCELoss(torch.nn.Module):
             parallel_keys=batch.get("parallel_keys") if self.mask_false_negatives else None,
             passage_keys=batch.get("passage_keys") if self.mask_false_negatives else None,
             share_hard_negatives=self.share_hard_negatives,
+            gather_across_processes=self.gather_across_processes,
         )
 
     def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:

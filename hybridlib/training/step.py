@@ -116,6 +116,8 @@ def make_loss(config: TrainConfig, encoder: torch.nn.Module) -> InfoNCELoss:
         "symmetric": config.symmetric,
         "margin": config.margin,
         "mask_false_negatives": config.mask_false_negatives,
+        # every rank's passages are negatives (the same update as one process; a no-op in one)
+        "gather_across_processes": True,
     }
     if config.grad_cache_chunk_size is not None:
         return CachedInfoNCELoss(encoder, mini_batch_size=config.grad_cache_chunk_size, **options)

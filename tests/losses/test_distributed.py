@@ -1,4 +1,5 @@
-"""gather_with_grad over 2 gloo processes gives the single-process loss and gradients."""
+"""gather_with_grad over 2 gloo processes gives the single-process loss and gradients; without
+``gather_across_processes`` each rank's loss is that of its own pairs (no collective)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ q, p, h = (torch.load(sys.argv[1])[name] for name in ("q", "p", "h"))
 B = {B}
 local = slice(rank * B, (rank + 1) * B)
 q, p, h = (x[local].clone().requires_grad_() for x in (q, p, h))
-loss = info_nce(
-    q, p, hard_negative_emb=h, parallel_keys={KEYS}[local], passage_keys={TEXTS}[local], **{OPTIONS}
-)
+keys = {{"parallel_keys": {KEYS}[local], "passage_keys": {TEXTS}[local]}}
+loss = info_nce(q, p, hard_negative_emb=h, gather_across_processes=True, **keys, **{OPTIONS})
 loss.backward()
-grads = {{"loss": loss.detach(), "q": q.grad, "p": p.grad, "h": h.grad}}
+alone = info_nce(q, p, hard_negative_emb=h, **keys, **{OPTIONS})  # the default: no collective
+grads = {{"loss": loss.detach(), "q": q.grad, "p": p.grad, "h": h.grad, "alone": alone.detach()}}
 torch.save(grads, sys.argv[2] + f"/rank{{rank}}.pt")
 dist.destroy_process_group()
 """
@@ -82,6 +83,20 @@ def test_two_processes_match_one_process(tmp_path: Path):
         data["q"], data["p"], hard_negative_emb=data["h"], parallel_keys=KEYS, **OPTIONS
     )
     assert abs(keys_only.item() - loss.item()) > 1e-3, "the cross-rank content mask is in force"
+
+    # by default the loss is a pure function of its inputs: each rank's own pairs only
+    for rank, part in enumerate(ranks):
+        local = slice(rank * B, (rank + 1) * B)
+        own = info_nce(
+            data["q"][local],
+            data["p"][local],
+            hard_negative_emb=data["h"][local],
+            parallel_keys=KEYS[local],
+            passage_keys=TEXTS[local],
+            **OPTIONS,
+        )
+        torch.testing.assert_close(part["alone"], own.detach())
+        assert abs(part["alone"].item() - part["loss"].item()) > 1e-3, "gathering changes it"
 
     # the global loss is the mean of the rank losses ...
     torch.testing.assert_close((ranks[0]["loss"] + ranks[1]["loss"]) / 2, loss.detach())
