@@ -18,12 +18,16 @@ notebook and the cell; the failed notebook is kept as ``{name}.failed.ipynb``.
 from __future__ import annotations
 
 import ast
+import atexit
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import shutil
+import socket
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -41,34 +45,79 @@ from hybridlib.runner.plan import Execution
 KERNEL = "python3"
 
 
-class LocalKernelManager(AsyncKernelManager):
-    """Kernels reached over local IPC sockets instead of TCP ports.
+KERNEL_FOLDER_PREFIX = "hybridlib-"  # <runtime>/hybridlib-<host>-<pid>: one process's kernels
 
-    The sockets are files in the user's Jupyter runtime folder, so no other user or host can
-    reach the kernel, and ipykernel has no "running over TCP without encryption" warning to
-    print for every notebook of a build.
+
+def _host_tag() -> str:
+    """8 hex digits of this host's name: a shared home folder (a cluster) holds the kernel
+    folders of several hosts, and a process id means something on its own host only."""
+    return hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_dead_kernel_folders(runtime: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove this host's kernel folders whose process no longer runs: a book killed with
+    SIGKILL cannot clean up, and leaves its kernels' connection files and sockets there.
+    ``runtime``: the Jupyter runtime folder (None: ``jupyter_runtime_dir()``). Returns the
+    folders removed; other programs' files and other hosts' folders are never touched."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    mine = f"{KERNEL_FOLDER_PREFIX}{_host_tag()}-"
+    removed = []
+    for folder in sorted(Path(runtime or jupyter_runtime_dir()).glob(f"{mine}*")):
+        pid = folder.name[len(mine) :]
+        if folder.is_dir() and not folder.is_symlink() and pid.isdigit():
+            if not _process_alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    return removed
+
+
+@functools.cache
+def kernel_folder() -> Path:
+    """This process's folder for its kernels' connection files and IPC sockets,
+    ``<Jupyter runtime folder>/hybridlib-<host>-<pid>`` (mode 700), made on first use after
+    removing the folders of dead processes (:func:`remove_dead_kernel_folders`); removed when
+    the process exits."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    runtime = Path(jupyter_runtime_dir())
+    remove_dead_kernel_folders(runtime)
+    folder = runtime / f"{KERNEL_FOLDER_PREFIX}{_host_tag()}-{os.getpid()}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """Kernels reached over local IPC sockets instead of TCP ports, with their files in this
+    process's :func:`kernel_folder`.
+
+    The sockets are files there, so no other user or host can reach the kernel, and ipykernel
+    has no "running over TCP without encryption" warning to print for every notebook of a
+    build. The connection file lies there too (jupyter_client's default is a temporary file
+    in /tmp), so a book killed before it could shut its kernels down leaves one folder, which
+    the next book removes.
     """
+
+    @default("connection_file")
+    def _connection_file_default(self) -> str:
+        # a name of its own per kernel: two kernels started at once (a Dask grid) never share
+        return str(kernel_folder() / f"kernel-{uuid.uuid4().hex[:12]}.json")
 
     @default("transport")
     def _default_transport(self) -> str:
-        from jupyter_core.paths import jupyter_runtime_dir
-
-        # a socket path (runtime folder + "/kernel-<uuid>-ipc-N") must fit in 107 bytes
-        return "ipc" if len(jupyter_runtime_dir()) <= 48 else "tcp"
-
-    def _ip_default(self) -> str:
-        """For IPC, a socket path of this kernel's own. jupyter_client's default is
-        ``"kernel-ipc"`` in the working folder when the connection file is not named yet, so
-        two kernels started at once (a Dask grid) would bind the same sockets."""
-        if self.transport != "ipc":
-            return super()._ip_default()
-        import uuid
-
-        from jupyter_core.paths import jupyter_runtime_dir
-
-        runtime = jupyter_runtime_dir()
-        os.makedirs(runtime, exist_ok=True)
-        return os.path.join(runtime, f"kernel-{uuid.uuid4()}-ipc")
+        # a socket path (the connection file's stem + "-ipc-N") must fit in 107 bytes
+        return "ipc" if len(self.connection_file) + 1 <= 107 else "tcp"
 
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../hybridlib

@@ -489,3 +489,57 @@ def test_a_dead_kernel_is_a_notebook_failure_naming_the_notebook(tmp_path: Path)
     assert "os._exit(9)" in caught.value.source
     assert not output.exists()  # nothing half-written
     assert not [p for p in output.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_killed_book_leaves_one_kernel_folder_and_the_next_removes_it(tmp_path: Path) -> None:
+    """Issue 29: a book killed with SIGKILL left its kernels' connection files (in /tmp) and
+    sockets (in the Jupyter runtime folder) for ever, among other programs' files."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from hybridlib.runner.execute import KERNEL_FOLDER_PREFIX, _host_tag, remove_dead_kernel_folders
+
+    from .conftest import make_notebook
+
+    (tmp_path / "notebooks").mkdir()
+    nb = make_notebook([("code", "import time\ntime.sleep(120)")], "x = 1")
+    nbformat.write(nb, tmp_path / "notebooks" / "sleeps.ipynb")
+    runtime = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: IPC sockets
+    (runtime / "kernel-of-another-program.json").write_text("{}")
+    other_host = runtime / f"{KERNEL_FOLDER_PREFIX}00000000-{os.getpid() + 1}"
+    other_host.mkdir()
+    book = (
+        "from pathlib import Path\n"
+        "from hybridlib.runner.execute import execute_one\n"
+        "from hybridlib.runner.plan import Execution\n"
+        "e = Execution(name='sleeps', notebook='notebooks/sleeps.ipynb', parameters={})\n"
+        f"execute_one(e, Path({str(tmp_path)!r}), Path({str(tmp_path / 'store' / 'x.ipynb')!r}), {{}})\n"
+    )
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
+    process = subprocess.Popen([sys.executable, "-c", book], env=env)
+    folder = runtime / f"{KERNEL_FOLDER_PREFIX}{_host_tag()}-{process.pid}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+            list(folder.glob("kernel-*.json")) and list(folder.glob("kernel-*-ipc-*"))
+        ):
+            time.sleep(0.2)
+        assert list(folder.glob("kernel-*.json")), "the kernel never started"
+        assert list(folder.glob("kernel-*-ipc-*")), "its sockets lie in the same folder"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    # what the killed book left: its one folder, nothing beside other programs' files
+    assert sorted(p.name for p in runtime.iterdir()) == sorted(
+        ["kernel-of-another-program.json", other_host.name, folder.name]
+    )
+    mine = runtime / f"{KERNEL_FOLDER_PREFIX}{_host_tag()}-{os.getpid()}"
+    mine.mkdir()  # a live process's folder (this one's)
+    assert remove_dead_kernel_folders(runtime) == [folder]
+    assert sorted(p.name for p in runtime.iterdir()) == sorted(
+        ["kernel-of-another-program.json", other_host.name, mine.name]
+    )
