@@ -404,14 +404,19 @@ def training_token_counts(
     query_prefix: str | None = None,
     passage_prefix: str | None = None,
     data_root: str | os.PathLike[str] | None = None,
+    train_limit: int | None = None,
+    validation_limit: int | None = None,
+    validation_languages: Sequence[str] | None = None,
 ) -> dict[str, TextStats]:
     """The token counts of direction ``direction_name``'s training: ``queries`` and
     ``passages`` of its training pairs (the protocol's training articles, its languages);
     ``fill``: its distinct training texts that the untrained baseline does not encode (it
     evaluates the training suite in ``covered_languages``: None all, False not at all), which
     the hidden-state cache computes once; ``val_queries``, ``val_candidates``: the training
-    suite's texts of the validation articles (the learning curves). Cached like
-    :func:`suite_token_counts`."""
+    suite's texts of the validation articles (the learning curves). ``train_limit``,
+    ``validation_limit``, ``validation_languages``: a profile's cut of XM3600 (its
+    ``xm3600_train_images``, ``xm3600_validation_images``, ``xm3600_validation_languages``),
+    as the experiment applies it. Cached like :func:`suite_token_counts`."""
     from hybridlib import protocol
     from hybridlib.suites import suite_spec
 
@@ -432,6 +437,7 @@ def training_token_counts(
         "tokenizer": context.tokenizer_sha256,
         "prefixes": list(prefixes),
         "max_length": [length, eval_length],
+        "cut": [train_limit, validation_limit, sorted(validation_languages or []) or None],
     }  # fmt: skip
     path = _key_file("training", direction_name, key)
     fields = ("queries", "passages", "fill", "val_queries", "val_candidates")
@@ -443,7 +449,7 @@ def training_token_counts(
         raise EstimateError(f"suite {train_suite!r} has no training pairs")
     root = str(data_root) if data_root is not None else None
     articles = protocol.training_articles(
-        direction_name, validation_fraction, validation_seed, root
+        direction_name, validation_fraction, validation_seed, root, limit=train_limit
     )
     pairs = spec.training_pairs(languages, articles, data_root)
     query_lengths = context.lengths([p.query for p in pairs], prefixes[0], length)
@@ -462,11 +468,11 @@ def training_token_counts(
         if pair.passage not in seen_candidates:
             fill[("passage", pair.passage)] = p_len
     validation = protocol.validation_articles(
-        direction_name, validation_fraction, validation_seed, root
+        direction_name, validation_fraction, validation_seed, root, limit=validation_limit
     )
     val_queries: list[str] = []
     val_candidates: list[str] = []
-    for part in spec.load(languages, data_root):
+    for part in spec.load(list(validation_languages or languages), data_root):
         subset = part.subset(articles=validation)
         val_queries += [q.text for q in subset.queries]
         val_candidates += [c.text for c in subset.candidates]
@@ -763,8 +769,8 @@ class _Estimator:
     def training_counts(self, direction_name: str, p: dict[str, Any]) -> dict[str, TextStats]:
         train = p.get("train") or {}
         key = json.dumps([direction_name, p.get("validation_fraction"), p.get("validation_seed"),
-                          train.get("max_length"), p.get("query_prefix"), p.get("passage_prefix")],
-                         default=str)  # fmt: skip
+                          train.get("max_length"), p.get("query_prefix"), p.get("passage_prefix"),
+                          *self._cut(direction_name, p)], default=str)  # fmt: skip
         if key not in self.memo:
             self.memo[key] = self._training_counts(direction_name, p)
         return self.memo[key]
@@ -776,7 +782,18 @@ class _Estimator:
             self.covered.get(self._train_suite(direction_name), False), self.context,
             max_length=train.get("max_length"), query_prefix=p.get("query_prefix"),
             passage_prefix=p.get("passage_prefix"), data_root=self.data_root,
+            **dict(zip(("train_limit", "validation_limit", "validation_languages"),
+                       self._cut(direction_name, p), strict=True)),
         )  # fmt: skip
+
+    @classmethod
+    def _cut(cls, direction_name: str, p: dict[str, Any]) -> tuple[Any, Any, Any]:
+        """The profile's cut of the training suite (XM3600's images and curve languages), as
+        :func:`hybridlib.experiment.train_seeds` and ``choose_settings`` apply it."""
+        if cls._train_suite(direction_name) != "xm3600":
+            return None, None, None
+        return (p.get("xm3600_train_images"), p.get("xm3600_validation_images"),
+                p.get("xm3600_validation_languages"))  # fmt: skip
 
     @staticmethod
     def _train_suite(direction_name: str) -> str:

@@ -219,6 +219,34 @@ def test_the_smoke_plan_is_estimated_from_its_work_counted_by_hand(smoke_root: P
     assert bool(again.loc["runs/evaluate/untrained", "cached"])
 
 
+def test_xm3600_training_is_counted_on_the_profiles_cut_of_images_and_languages(
+    tmp_path, monkeypatch
+) -> None:
+    """The estimate counted all 2,520 training images (3.49M tokens of cache fill on cpu)
+    while the profile trains on 600: the cut is what the experiment applies."""
+    from hybridlib import protocol
+    from hybridlib.suites import suite_spec
+
+    monkeypatch.setenv("HYBRIDLIB_CACHE_DIR", str(tmp_path))  # counted afresh
+    context = cost.ModelContext("tiny", "float32", 1)
+    counts = cost.training_token_counts(
+        "xm3600", 0.1, 0, False, context, train_limit=20, validation_limit=10,
+        validation_languages=["de", "sw"],
+    )  # fmt: skip
+    chosen = protocol.direction("xm3600")
+    images = protocol.xm3600_units("train", limit=20)
+    spec = suite_spec("xm3600")
+    pairs = spec.training_pairs(list(chosen.languages), images, None)
+    assert counts["queries"] == by_hand([p.query for p in pairs])
+    texts = {("q", p.query) for p in pairs} | {("p", p.passage) for p in pairs}
+    assert counts["fill"] == by_hand([text for _, text in sorted(texts)])
+    held_out = protocol.xm3600_units("validation", limit=10)
+    parts = [part.subset(articles=held_out) for part in spec.load(["de", "sw"], None)]
+    assert counts["val_queries"] == by_hand([q.text for part in parts for q in part.queries])
+    whole = cost.training_token_counts("xm3600", 0.1, 0, False, context, train_limit=40)
+    assert whole["queries"].n > counts["queries"].n  # another cut, counted again
+
+
 # ---------------------------------------------------------------------------------------------
 # the profile's budget
 
