@@ -39,10 +39,10 @@ def xquad_candidates(n: int | None, seed: int = 0) -> list[str]:
 
 def encoders(model: str, max_length: int | None = None) -> tuple[Any, Any, str]:
     """Our encoder, the equivalent ``SentenceTransformer`` and the passage prefix."""
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder
 
     folder = model_folder(model)
-    ours = Encoder.from_pretrained(folder, max_length=max_length)
+    ours = load_encoder(folder, max_length=max_length)
     peer = sentence_transformer(folder, ours.max_length)
     peer.eval()
     return ours, peer, ours.prefix("passage")

@@ -40,9 +40,9 @@ def trainer_adamw(params: list[torch.nn.Parameter], fused: bool) -> torch.optim.
 
 
 def adamw(repeats: int) -> None:
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder
 
-    encoder = Encoder.from_pretrained("embedded")
+    encoder = load_encoder("embedded")
     for frozen in (False, True):
         encoder.word_embeddings().requires_grad_(not frozen)
         params = [p for p in encoder.parameters() if p.requires_grad]
@@ -77,9 +77,9 @@ def embed_sorted_chunks(encoder, texts: list[str], kind: str, chunk: int) -> tor
 
 def sub_batches(repeats: int, chunk: int = 8) -> None:
     from hybridlib.losses import info_nce
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder
 
-    encoder = Encoder.from_pretrained("embedded", max_length=64)
+    encoder = load_encoder("embedded", max_length=64)
     encoder.word_embeddings().requires_grad_(False)
     encoder.train()
     batches = training_batches(repeats + 1)

@@ -90,7 +90,7 @@ def run(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Rows of the top-k benchmark and its details (``batches`` and ``texts`` replace the
     XQuAD batches and sentences, e.g. in tests)."""
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder, use_hidden_state_cache
 
     repeats = repeats or (2 if quick else 5)
     n_sentences = sentences or (QUICK_SENTENCES if quick else None)
@@ -138,10 +138,10 @@ def run(
         # ---- suite encoding and cache fill
         texts = list(texts) if texts is not None else xquad_candidates(n_sentences)
         log(f"top-k: encoding {len(texts)} XQuAD-R sentences through the cache vs the whole model")
-        whole = Encoder.from_pretrained(model, precision=precision, max_length=512)
-        top = Encoder.from_pretrained(model, precision=precision, max_length=512)
+        whole = load_encoder(model, precision=precision, max_length=512)
+        top = load_encoder(model, precision=precision, max_length=512)
         top.freeze_bottom(top_layers)
-        top.use_hidden_state_cache(f"{root}/encode").fill(texts, "passage", show_progress=False)
+        use_hidden_state_cache(top, f"{root}/encode").fill(texts, "passage", show_progress=False)
         encode = {
             TOP: lambda: top.encode(texts, "passage", batch_size=BATCH_SIZE, show_progress=False),
             WHOLE: lambda: whole.encode(
@@ -161,7 +161,7 @@ def run(
 
         def fill_fresh() -> int:
             folder = f"{root}/fill-{next(fills)}"
-            return top.use_hidden_state_cache(folder).fill(texts, "passage", show_progress=False)
+            return use_hidden_state_cache(top, folder).fill(texts, "passage", show_progress=False)
 
         timed_fill = interleaved({"fill": fill_fresh, WHOLE: encode[WHOLE]}, repeats)
         rows += Comparison(BENCHMARK, "cache fill", f"encode, {WHOLE}", "sentences_per_s",

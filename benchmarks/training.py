@@ -151,18 +151,16 @@ class HybridlibStep:
         max_length: int = MAX_LENGTH,
         cache_root: str | None = None,
     ) -> None:
-        from hybridlib.models import Encoder
+        from hybridlib.models import load_encoder, use_hidden_state_cache
         from hybridlib.training import build_training
 
         config = _config(model, frozen, row_gradients, top_layers=top_layers, precision=precision,
                          max_length=max_length)  # fmt: skip
         self.config = config
-        self.encoder = Encoder.from_pretrained(
-            model, max_length=config.max_length, precision=precision
-        )
+        self.encoder = load_encoder(model, max_length=config.max_length, precision=precision)
         if top_layers is not None:  # as the trainer: a frozen bottom served by the cache
             self.encoder.freeze_bottom(top_layers)
-            self.encoder.use_hidden_state_cache(cache_root)
+            use_hidden_state_cache(self.encoder, cache_root)
         self.encoder.unpadded = self.encoder.unpadded and unpadded
         self.training = build_training(config, self.encoder, total_steps)  # the trainer's own
 
@@ -200,12 +198,12 @@ def model_folder(model: str, workdir: str | Path | None = None) -> Path:
         return Path(build_embedded_model())
     if model == "tiny":
         from hybridlib.io import cache_root
-        from hybridlib.models import Encoder
+        from hybridlib.models import load_encoder, save_encoder
 
         base = Path(workdir) if workdir is not None else cache_root() / "models"
         folder = base / "tiny"
         if not folder.is_dir():
-            Encoder.from_pretrained("tiny").save_pretrained(folder)
+            save_encoder(load_encoder("tiny"), folder)
         return folder
     return Path(model)
 
@@ -302,9 +300,9 @@ def _memory_probe(
 
 def prefixes(model: str) -> tuple[str, str]:
     """The query and passage prefixes of a hybridlib encoder (E5: ``"query: "``, ``"passage: "``)."""
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder
 
-    encoder = Encoder.from_pretrained(model)
+    encoder = load_encoder(model)
     return encoder.prefix("query"), encoder.prefix("passage")
 
 

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate a model on retrieval suites and write results with provenance",
         description=(
-            "Evaluate an encoder (name or folder for Encoder.from_pretrained, or 'bm25' for "
+            "Evaluate an encoder (name or folder for hybridlib.models.load_encoder, or 'bm25' for "
             "the BM25 baseline) on one or more suites. Writes results.csv, per_query.csv.gz, "
             "matrix-<suite>-map.csv and provenance.json into --output. Candidate embeddings "
             "are cached under $HYBRIDLIB_CACHE_DIR/embeddings."

@@ -193,7 +193,7 @@ class BM25Retriever(Retriever):
 
 def load_retriever(model: Any) -> Retriever:
     """``model`` as a retriever: a :class:`Retriever` itself, ``"bm25"`` the BM25 baseline, another
-    name or a folder an ``Encoder.from_pretrained``, any other object an encoder."""
+    name or a folder a ``load_encoder``, any other object an encoder."""
     if isinstance(model, Retriever):
         declared = model.supported_settings
         if not declared or any(s not in SETTINGS for s in declared):
@@ -205,7 +205,7 @@ def load_retriever(model: Any) -> Retriever:
     if isinstance(model, (str, os.PathLike)):
         if str(model) == BM25_MODEL:
             return BM25Retriever()
-        from hybridlib.models import Encoder
+        from hybridlib.models import load_encoder
 
-        return DenseRetriever(Encoder.from_pretrained(str(model)))
+        return DenseRetriever(load_encoder(str(model)))
     return DenseRetriever(model)

@@ -252,6 +252,7 @@ class EvaluationSettings:
 
     def apply(self, encoder: Any) -> dict[str, Any]:
         """Set these on ``encoder`` (an ``Encoder``); returns the record."""
+        from hybridlib.models import use_hidden_state_cache
         from hybridlib.models.settings import position_limit
 
         limit = position_limit(encoder.transformer.config)
@@ -276,7 +277,7 @@ class EvaluationSettings:
                 encoder.freeze_bottom(self.top_layers)
             cache = encoder.hidden_cache  # kept while it fits (opening one verifies every shard)
             if cache is None or cache.record["precision"] != self.precision:
-                encoder.use_hidden_state_cache()
+                use_hidden_state_cache(encoder)
         return {
             "max_length": encoder.settings.max_length,
             "precision": self.precision,

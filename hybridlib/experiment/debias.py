@@ -147,13 +147,13 @@ def debias_runs(
     ``results_dir/<direction>/<label>+<method>-s<seed>``; the choice in
     ``results_dir/<direction>/`` (:data:`DEBIAS_SELECTION_FILE`, :data:`DEBIAS_VALIDATION_FILE`)."""
     from hybridlib.evaluation.debias import fit_debiasing
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder
 
     folder = Path(results_dir) / direction_name
     fit_suite = fit_texts(direction_name, languages=fit_languages, per_language=per_language,
                           validation_fraction=validation_fraction, validation_seed=validation_seed,
                           root=root)  # fmt: skip
-    untrained = Encoder.from_pretrained(model)
+    untrained = load_encoder(model)
     settings.apply(untrained)
     chosen_ranks = _debias_ranks(
         untrained, folder, model=model, direction_name=direction_name, methods=methods,
@@ -173,7 +173,7 @@ def debias_runs(
         *_trained_models(models_dir, direction_name, model, systems, seeds),
     ]
     for label, seed, record, source in models:
-        encoder = Encoder.from_pretrained(str(source)) if isinstance(source, Path) else source
+        encoder = load_encoder(str(source)) if isinstance(source, Path) else source
         settings.apply(encoder)
         fit = _embed_sides(encoder, fit_suite, batch_size)
         for method in methods:

@@ -9,7 +9,7 @@ precision, DDP through ``accelerate``) is the Trainer's::
 
     sampler = HybridBatchSampler(pairs, batch_size=32, alpha=0.5, seed=0)
     trainer = PlannedBatchTrainer(
-        model=InfoNCELoss(Encoder.from_pretrained(name), temperature=0.05),
+        model=InfoNCELoss(load_encoder(name), temperature=0.05),
         args=TrainingArguments(output_dir="out", max_steps=80, learning_rate=1e-4,
                                remove_unused_columns=False),
         batch_sampler=sampler)

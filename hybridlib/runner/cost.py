@@ -203,9 +203,9 @@ class ModelContext:
             raise EstimateError(f"model {self.model!r} could not be loaded: {self._error}")
         if self._encoder is None:
             try:
-                from hybridlib.models import Encoder
+                from hybridlib.models import load_encoder
 
-                self._encoder = Encoder.from_pretrained(self.model, precision=self.precision)
+                self._encoder = load_encoder(self.model, precision=self.precision)
             except Exception as error:  # no network for a hub model, a missing package
                 self._error = error
                 raise EstimateError(f"model {self.model!r} could not be loaded: {error}") from None

@@ -10,7 +10,7 @@ A run writes into ``output_dir``::
                            (hybridlib.training.checkpoints)
     validation_log.jsonl   with a validation section: step, val_loss, map_mono, map_cross,
                            map_multi, map_mean (before the first step and every few steps)
-    model/                 the final encoder (Encoder.save_pretrained; top layers only with
+    model/                 the final encoder (save_encoder; top layers only with
                            save_top_layers_only)
     provenance.json        code version, config, seed, packages, data hash, final loss
 
@@ -368,9 +368,9 @@ def _load_encoder(
 ) -> Encoder:  # fmt: skip
     """``config.model`` on ``device``; with ``train_top_layers`` its bottom frozen, and with
     ``hidden_state_cache`` the frozen part's states of every training text cached."""
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder, use_hidden_state_cache
 
-    encoder = Encoder.from_pretrained(
+    encoder = load_encoder(
         config.model,
         max_length=config.max_length,
         precision=config.precision,
@@ -381,7 +381,7 @@ def _load_encoder(
     if config.train_top_layers is not None:
         encoder.freeze_bottom(config.train_top_layers)
         if config.hidden_state_cache:
-            cache = encoder.use_hidden_state_cache(dtype=config.hidden_state_dtype)
+            cache = use_hidden_state_cache(encoder, dtype=config.hidden_state_dtype)
             cache.fill([p.query for p in training_pairs], "query", show_progress=show_progress)
             cache.fill([p.passage for p in training_pairs], "passage", show_progress=show_progress)
     return encoder
@@ -527,6 +527,8 @@ def _save_model(
     # the model carries what it trained on: evaluation's leakage guard reads it (imported
     # here so that importing the trainer pulls in no evaluation package)
     from hybridlib.evaluation.leakage import record_training
+    from hybridlib.models import save_encoder
+    from hybridlib.models.hidden_states import HiddenStateCache
     from hybridlib.run_records import trained_identity
 
     output_dir = Path(config.output_dir)
@@ -534,7 +536,7 @@ def _save_model(
         encoder, (p.article for p in training_pairs), (p.language for p in training_pairs),
         run=trained_identity(config.sampler, config.alpha, config.seed, config.alpha_end),
     )  # fmt: skip
-    encoder.save_pretrained(output_dir / MODEL_DIR, top_layers_only=config.save_top_layers_only)
+    save_encoder(encoder, output_dir / MODEL_DIR, top_layers_only=config.save_top_layers_only)
     parameters = {
         **parameters,
         "n_training_pairs": len(training_pairs),
@@ -543,7 +545,7 @@ def _save_model(
         "training_articles": sorted({p.article for p in training_pairs}),
         "training_languages": sorted({p.language for p in training_pairs}),
         "hidden_state_cache": encoder.hidden_cache.info()
-        if encoder.hidden_cache is not None
+        if isinstance(encoder.hidden_cache, HiddenStateCache)
         else None,
     }
     pairs_file = config.data.pairs_file if not pairs_given and config.data is not None else None

@@ -103,11 +103,11 @@ def test_bm25_reads_every_piece_whatever_an_encoder_did_before_in_the_process() 
     BM25 run later in the same process read only each text's first pieces (SciFact nDCG@10
     0.67 -> 0.005 after the tiny encoder had run)."""
     from hybridlib.evaluation.bm25 import xlmr_pieces
-    from hybridlib.models import Encoder
+    from hybridlib.models import load_encoder
     from hybridlib.models.tokenizer import xlmr_tokenizer
 
     text = " ".join(f"word{i}" for i in range(60))
     expected = [p for p in xlmr_tokenizer()(text.lower(), add_special_tokens=False).tokens()
                 if any(ch.isalnum() for ch in p)]  # fmt: skip
-    Encoder.from_pretrained("tiny", max_length=8).tokenize([text], "query")
+    load_encoder("tiny", max_length=8).tokenize([text], "query")
     assert xlmr_pieces([text]) == [expected] and len(expected) > 60

@@ -14,7 +14,7 @@ import hybridlib.evaluation
 from hybridlib import experiment
 from hybridlib.evaluation import EvaluationSettings
 from hybridlib.evaluation.reuse import identity_differences
-from hybridlib.models import Encoder
+from hybridlib.models import load_encoder, save_encoder
 
 RECORD = {"run_name": "tiny-s0", "system": "tiny", "seed": 0}
 GERMAN = {"tatoeba": ["de"]}
@@ -37,7 +37,7 @@ def test_a_rerun_with_other_weights_or_settings_never_reports_the_old_results(
 
     monkeypatch.setattr(hybridlib.evaluation, "evaluate", counted)
     messages: list[str] = []
-    model = Encoder.from_pretrained("tiny", max_length=16).save_pretrained(tmp_path / "model")
+    model = save_encoder(load_encoder("tiny", max_length=16), tmp_path / "model")
     out = tmp_path / "run"
 
     def run(settings: EvaluationSettings, folder: Path = out) -> dict:
@@ -53,11 +53,11 @@ def test_a_rerun_with_other_weights_or_settings_never_reports_the_old_results(
     assert evaluations == ["tatoeba"] and messages == []
 
     # the same folder now holds another model (a rerun that trained other weights)
-    other = Encoder.from_pretrained(str(model))
+    other = load_encoder(str(model))
     with torch.no_grad():
         for parameter in other.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
-    other.save_pretrained(tmp_path / "other")
+    save_encoder(other, tmp_path / "other")
     shutil.rmtree(model)
     shutil.copytree(tmp_path / "other", model)
     run(short)

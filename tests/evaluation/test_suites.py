@@ -18,7 +18,7 @@ from hybridlib.evaluation import (
     evaluate_suite,
 )
 from hybridlib.evaluation.suites import evaluate
-from hybridlib.models import Encoder, tiny_encoder
+from hybridlib.models import load_encoder, save_encoder, tiny_encoder
 from hybridlib.suites import tatoeba_aggregates
 
 
@@ -33,7 +33,7 @@ GERMAN = EvaluationOptions(languages=["de"])
 @pytest.fixture
 def short_model(tmp_path: Path) -> Path:
     """A tiny model saved as a trainer saves it: with its training length (16 tokens)."""
-    return Encoder.from_pretrained("tiny", max_length=16).save_pretrained(tmp_path / "trained")
+    return save_encoder(load_encoder("tiny", max_length=16), tmp_path / "trained")
 
 
 def _settings(output: Path) -> dict:
@@ -163,7 +163,7 @@ def test_evaluation_reads_the_full_length_not_the_training_length(
     short_model: Path, tmp_path: Path, real_data_dir: Path
 ) -> None:
     evaluate(short_model, ["tatoeba"], tmp_path / "full", options=GERMAN, log=None)
-    full = Encoder.from_pretrained(short_model)
+    full = load_encoder(short_model)
     from hybridlib.models.settings import position_limit
 
     assert full.max_length == 16  # saved with the model...
@@ -176,7 +176,7 @@ def test_evaluation_reads_the_full_length_not_the_training_length(
 
 
 def test_a_model_trained_with_other_top_layers_is_refused() -> None:
-    encoder = Encoder.from_pretrained("tiny")
+    encoder = load_encoder("tiny")
     encoder.freeze_bottom(1)
     with pytest.raises(
         ValueError,
@@ -206,14 +206,14 @@ def test_top_layers_fill_the_cache_and_give_the_plain_embeddings(
 def test_prefixes_are_set_for_every_system_and_recorded() -> None:
     """The paper's "Query: " / "Passage: " prefixes: set on the encoder, recorded (so results
     with other prefixes are refused as a comparison), None keeps the encoder's own."""
-    encoder = Encoder.from_pretrained("tiny", query_prefix="q: ")
+    encoder = load_encoder("tiny", query_prefix="q: ")
     record = EvaluationSettings(passage_prefix="Passage: ").apply(encoder)
     assert (record["query_prefix"], record["passage_prefix"]) == ("q: ", "Passage: ")
     record = EvaluationSettings(query_prefix="Query: ").apply(encoder)
     assert (record["query_prefix"], record["passage_prefix"]) == ("Query: ", "Passage: ")
     assert (
         encoder.tokenize(["x"], "query")["input_ids"].tolist()
-        == Encoder.from_pretrained("tiny").tokenize(["Query: x"], "query")["input_ids"].tolist()
+        == load_encoder("tiny").tokenize(["Query: x"], "query")["input_ids"].tolist()
     )
     from hybridlib.reporting.results import SETTINGS_FIELDS
 
@@ -224,7 +224,7 @@ def test_a_max_length_beyond_the_models_positions_is_refused() -> None:
     """Issue 29: ``--max-length 100000`` was recorded in the provenance of a 512-position model."""
     from hybridlib.models.settings import position_limit
 
-    encoder = Encoder.from_pretrained("tiny")
+    encoder = load_encoder("tiny")
     limit = position_limit(encoder.transformer.config)
     assert limit is not None
     with pytest.raises(ValueError) as caught:

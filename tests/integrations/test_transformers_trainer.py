@@ -8,7 +8,7 @@ from transformers import TrainingArguments
 
 from hybridlib.integrations.transformers_trainer import PlannedBatchTrainer
 from hybridlib.losses import InfoNCELoss
-from hybridlib.models import Encoder
+from hybridlib.models import load_encoder
 from hybridlib.samplers import HybridBatchSampler
 
 from .conftest import training_pairs
@@ -41,7 +41,7 @@ def arguments(tmp_path, **options) -> TrainingArguments:
 def test_the_trainer_trains_on_the_planned_batches_across_epochs(tmp_path):
     pairs = training_pairs(8)  # 24 pairs, batches of 6: 4 steps per epoch
     sampler = HybridBatchSampler(pairs, batch_size=6, alpha=0.5, seed=5)
-    loss = RecordingLoss(Encoder.from_pretrained("tiny"), temperature=0.05)
+    loss = RecordingLoss(load_encoder("tiny"), temperature=0.05)
     before = {n: w.detach().clone() for n, w in loss.named_parameters()}
     trainer = PlannedBatchTrainer(
         model=loss, args=arguments(tmp_path, num_train_epochs=2), batch_sampler=sampler
@@ -60,8 +60,8 @@ def test_the_trainer_trains_on_the_planned_batches_across_epochs(tmp_path):
 def test_one_trainer_step_is_one_plain_step_of_adamw(tmp_path):
     """The Trainer adds nothing to the loss: its first step equals AdamW on InfoNCELoss."""
     pairs = training_pairs(8)
-    encoder = Encoder.from_pretrained("tiny")
-    ours = InfoNCELoss(Encoder.from_pretrained("tiny"), temperature=0.05)
+    encoder = load_encoder("tiny")
+    ours = InfoNCELoss(load_encoder("tiny"), temperature=0.05)
     ours.load_state_dict(InfoNCELoss(encoder).state_dict())
     for module in (encoder, ours):
         for sub in module.modules():
@@ -91,7 +91,7 @@ def test_one_trainer_step_is_one_plain_step_of_adamw(tmp_path):
 
 def test_a_sampler_for_other_ranks_or_a_dataset_is_refused(tmp_path):
     pairs = training_pairs(8)
-    loss = InfoNCELoss(Encoder.from_pretrained("tiny"))
+    loss = InfoNCELoss(load_encoder("tiny"))
     wrong = HybridBatchSampler(pairs, batch_size=3, num_replicas=2, rank=1)
     trainer = PlannedBatchTrainer(
         model=loss, args=arguments(tmp_path, max_steps=1), batch_sampler=wrong

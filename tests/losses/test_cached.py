@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hybridlib.losses import CachedInfoNCELoss, InfoNCELoss, info_nce
-from hybridlib.models import Encoder
+from hybridlib.models import Encoder, load_encoder
 from hybridlib.samplers import passage_content_key
 
 WORDS = "apple river stone cloud music paper garden window silver forest orange bridge".split()
@@ -14,7 +14,7 @@ WORDS = "apple river stone cloud music paper garden window silver forest orange 
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    return Encoder.from_pretrained("tiny")
+    return load_encoder("tiny")
 
 
 def make_batch(n: int = 7, k: int = 0, duplicates: bool = False) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hybridlib.models import Encoder, tiny_encoder
+from hybridlib.models import Encoder, load_encoder, tiny_encoder
 from hybridlib.models.embedded import build_embedded_model
 
 # texts of many scripts and lengths, an empty one and a duplicate
@@ -52,4 +52,4 @@ def embedded_folder(embedded_cache: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded(embedded_folder: Path) -> Encoder:
-    return Encoder.from_pretrained(embedded_folder)
+    return load_encoder(embedded_folder)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from hybridlib.io import sha256_file
-from hybridlib.models import Encoder, commands
+from hybridlib.models import Encoder, commands, load_encoder
 from hybridlib.models import embedded as emb
 
 # one sentence in many scripts: Latin, Cyrillic, Arabic, Devanagari, Han, Kana, Hangul,
@@ -147,8 +147,8 @@ def test_a_damaged_cached_model_is_reported_or_rebuilt_never_used(
     assert verify.func(verify) == 2
     assert f"{copy / emb.WEIGHTS_FILE}: sha256 = " in capsys.readouterr().err
     monkeypatch.setenv("HYBRIDLIB_CACHE_DIR", str(cache))
-    encoder = Encoder.from_pretrained("embedded")  # rebuilt, then loaded
+    encoder = load_encoder("embedded")  # rebuilt, then loaded
     assert emb.verify_embedded_model(copy) == recorded
-    reference = Encoder.from_pretrained(embedded_folder)
+    reference = load_encoder(embedded_folder)
     for (name, ours), theirs in zip(encoder.state_dict().items(), reference.state_dict().values()):
         assert torch.equal(ours, theirs), name

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from hybridlib.models import Encoder, tiny_encoder
+from hybridlib.models import Encoder, load_encoder, tiny_encoder
 
 from .conftest import TEXTS
 
@@ -142,7 +142,7 @@ def test_tiny_is_deterministic_per_seed() -> None:
 )
 def test_bad_settings_are_rejected(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        Encoder.from_pretrained("tiny", **kwargs)
+        load_encoder("tiny", **kwargs)
 
 
 def test_bad_arguments_are_rejected(tiny: Encoder, tmp_path: Path) -> None:
@@ -153,4 +153,4 @@ def test_bad_arguments_are_rejected(tiny: Encoder, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size must be >= 1, but got 0"):
         tiny.encode(["a"], batch_size=0)
     with pytest.raises(FileNotFoundError, match="encoder folder not found"):
-        Encoder.from_pretrained(str(tmp_path / "missing"))
+        load_encoder(str(tmp_path / "missing"))

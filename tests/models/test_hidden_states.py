@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from hybridlib.losses import InfoNCELoss
-from hybridlib.models import Encoder
+from hybridlib.models import Encoder, load_encoder, save_encoder, use_hidden_state_cache
 from hybridlib.models.hidden_states import HiddenStateCache, input_keys
 from hybridlib.samplers import ParallelPairs
 
@@ -47,7 +47,7 @@ def test_cached_embeddings_losses_and_gradients_equal_the_uncached_frozen_model(
     frozen: Encoder, tmp_path: Path
 ) -> None:
     cached = copy.deepcopy(frozen)
-    cache = cached.use_hidden_state_cache(tmp_path, dtype="float32")
+    cache = use_hidden_state_cache(cached, tmp_path, dtype="float32")
     np.testing.assert_allclose(cached.encode(TEXTS), frozen.encode(TEXTS), rtol=0, atol=1e-6)
     assert len(cache) == len(TEXTS) and cache.computed_on_the_fly == 0
     batch = ParallelPairs.collate(
@@ -84,7 +84,7 @@ def test_cached_embeddings_losses_and_gradients_equal_the_uncached_frozen_model(
 
 def test_half_precision_storage_is_close_to_exact(frozen: Encoder, tmp_path: Path) -> None:
     cached = copy.deepcopy(frozen)
-    cached.use_hidden_state_cache(tmp_path, dtype="float16")
+    use_hidden_state_cache(cached, tmp_path, dtype="float16")
     cosine = (cached.encode(TEXTS) * frozen.encode(TEXTS)).sum(axis=1)
     assert cosine.min() > 0.9999
 
@@ -117,7 +117,7 @@ def test_a_corrupt_shard_is_set_aside_and_recomputed_never_used(
     frozen: Encoder, tmp_path: Path, damage: str, caplog
 ) -> None:
     clean = copy.deepcopy(frozen)
-    clean.use_hidden_state_cache(tmp_path / "clean", dtype="float32")
+    use_hidden_state_cache(clean, tmp_path / "clean", dtype="float32")
     expected = clean.encode(TEXTS)
     cache = HiddenStateCache(frozen, tmp_path / "damaged", dtype="float32")
     cache.fill(TEXTS)
@@ -131,7 +131,7 @@ def test_a_corrupt_shard_is_set_aside_and_recomputed_never_used(
         data = bytearray()
     states.write_bytes(bytes(data))
     reopened = copy.deepcopy(frozen)
-    cache = reopened.use_hidden_state_cache(tmp_path / "damaged", dtype="float32")
+    cache = use_hidden_state_cache(reopened, tmp_path / "damaged", dtype="float32")
     assert len(cache) == 0 and len(cache.set_aside) == 1
     assert "set aside and will be recomputed" in caplog.text and states.name in caplog.text
     np.testing.assert_allclose(reopened.encode(TEXTS), expected, rtol=0, atol=1e-6)
@@ -178,14 +178,14 @@ def test_top_layers_are_saved_alone_and_checked_against_the_base(
     trained = copy.deepcopy(frozen)
     with torch.no_grad():
         trained.transformer.encoder.layer[1].output.dense.weight.mul_(1.5)
-    folder = trained.save_pretrained(tmp_path / "model", top_layers_only=True)
+    folder = save_encoder(trained, tmp_path / "model", top_layers_only=True)
     assert sorted(p.name for p in folder.iterdir()) == [
         "hybridlib_encoder.json",
         "hybridlib_files.json",  # the weights' SHA-256, checked when loading
         "hybridlib_top_layers.json",
         "top_layers.safetensors",
     ]
-    loaded = Encoder.from_pretrained(folder)
+    loaded = load_encoder(folder)
     assert loaded.top_layers == 1 and loaded.source == str(folder)
     np.testing.assert_allclose(loaded.encode(TEXTS), trained.encode(TEXTS), rtol=0, atol=1e-6)
     record = json.loads((folder / "hybridlib_top_layers.json").read_text())
@@ -194,13 +194,13 @@ def test_top_layers_are_saved_alone_and_checked_against_the_base(
     with pytest.raises(
         ValueError, match=r"field 'bottom_sha256' is 000000000000\.\.\., but the base model 'tiny'"
     ):
-        Encoder.from_pretrained(folder)
+        load_encoder(folder)
     with pytest.raises(ValueError, match="top_layers_only needs a top-k model"):
-        Encoder.from_pretrained("tiny").save_pretrained(tmp_path / "x", top_layers_only=True)
+        save_encoder(load_encoder("tiny"), tmp_path / "x", top_layers_only=True)
 
 
 def _fill_in_another_process(root: str, texts: list[str], queue) -> None:
-    encoder = Encoder.from_pretrained("tiny")
+    encoder = load_encoder("tiny")
     encoder.freeze_bottom(1)
     cache = HiddenStateCache(encoder, root, shard_size=16)
     queue.put(cache.fill(texts, "passage", batch_size=8))

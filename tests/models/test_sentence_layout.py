@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from hybridlib.models import Encoder
+from hybridlib.models import load_encoder, save_encoder
 from hybridlib.models.sentence_layout import read_layout
 
 TEXTS = ["a short sentence", "Eine etwas längere Frage, nicht wahr?", "短い文", "x"]
@@ -76,7 +76,7 @@ def test_the_older_pooling_config_of_labses_repository_is_read(st_folder, tmp_pa
 
 def test_embeddings_equal_sentence_transformers(st_folder):
     folder, model = st_folder
-    encoder = Encoder.from_pretrained(folder, max_length=64)
+    encoder = load_encoder(folder, max_length=64)
     assert encoder.dim == 24 and encoder.pooling == "cls"
     ours = encoder.encode(TEXTS, kind="passage")
     theirs = model.encode(TEXTS, convert_to_numpy=True)
@@ -85,20 +85,20 @@ def test_embeddings_equal_sentence_transformers(st_folder):
 
 def test_the_head_is_trained_saved_and_loaded_with_the_model(st_folder, tmp_path):
     folder, _ = st_folder
-    encoder = Encoder.from_pretrained(folder, max_length=64)
+    encoder = load_encoder(folder, max_length=64)
     assert any(
         name.startswith("head.") for name, p in encoder.named_parameters() if p.requires_grad
     )
     with torch.no_grad():
         encoder.head.linear.weight.mul_(0.5)  # as a training step would move it
     want = encoder.encode(TEXTS)
-    again = Encoder.from_pretrained(encoder.save_pretrained(tmp_path / "whole"))
+    again = load_encoder(save_encoder(encoder, tmp_path / "whole"))
     np.testing.assert_array_equal(again.encode(TEXTS), want)
     assert again.settings.head == encoder.head.config()
 
     encoder.freeze_bottom(1)  # a top-k model: its top layer and the head are the delta
     assert any(p.requires_grad for p in encoder.head.parameters())
-    top = Encoder.from_pretrained(encoder.save_pretrained(tmp_path / "top", top_layers_only=True))
+    top = load_encoder(save_encoder(encoder, tmp_path / "top", top_layers_only=True))
     np.testing.assert_array_equal(top.encode(TEXTS), want)
 
 
@@ -166,7 +166,7 @@ def test_a_layout_we_cannot_run_is_refused_by_name(st_folder, tmp_path, edit, me
     shutil.copytree(st_folder[0], folder)
     edit(folder)
     with pytest.raises((ValueError, FileNotFoundError), match=message):
-        Encoder.from_pretrained(folder)
+        load_encoder(folder)
 
 
 def test_a_hub_repository_is_read_through_its_cached_files(st_folder, monkeypatch):

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from hybridlib.losses import InfoNCELoss
-from hybridlib.models import Encoder
+from hybridlib.models import Encoder, load_encoder
 from hybridlib.samplers import ParallelPairs
 from hybridlib.training import ConfigError, TrainConfig, checkpoint_paths, train
 
@@ -55,11 +55,11 @@ def eval_loss(encoder: Encoder, pairs) -> float:
 
 def test_training_reduces_the_loss_and_writes_the_run(tmp_path, pairs):
     held = [p for p in pairs if p.language == "en"]  # one batch of 24 pairs, no duplicate keys
-    before = eval_loss(Encoder.from_pretrained("tiny"), held)
+    before = eval_loss(load_encoder("tiny"), held)
     result = train(
         config(tmp_path, "run", steps=15, checkpoint_every=5), pairs=pairs, show_progress=False
     )
-    after = eval_loss(Encoder.from_pretrained(result.model_dir), held)
+    after = eval_loss(load_encoder(result.model_dir), held)
     assert after < 0.6 * before, (before, after)
 
     out = tmp_path / "run"
@@ -79,7 +79,7 @@ def test_training_reduces_the_loss_and_writes_the_run(tmp_path, pairs):
     assert prov["parameters"]["final_loss"] == log[-1]["loss"]
     assert TrainConfig.from_dict(json.loads((out / "config.json").read_text())).steps == 15
     # the saved model records what it trained on (evaluation's leakage guard reads it)
-    recorded = Encoder.from_pretrained(result.model_dir).settings.metadata["training"]
+    recorded = load_encoder(result.model_dir).settings.metadata["training"]
     assert recorded == {"articles": prov["parameters"]["training_articles"],
                         "languages": prov["parameters"]["training_languages"],
                         "run": {"sampler": "hybrid", "alpha": 0.5, "alpha_end": None, "seed": 3}}  # fmt: skip
@@ -98,7 +98,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path, pairs):
 
 
 def test_frozen_word_embeddings_and_grad_cache(tmp_path, pairs):
-    start = weights_of(Encoder.from_pretrained("tiny"))
+    start = weights_of(load_encoder("tiny"))
     result = train(
         config(
             tmp_path,
@@ -248,7 +248,7 @@ def test_row_gradients_train_the_same_weights_as_the_plain_embedding_backward(tm
         runs[rows] = weights(result.model_dir)
     table = "embeddings.word_embeddings.weight"
     assert table in runs[True]
-    start = Encoder.from_pretrained("tiny").transformer.get_input_embeddings().weight
+    start = load_encoder("tiny").transformer.get_input_embeddings().weight
     assert not torch.equal(runs[True][table], start)  # the table did train
     for name, value in runs[False].items():
         torch.testing.assert_close(runs[True][name], value, rtol=1e-5, atol=1e-6, msg=name)
@@ -266,7 +266,7 @@ def test_top_layer_training_on_cached_states_equals_training_without_the_cache(t
     )
     for name in runs[True]:
         torch.testing.assert_close(runs[True][name], runs[False][name], rtol=1e-4, atol=1e-6)
-    base = Encoder.from_pretrained("tiny").transformer.state_dict()
+    base = load_encoder("tiny").transformer.state_dict()
     assert not torch.equal(
         runs[True]["encoder.layer.1.output.dense.weight"],
         base["encoder.layer.1.output.dense.weight"],
@@ -279,7 +279,7 @@ def test_top_layer_training_on_cached_states_equals_training_without_the_cache(t
         "article2",
         "article3",
     ]
-    top_layers_model = Encoder.from_pretrained(tmp_path / "cached-True" / "model")
+    top_layers_model = load_encoder(tmp_path / "cached-True" / "model")
     assert top_layers_model.settings.metadata["training"]["articles"] == [
         "article0",
         "article1",
@@ -433,7 +433,7 @@ def test_the_prefixes_of_the_config_are_trained_with_and_saved(tmp_path, pairs):
         config(tmp_path, "prefixed", steps=1, query_prefix="Query: ", passage_prefix="Passage: "),
         pairs=pairs,
     )
-    saved = Encoder.from_pretrained(result.model_dir)
+    saved = load_encoder(result.model_dir)
     assert (saved.settings.query_prefix, saved.settings.passage_prefix) == ("Query: ", "Passage: ")
 
 
