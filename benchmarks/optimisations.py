@@ -9,8 +9,13 @@
   batch embedded at once (padded to its longest text) vs in length-sorted sub-batches of 8
   (each padded to its own longest text; the embeddings, hence the loss and gradients, are
   the same up to float rounding). Word embeddings frozen.
+- ``allocator``: the embedded model encoding the first 300 SciFact abstracts through all 12
+  layers (bf16 where native), in a fresh process with glibc's default allocator vs one with
+  :func:`hybridlib.allocator.tune_allocator` (a process-wide setting, so each side is its own
+  child process, the two alternated).
 
-Each pair is timed alternately in one process; the ratio is before / after (> 1: faster).
+Each pair is timed alternately (in one process, or in alternated child processes where the
+setting is the process's); the ratio is before / after (> 1: faster).
 """
 
 from __future__ import annotations
@@ -120,10 +125,55 @@ def sub_batches(repeats: int, chunk: int = 8) -> None:
           f"speed-up min/median/max {min(ratios):.2f}/{statistics.median(ratios):.2f}/{max(ratios):.2f}")  # fmt: skip
 
 
+def encode_abstracts(tuned: bool, n_texts: int = 300) -> float:
+    """Seconds to encode the first ``n_texts`` SciFact abstracts with the embedded model, in
+    this process (:func:`allocator`'s child)."""
+    import json
+
+    if tuned:
+        from hybridlib.allocator import tune_allocator
+
+        tune_allocator()
+    from hybridlib.data.sources import data_dir
+    from hybridlib.models import load_encoder
+    from hybridlib.runner.profiles import native_bfloat16
+
+    texts = []
+    with open(data_dir() / "beir" / "scifact" / "corpus.jsonl", encoding="utf-8") as lines:
+        for line, _ in zip(lines, range(n_texts)):
+            record = json.loads(line)
+            texts.append(f"{record['title']} {record['text']}")
+    precision = "bfloat16" if native_bfloat16() else "float32"
+    encoder = load_encoder("embedded", precision=precision)
+    seconds, _ = time_call(lambda: encoder.encode(texts, "passage", show_progress=False))
+    return seconds
+
+
+def allocator(repeats: int) -> None:
+    import os
+    import subprocess
+
+    child = "import sys; from benchmarks.optimisations import encode_abstracts; print(encode_abstracts(sys.argv[1] == 'tuned'))"
+    plain_env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    seconds: dict[str, list[float]] = {"default": [], "tuned": []}
+    for r in range(repeats):
+        for side in ("default", "tuned") if r % 2 else ("tuned", "default"):
+            out = subprocess.run([sys.executable, "-c", child, side], env=plain_env, check=True,
+                                 capture_output=True, text=True).stdout  # fmt: skip
+            seconds[side].append(float(out.strip().splitlines()[-1]))
+    ratios = [b / a for a, b in zip(seconds["tuned"], seconds["default"])]
+    print(f"encode 300 SciFact abstracts x 12 layers: glibc default {statistics.median(seconds['default']):.1f} s, "
+          f"tuned {statistics.median(seconds['tuned']):.1f} s; "
+          f"speed-up min/median/max {min(ratios):.2f}/{statistics.median(ratios):.2f}/{max(ratios):.2f}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "which", nargs="*", default=["adamw", "sub_batches"], choices=["adamw", "sub_batches"]
+        "which",
+        nargs="*",
+        default=["adamw", "sub_batches", "allocator"],
+        choices=["adamw", "sub_batches", "allocator"],
     )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
@@ -131,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     np.random.seed(0)
     torch.manual_seed(0)
     for name in args.which:
-        {"adamw": adamw, "sub_batches": sub_batches}[name](args.repeats)
+        {"adamw": adamw, "sub_batches": sub_batches, "allocator": allocator}[name](args.repeats)
     return 0
 
 

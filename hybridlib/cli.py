@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _exit_on_sigterm()
+    from hybridlib.allocator import tune_allocator
+
+    tune_allocator()  # freed tensor memory kept for the next (hybridlib.allocator)
     return int(args.func(args) or 0)
 
 
