@@ -177,6 +177,16 @@ def training_articles(
     return [t for t in suite_articles(train_suite, root) if t not in excluded]
 
 
+def curve_languages(name: str, requested: Sequence[str] | None) -> list[str] | None:
+    """The languages direction ``name``'s learning curve is scored in: ``requested`` (a
+    profile's ``xm3600_validation_languages``) for XM3600, whose 33-language curve has
+    1,123 cells a point; None (its training languages) for the other directions or when
+    none is requested."""
+    if requested and direction(name).train_suite == "xm3600":
+        return list(requested)
+    return None
+
+
 def unseen_languages(name: str, suite_languages: Sequence[str]) -> list[str]:
     """Languages of an evaluated suite that direction ``name`` never trains on."""
     seen = set(direction(name).languages)

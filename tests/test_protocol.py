@@ -68,3 +68,11 @@ def test_xm3600_direction_trains_validates_and_tests_on_disjoint_images(
         len(captions[i].get("en", ())) for i in images
     )
     assert table.loc["all", "X-X pairs"] == table.drop(index="all")["X-X pairs"].sum()
+
+
+def test_only_xm3600_scores_its_learning_curve_in_a_profiles_languages():
+    from hybridlib.protocol import curve_languages
+
+    assert curve_languages("xm3600", ["de", "sw"]) == ["de", "sw"]
+    assert curve_languages("xm3600", None) is None  # its training languages
+    assert curve_languages("xquad-to-mlqa", ["de"]) is None  # a LAReQA curve: all of its own

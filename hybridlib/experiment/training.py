@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from hybridlib.experiment.evaluation import evaluate_run
-from hybridlib.protocol import direction, training_articles, validation_articles
+from hybridlib.protocol import curve_languages, direction, training_articles, validation_articles
 from hybridlib.run_records import trained_record
 from hybridlib.systems import canonical, steps_of, system_label, system_name
 
@@ -150,16 +150,13 @@ def train_config(
             float(alpha_end),
         )
     if validation_every:
+        curve = curve_languages(direction_name, validation_languages)
         fields["validation"] = {
             "articles": validation_articles(
                 direction_name, validation_fraction, validation_seed, root, limit=validation_images
             ),
             "every": validation_every,
-            **(
-                {"languages": list(validation_languages)}
-                if validation_languages and chosen.train_suite == "xm3600"
-                else {}
-            ),
+            **({"languages": curve} if curve else {}),
         }
     return TrainConfig.from_dict(fields, source=f"{direction_name} {label} seed {seed}")
 

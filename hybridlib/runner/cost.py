@@ -770,7 +770,7 @@ class _Estimator:
         train = p.get("train") or {}
         key = json.dumps([direction_name, p.get("validation_fraction"), p.get("validation_seed"),
                           train.get("max_length"), p.get("query_prefix"), p.get("passage_prefix"),
-                          *self._cut(direction_name, p)], default=str)  # fmt: skip
+                          *self._cut(direction_name, p).values()], default=str)  # fmt: skip
         if key not in self.memo:
             self.memo[key] = self._training_counts(direction_name, p)
         return self.memo[key]
@@ -782,18 +782,23 @@ class _Estimator:
             self.covered.get(self._train_suite(direction_name), False), self.context,
             max_length=train.get("max_length"), query_prefix=p.get("query_prefix"),
             passage_prefix=p.get("passage_prefix"), data_root=self.data_root,
-            **dict(zip(("train_limit", "validation_limit", "validation_languages"),
-                       self._cut(direction_name, p), strict=True)),
+            **self._cut(direction_name, p),
         )  # fmt: skip
 
-    @classmethod
-    def _cut(cls, direction_name: str, p: dict[str, Any]) -> tuple[Any, Any, Any]:
-        """The profile's cut of the training suite (XM3600's images and curve languages), as
-        :func:`hybridlib.experiment.train_seeds` and ``choose_settings`` apply it."""
-        if cls._train_suite(direction_name) != "xm3600":
-            return None, None, None
-        return (p.get("xm3600_train_images"), p.get("xm3600_validation_images"),
-                p.get("xm3600_validation_languages"))  # fmt: skip
+    @staticmethod
+    def _cut(direction_name: str, p: dict[str, Any]) -> dict[str, Any]:
+        """The profile's cut of XM3600 (images, curve languages), as
+        :func:`hybridlib.experiment.train_config` applies it (the protocol ignores the image
+        limits of other directions)."""
+        from hybridlib.protocol import curve_languages
+
+        return {
+            "train_limit": p.get("xm3600_train_images"),
+            "validation_limit": p.get("xm3600_validation_images"),
+            "validation_languages": curve_languages(
+                direction_name, p.get("xm3600_validation_languages")
+            ),
+        }
 
     @staticmethod
     def _train_suite(direction_name: str) -> str:
