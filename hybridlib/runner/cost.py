@@ -92,7 +92,7 @@ from hybridlib.io import atomic_write_json, cache_root
 from hybridlib.runner.plan import Execution
 from hybridlib.systems import steps_of, system_name
 
-FORMAT = 2  # of the cache files; another format is recomputed
+FORMAT = 3  # of the cache files; another format is recomputed
 SPECIAL_TOKENS = 2  # <s> ... </s>
 DEFAULT_MAX_LENGTH = 512
 EXECUTION_SECONDS = 12.0  # a kernel's start, imports, loading data and the model
@@ -104,7 +104,9 @@ BM25_SECONDS_PER_TOKEN = 2e-6
 DEBIAS_SCORING_SECONDS = 2.0  # per suite, method and model: scoring cached embeddings
 VALIDATION_LOSS_BATCHES = 8  # hybridlib.training.validation.MAX_LOSS_BATCHES
 BENCHMARK_TOKENS = 2048  # per timed batch of the micro-benchmark (64 texts of 32 tokens)
-BENCHMARK_VERSION = 2  # of benchmark_model: part of a cached throughput's key
+BENCHMARK_VERSION = 3  # of benchmark_model: part of a cached throughput's key
+PEAK_MATMUL_SIZE = 2048  # the square matrix product whose FLOP rate is the machine's peak
+TRAIN_FLOPS_FACTOR = 3  # a training step's arithmetic in forwards: backward is two
 MIN_TRAIN_FACTOR, MAX_TRAIN_FACTOR = 2.0, 4.0  # forward and backward, in forwards
 # an evaluation's measures, both directions of a per-language suite, its bookkeeping: seconds
 # per scored pair over a bare matrix product and sort (from the smoke book on this machine)
@@ -179,9 +181,38 @@ class Throughput:
     optimizer_seconds: float = 0.0
     scoring_seconds: float = 0.0  # per (query, candidate) pair scored and ranked
     measured: str = ""  # what measured it (the machine's key), for the report
+    peak_flops: float = 0.0  # FLOP/s of a large matrix product in the precision (0: unmeasured)
 
     def forward(self, stats: TextStats, layers: int) -> float:
         return layers * (self.a * stats.tokens + self.b * stats.tokens_sq)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerShape:
+    """An encoder layer's widths: ``hidden`` (h) and the feed-forward's ``intermediate`` (i).
+
+    Its arithmetic on texts of ``t`` tokens, in FLOPs (a multiply-add is 2): the linear maps
+    ``2 (4 h^2 + 2 h i)`` per token (query, key, value, output; the feed-forward's two) and
+    attention ``4 h t`` per token (scores and weighted sum, ``2 t h`` each), so
+    ``linear * sum(t) + attention * sum(t^2)`` per layer; norms and activations (a few ``h``
+    per token) are left out. 384 / 1536 (multilingual-e5-small): 3.54 MFLOP per token and
+    layer plus 1,536 per token of the text's length.
+    """
+
+    hidden: int
+    intermediate: int
+
+    @property
+    def linear(self) -> int:
+        return 2 * (4 * self.hidden**2 + 2 * self.hidden * self.intermediate)
+
+    @property
+    def attention(self) -> int:
+        return 4 * self.hidden
+
+    def flops(self, stats: TextStats, layers: int) -> float:
+        """FLOPs of a forward pass of ``stats`` through ``layers`` layers."""
+        return float(layers * (self.linear * stats.tokens + self.attention * stats.tokens_sq))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +245,12 @@ class ModelContext:
     @property
     def n_layers(self) -> int:
         return int(self.encoder.n_layers)
+
+    @property
+    def layer_shape(self) -> LayerShape:
+        config = self.encoder.transformer.config
+        hidden = int(config.hidden_size)
+        return LayerShape(hidden, int(getattr(config, "intermediate_size", 4 * hidden)))
 
     def max_length(self, requested: int | None) -> int:
         """The length texts are cut to: ``requested``, else the model's position limit (as
@@ -472,10 +509,10 @@ def training_token_counts(
     )
     val_queries: list[str] = []
     val_candidates: list[str] = []
-    for part in spec.load(list(validation_languages or languages), data_root):
-        subset = part.subset(articles=validation)
-        val_queries += [q.text for q in subset.queries]
-        val_candidates += [c.text for c in subset.candidates]
+    if spec.held_out is not None:  # the texts the Validator scores at every curve point
+        _, held_out = spec.held_out(list(validation_languages or languages), validation, root)
+        val_queries = [q.text for q in held_out.queries]
+        val_candidates = [c.text for c in held_out.candidates]
     counts = {
         "queries": TextStats.of(query_lengths),
         "passages": TextStats.of(passage_lengths),
@@ -601,11 +638,26 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
         optimizer_seconds = _timed(optimizer.step, seconds / 10) / measured
         optimizer.zero_grad(set_to_none=True)
         scoring = _scoring_seconds(min(hidden, 768), seconds / 10)
+        compute = torch.bfloat16 if encoder.settings.precision == "bfloat16" else torch.float32
+        peak = matmul_peak_flops(compute, seconds / 5)
     finally:
         encoder.train(was_training)
         torch.set_num_threads(previous_threads)
     return Throughput(a=a, b=b, train_factor=train_factor, optimizer_seconds=optimizer_seconds,
-                      scoring_seconds=scoring)  # fmt: skip
+                      scoring_seconds=scoring, peak_flops=peak)  # fmt: skip
+
+
+def matmul_peak_flops(dtype: Any, budget: float, size: int = PEAK_MATMUL_SIZE) -> float:
+    """FLOP/s of a ``size``-square matrix product in ``dtype`` on torch's threads (the
+    fastest of repeated products): the physical limit the encoder's arithmetic is measured
+    against (2,048: 411 GFLOP/s in bf16 and 138 in float32 on 2 cores of an AMD EPYC with
+    AVX-512 BF16)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator).to(dtype)
+    b = torch.randn(size, size, generator=generator).to(dtype)
+    return 2 * size**3 / _timed(lambda: torch.mm(a, b), budget, most=5)
 
 
 def _scoring_seconds(dim: int, budget: float) -> float:
@@ -671,6 +723,16 @@ class Work:
 
     def encode(self, stats: TextStats, layers: int) -> None:
         self.forward.append((stats, layers))
+
+    def flops(self, shape: LayerShape) -> float:
+        """The encoder arithmetic of this work (:class:`LayerShape`): every forward pass, and
+        each training step as :data:`TRAIN_FLOPS_FACTOR` forwards of its texts; scoring,
+        the optimizer and the fixed costs are not counted (they are not the model's)."""
+        total = sum(shape.flops(stats, layers) for stats, layers in self.forward)
+        return total + sum(
+            TRAIN_FLOPS_FACTOR * steps * shape.flops(per_step, layers)
+            for per_step, steps, layers in self.train
+        )
 
 
 def _millions(tokens: int) -> str:
@@ -1009,9 +1071,13 @@ def estimate_plan(
     """One row per execution, in plan order: ``name``, ``group``
     (:func:`hybridlib.reporting.budget.execution_group`), ``work`` (what it computes),
     ``seconds`` (estimated; 0 for a cached one), ``cached``, ``last_seconds`` (the last
-    build's wall time, NaN if none). ``attrs``: ``total_seconds``, ``throughput`` (the
-    :class:`Throughput`, or None where nothing needed it) and ``problems`` (executions whose
-    work could not be computed, estimated as a chapter).
+    build's wall time, NaN if none), ``flops`` (the encoder arithmetic of its work,
+    :meth:`Work.flops`, cached or not; 0 for a chapter). ``attrs``: ``total_seconds``,
+    ``throughput`` (the :class:`Throughput`, or None where nothing needed it),
+    ``total_flops`` and ``bound_seconds`` (the arithmetic of the executions still to run at
+    the measured matrix-product peak: no implementation of this design is faster; NaN when
+    the peak was not measured) and ``problems`` (executions whose work could not be
+    computed, estimated as a chapter).
 
     ``store``: the folder of executed notebooks (default ``runs/<profile>/notebooks``);
     ``cached``: the names already done (default: the runner's own cache check,
@@ -1050,22 +1116,28 @@ def estimate_plan(
             described = (f"as its last build ({seconds:.0f} s)" if seconds is not None
                          else f"a chapter never built here: {default:.0f} s")  # fmt: skip
             estimate = float(seconds if seconds is not None else default)
+            flops = 0.0
         else:
             if measured is None:
                 benchmark = benchmark_model if throughput is None else throughput
                 assert not isinstance(benchmark, Throughput)  # a given one is ``measured``
                 measured = measure_throughput(context, benchmark)
             estimate = work.seconds(measured)
+            flops = work.flops(context.layer_shape)
             described = "; ".join(work.parts)
         rows.append({
             "name": execution.name, "group": execution_group(execution.name), "work": described,
             "seconds": 0.0 if is_cached else estimate, "cached": is_cached,
-            "last_seconds": last.get(execution.name, math.nan),
+            "last_seconds": last.get(execution.name, math.nan), "flops": flops,
         })  # fmt: skip
     table = pd.DataFrame(
-        rows, columns=["name", "group", "work", "seconds", "cached", "last_seconds"]
+        rows, columns=["name", "group", "work", "seconds", "cached", "last_seconds", "flops"]
     )
     table.attrs["total_seconds"] = float(table["seconds"].sum())
+    to_run = float(table.loc[~table["cached"], "flops"].sum())
+    table.attrs["total_flops"] = to_run
+    peak = measured.peak_flops if measured is not None else 0.0
+    table.attrs["bound_seconds"] = to_run / peak if peak > 0 else math.nan
     table.attrs["throughput"] = measured
     table.attrs["problems"] = problems
     return table
@@ -1110,9 +1182,12 @@ def estimate_report(table: pd.DataFrame, profile: Any, budget: float | None, *,
                     if machine is not None and machine.measured else "") + ":")  # fmt: skip
     if full:
         width = max((len(n) for n in table["name"]), default=10)
+        peak = machine.peak_flops if machine is not None else 0.0
         for row in table.itertuples():
             state = "cached" if row.cached else _minutes(row.seconds)
-            lines.append(f"  {row.name:<{width}}  {state:>9}  {row.work}")
+            share = (f" [{row.flops / peak / row.seconds:.0%} of peak]"
+                     if peak > 0 and row.flops > 0 and row.seconds > 0 else "")  # fmt: skip
+            lines.append(f"  {row.name:<{width}}  {state:>9}  {row.work}{share}")
     groups = table.groupby("group", sort=False).agg(
         executions=("name", "size"), cached=("cached", "sum"), seconds=("seconds", "sum")
     )
@@ -1124,9 +1199,64 @@ def estimate_report(table: pd.DataFrame, profile: Any, budget: float | None, *,
     lines.append(f"  {'total':<{width}}  {len(table):>3} executions ({int(table['cached'].sum())} "
                  f"cached)  {_minutes(total):>10}; budget: "
                  + (f"{budget:g} min" if budget is not None else "none"))  # fmt: skip
+    bound = table.attrs.get("bound_seconds", math.nan)
+    if machine is not None and math.isfinite(bound) and bound > 0:
+        flops = table.attrs.get("total_flops", 0.0)
+        lines.append(
+            f"  arithmetic: {flops / 1e12:.0f} TFLOP through the encoder; at this machine's "
+            f"matrix-product peak ({machine.peak_flops / 1e9:.0f} GFLOP/s) at least "
+            f"{_minutes(bound)}, the bound no implementation of this design passes "
+            f"(the estimate: {bound / max(total, 1e-9):.0%} of the peak over the whole build)"
+            + ("; the bound alone exceeds the budget: only a smaller design fits"
+               if budget is not None and bound > 60 * budget else "")
+        )  # fmt: skip
     for problem in table.attrs.get("problems", []):
         lines.append(f"  not estimated from its work (taken as a chapter): {problem}")
     return "\n".join(lines)
+
+
+def utilisation_table(
+    runs_dir: str | os.PathLike[str], profile_name: str, root: str | os.PathLike[str] = ".", *,
+    peak_flops: float | None = None, data_root: str | os.PathLike[str] | None = None,
+    throughput: Throughput | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Per group of executions and for the whole build: the encoder arithmetic its work
+    did (``tflop``, counted from tokens, layers and steps as the estimate counts it,
+    :meth:`hybridlib.runner.cost.Work.flops`), its wall ``minutes`` (the runner's manifest),
+    and ``utilisation = FLOPs / (wall seconds x peak)``, the share of the machine's
+    matrix-product peak (``peak_flops``, FLOP/s in the profile's precision; default: measured
+    now, :func:`hybridlib.runner.cost.matmul_peak_flops`). Executions the manifest does not
+    hold are left out; chapters count no arithmetic. ``attrs["peak_flops"]``: the peak.
+    ``throughput``: given to :func:`estimate_plan` (default: this machine's, cached)."""
+    import torch
+
+    from hybridlib.runner.plan import plan_profile
+    from hybridlib.runner.profiles import load_profile, machine_parameters
+
+    root = Path(root).resolve()
+    runs_dir = Path(runs_dir)
+    profile = load_profile(root / "profiles.yaml", profile_name)
+    common = machine_parameters(profile.common)
+    if peak_flops is None:
+        torch.set_num_threads(int(common.get("num_threads") or torch.get_num_threads()))
+        dtype = torch.bfloat16 if common.get("precision") == "bfloat16" else torch.float32
+        peak_flops = matmul_peak_flops(dtype, budget=2.0)
+    table = estimate_plan(plan_profile(profile), profile, root, store=runs_dir / "notebooks",
+                          cached=(), data_root=data_root, throughput=throughput)  # fmt: skip
+    table = table[table["last_seconds"].notna()]
+    groups = table.groupby("group", sort=False).agg(
+        executions=("name", "size"), flops=("flops", "sum"), seconds=("last_seconds", "sum")
+    )
+    groups.loc["whole build"] = (len(table), table["flops"].sum(), table["last_seconds"].sum())
+    result = pd.DataFrame({
+        "executions": groups["executions"].astype(int),
+        "tflop": groups["flops"] / 1e12,
+        "minutes": groups["seconds"] / 60,
+        "utilisation": groups["flops"] / (groups["seconds"].clip(lower=1e-9) * peak_flops),
+    })  # fmt: skip
+    result.index.name = "group"
+    result.attrs["peak_flops"] = float(peak_flops)
+    return result
 
 
 def progress_weights(table: pd.DataFrame) -> dict[str, float]:

@@ -5,10 +5,12 @@ wall time: the throughput is given (the micro-benchmark is never run here)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hybridlib.runner import cost
@@ -141,6 +143,41 @@ def test_work_seconds_follow_tokens_layers_and_steps() -> None:
     assert work.seconds(machine) == pytest.approx(10.0 + forward + steps + scoring)
 
 
+def test_a_layers_arithmetic_is_counted_by_hand_and_by_torchs_flop_counter() -> None:
+    """``LayerShape.flops``: by hand for a made-up shape, and against
+    ``torch.utils.flop_counter`` on a real BERT layer (every matrix product it runs)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from hybridlib.models import load_encoder
+
+    shape = cost.LayerShape(hidden=4, intermediate=8)
+    # linear 2 (4 * 16 + 2 * 4 * 8) = 256 per token; attention 4 * 4 = 16 per token^2;
+    # texts of 2 and 3 tokens (5 tokens, 4 + 9 = 13 squared) through 3 layers
+    assert shape.flops(TextStats(2, 5, 13), 3) == 3 * (256 * 5 + 16 * 13)
+
+    encoder = load_encoder("tiny")
+    layer = encoder.transformer.encoder.layer[0].eval()
+    config = encoder.transformer.config
+    # the same products as matmuls: the counter does not see inside CPU SDPA's fused kernel
+    layer.attention.self.config._attn_implementation = "eager"
+    real = cost.LayerShape(int(config.hidden_size), int(config.intermediate_size))
+    n, s = 3, 17  # texts of equal length: attention over all s tokens of each
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        layer(torch.randn(n, s, real.hidden))
+    assert counter.get_total_flops() == real.flops(TextStats(n, n * s, n * s * s), 1)
+
+
+def test_work_flops_count_a_training_step_as_three_forwards() -> None:
+    shape = cost.LayerShape(hidden=4, intermediate=8)
+    work = cost.Work(fixed=10.0, pairs=1000)  # neither is the model's arithmetic
+    work.encode(TextStats(2, 5, 13), 4)
+    work.train.append((TextStats(1, 3, 9), 7, 2))
+    assert work.flops(shape) == shape.flops(TextStats(2, 5, 13), 4) + 3 * 7 * shape.flops(
+        TextStats(1, 3, 9), 2
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # the smoke profile's plan, by hand
 
@@ -218,6 +255,28 @@ def test_the_smoke_plan_is_estimated_from_its_work_counted_by_hand(smoke_root: P
     assert again.loc["runs/evaluate/untrained", "seconds"] == 0.0
     assert bool(again.loc["runs/evaluate/untrained", "cached"])
 
+    # the arithmetic: the untrained run's, by hand; the bound is that of what is still to run
+    from hybridlib.models import load_encoder
+
+    config = load_encoder("tiny").transformer.config
+    shape = cost.LayerShape(int(config.hidden_size), int(config.intermediate_size))
+    texts = [suite_texts(s, untrained["suite_languages"].get(s)) for s in untrained["suites"]]
+    by_hand_flops = sum(shape.flops(t, 2) for t in texts)
+    assert rows.loc["runs/evaluate/untrained", "flops"] == pytest.approx(by_hand_flops)
+    assert table.attrs["total_flops"] == pytest.approx(table["flops"].sum())
+    assert np.isnan(table.attrs["bound_seconds"])  # MACHINE has no measured peak
+    peaked = dataclasses.replace(MACHINE, peak_flops=1e9)
+    later = cost.estimate_plan(executions, profile, smoke_root, throughput=peaked,
+                               cached={"runs/evaluate/untrained"})  # fmt: skip
+    still = later.loc[~later["cached"], "flops"].sum()
+    assert later.attrs["total_flops"] == pytest.approx(still)
+    assert later.attrs["total_flops"] == pytest.approx(again["flops"].sum() - by_hand_flops)
+    assert again.loc["runs/evaluate/untrained", "flops"] == pytest.approx(by_hand_flops)
+    assert later.attrs["bound_seconds"] == pytest.approx(still / 1e9)
+    report = cost.estimate_report(later, profile, budget=1e-6)
+    assert f"at least {later.attrs['bound_seconds'] / 60:.1f} min" in report
+    assert "the bound alone exceeds the budget" in report
+
 
 def test_xm3600_training_is_counted_on_the_profiles_cut_of_images_and_languages(
     tmp_path, monkeypatch
@@ -240,9 +299,15 @@ def test_xm3600_training_is_counted_on_the_profiles_cut_of_images_and_languages(
     assert counts["queries"] == by_hand([p.query for p in pairs])
     texts = {("q", p.query) for p in pairs} | {("p", p.passage) for p in pairs}
     assert counts["fill"] == by_hand([text for _, text in sorted(texts)])
+    # the curve's texts are the Validator's: the validation images' captions (the suite of
+    # test images holds none of them: counted there, every curve point was free)
+    from hybridlib.training.validation import Validator
+
     held_out = protocol.xm3600_units("validation", limit=10)
-    parts = [part.subset(articles=held_out) for part in spec.load(["de", "sw"], None)]
-    assert counts["val_queries"] == by_hand([q.text for part in parts for q in part.queries])
+    scored = Validator.from_articles("xm3600", held_out, ["de", "sw"], 32).suite
+    assert counts["val_queries"].n > 0
+    assert counts["val_queries"] == by_hand([q.text for q in scored.queries])
+    assert counts["val_candidates"] == by_hand([c.text for c in scored.candidates])
     whole = cost.training_token_counts("xm3600", 0.1, 0, False, context, train_limit=40)
     assert whole["queries"].n > counts["queries"].n  # another cut, counted again
 
@@ -385,3 +450,35 @@ def test_the_progress_bar_advances_by_each_executions_estimate(small_book: Path,
     assert RecordingBar.made[-1].total == 0.0 and RecordingBar.made[-1].updates == [0.0]
     execute.run_executions(executions, small_book, store)  # no weights: notebooks counted
     assert RecordingBar.made[-1].total == 1 and RecordingBar.made[-1].updates == [1]
+
+
+def test_utilisation_is_the_works_arithmetic_over_wall_time_and_peak(smoke_root: Path) -> None:
+    """The efficiency chapter's table: FLOPs of each executed group's work over the wall
+    seconds the manifest recorded times the peak; an execution not in the manifest is out."""
+    from hybridlib.runner import plan_profile
+
+    profile = load_profile(smoke_root / "profiles.yaml", "smoke")
+    executions = plan_profile(profile)
+    flops = cost.estimate_plan(executions, profile, smoke_root, throughput=MACHINE,
+                               cached=()).set_index("name")["flops"]  # fmt: skip
+    runs_dir = smoke_root / "runs" / "smoke"
+    (runs_dir / "notebooks").mkdir(parents=True)
+    walls = {"runs/evaluate/untrained": 30.0, "runs/xquad-to-mlqa/x-x": 20.0,
+             "runs/xquad-to-mlqa/x-y": 10.0, "results": 5.0}  # fmt: skip
+    (runs_dir / "notebooks" / "manifest.json").write_text(
+        json.dumps([{"name": n, "seconds": s} for n, s in walls.items()])
+    )
+    table = cost.utilisation_table(
+        runs_dir, "smoke", smoke_root, peak_flops=1e9, throughput=MACHINE
+    )
+    runs = flops["runs/xquad-to-mlqa/x-x"] + flops["runs/xquad-to-mlqa/x-y"]
+    assert table.loc["training and evaluation runs", "executions"] == 2
+    assert table.loc["training and evaluation runs", "utilisation"] == pytest.approx(
+        runs / (30.0 * 1e9)
+    )
+    assert table.loc["baselines", "tflop"] == pytest.approx(flops["runs/evaluate/untrained"] / 1e12)
+    assert table.loc["chapters", "utilisation"] == 0.0  # a chapter does no encoder arithmetic
+    whole = flops["runs/evaluate/untrained"] + runs
+    assert table.loc["whole build", "minutes"] == pytest.approx(65.0 / 60)
+    assert table.loc["whole build", "utilisation"] == pytest.approx(whole / (65.0 * 1e9))
+    assert "runs/validate/xquad-to-mlqa" not in walls and table.attrs["peak_flops"] == 1e9
