@@ -12,6 +12,8 @@
   ``run.json``, written last).
 - :mod:`~hybridlib.experiment.topk`: :func:`finetuning_comparison`, top-k layers against the
   whole encoder on the same batches.
+- :mod:`~hybridlib.experiment.language_structure`: :func:`language_variance_shares`, how
+  much of each model's embedding of a test suite lies between the languages' means.
 - :mod:`~hybridlib.experiment.debias`: :func:`debias_runs`, training-free removal of
   language identity (centering, LIR, LSAR) fitted on training-side texts, its ranks chosen
   on the validation articles (:func:`choose_debias_ranks`), applied to the untrained
@@ -30,6 +32,7 @@ from hybridlib.experiment.debias import (
     fit_texts,
 )
 from hybridlib.experiment.evaluation import evaluate_run
+from hybridlib.experiment.language_structure import language_variance_shares, study_variance_shares
 from hybridlib.experiment.topk import article_sample, finetuning_comparison
 from hybridlib.experiment.training import (
     finished_run,
@@ -70,11 +73,13 @@ __all__ = [
     "finetuning_comparison",
     "finished_run",
     "fit_texts",
+    "language_variance_shares",
     "read_selection",
     "resolve_choices",
     "run_validation",
     "selection_edges",
     "steps_of",
+    "study_variance_shares",
     "system_label",
     "system_name",
     "train_and_evaluate",

@@ -125,3 +125,36 @@ def rank_distance(
     """
     ranked = relevant_ranks(scores, relevance, candidate_ids, tie_keys=tie_keys)
     return rank_distance_from_ranks(ranked, query_languages)
+
+
+def language_variance_share(embeddings: np.ndarray, languages: Sequence[str]) -> float:
+    """The share of the embeddings' variance that lies between the languages' means.
+
+    For rows ``x_i`` ``(n, d)`` in languages ``l(i)``, with ``mu`` the mean of all rows and
+    ``mu_l`` that of language ``l``'s (``n_l`` rows)::
+
+        share = sum_l n_l ||mu_l - mu||^2 / sum_i ||x_i - mu||^2
+
+    the between-language sum of squares over the total (an analysis of variance summed over
+    dimensions): 0 when every language has the same mean, 1 when each language's rows are
+    one point. A large share is a direction that says the language, not the meaning: it
+    pulls a query towards candidates of its own language in a pooled ranking.
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] != len(languages):
+        raise ValueError(
+            f"embeddings must be (n, d) with one language per row, got shape {x.shape} "
+            f"and {len(languages)} languages"
+        )
+    if x.shape[0] < 2:
+        raise ValueError(f"the share needs at least 2 rows, got {x.shape[0]}")
+    centred = x - x.mean(axis=0)
+    total = float((centred**2).sum())
+    if total == 0.0:
+        return 0.0
+    codes, inverse = np.unique(np.asarray(languages), return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(codes)).astype(np.float64)
+    sums = np.zeros((len(codes), x.shape[1]))
+    np.add.at(sums, inverse, centred)
+    between = float(((sums**2).sum(axis=1) / counts).sum())  # sum_l n_l ||mu_l - mu||^2
+    return between / total

@@ -6,6 +6,9 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from hybridlib.metrics import (
     evaluate_scores,
@@ -88,3 +91,70 @@ def test_rank_distance_uses_the_same_ranks_as_the_measures():
 def test_language_list_must_match_queries():
     with pytest.raises(ValueError, match="query_languages has 1 entries, but there are 2"):
         rank_distance(np.zeros((2, 3)), np.ones((2, 3)), ["en"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the share of variance between the languages' means
+
+
+def test_language_variance_share_by_hand():
+    from hybridlib.metrics.language_bias import language_variance_share
+
+    # en: (0, 0), (2, 0), mean (1, 0); de: (0, 2), (2, 2), mean (1, 2); grand mean (1, 1).
+    # between: 2 * 1 + 2 * 1 = 4; total: each row is 1 + 1 = 2 from the mean, 4 rows: 8
+    x = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    assert language_variance_share(x, ["en", "en", "de", "de"]) == pytest.approx(0.5)
+    # the same rows split so that both languages have mean (1, 1): nothing between
+    assert language_variance_share(x, ["en", "de", "de", "en"]) == pytest.approx(0.0)
+    # each language one point: everything between
+    y = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 3.0]])
+    assert language_variance_share(y, ["en", "en", "de"]) == pytest.approx(1.0)
+
+
+def test_language_variance_share_equals_the_anova_of_each_dimension_summed():
+    """An independent computation: per dimension, the between-group sum of squares of a
+    one-way analysis of variance (scipy's f_oneway gives F; here from its definition with
+    pandas' groupby), summed over dimensions, over the total sum of squares."""
+    from hybridlib.metrics.language_bias import language_variance_share
+
+    rng = np.random.default_rng(0)
+    languages = rng.choice(["ar", "de", "en", "zh"], size=200)
+    shift = {"ar": 0.5, "de": -0.2, "en": 0.0, "zh": 1.0}
+    x = rng.standard_normal((200, 5)) + np.array([shift[lang] for lang in languages])[:, None]
+    import pandas as pd
+
+    frame = pd.DataFrame(x).assign(language=languages)
+    means = frame.groupby("language").transform("mean").to_numpy()
+    between = ((means - x.mean(axis=0)) ** 2).sum()
+    total = ((x - x.mean(axis=0)) ** 2).sum()
+    assert language_variance_share(x, list(languages)) == pytest.approx(between / total)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(2, 40).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, (n, 3), elements=st.floats(-5, 5)),
+            st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n),
+        )
+    ),
+    st.floats(0.1, 10),
+    st.floats(-3, 3),
+)
+def test_language_variance_share_is_a_share_unchanged_by_scale_and_shift(data, scale, shift):
+    from hybridlib.metrics.language_bias import language_variance_share
+
+    x, languages = data
+    share = language_variance_share(x, languages)
+    assert -1e-12 <= share <= 1 + 1e-12
+    if ((x - x.mean(axis=0)) ** 2).sum() > 1e-6:
+        assert language_variance_share(scale * x + shift, languages) == pytest.approx(
+            share, abs=1e-9
+        )
+
+
+def test_language_variance_share_refuses_rows_without_a_language():
+    from hybridlib.metrics.language_bias import language_variance_share
+
+    with pytest.raises(ValueError, match="one language per row"):
+        language_variance_share(np.zeros((3, 2)), ["en", "de"])
