@@ -44,6 +44,13 @@ baseline did not encode (other languages or suites) go through the bottom once, 
 the first execution that trains on them. The cache left by an earlier build (it outlives the
 build's folder) is not looked at: the estimate is then an upper bound.
 
+**Arithmetic.** The same work is also counted in FLOPs (:meth:`Work.flops`,
+:class:`LayerShape`: the linear maps and attention of every layer a text goes through, a
+training step as three forward passes) and divided by the machine's matrix-product peak
+(:func:`matmul_peak_flops`, measured with the throughput): the time no implementation of the
+design can beat, printed beside the estimate; the efficiency chapter divides the arithmetic
+of what ran by its measured wall time (:func:`utilisation_table`).
+
 **Tokens** of a suite's texts are counted with the profile's model's tokenizer and prefixes,
 truncated to the evaluation's length (``eval_max_length``, else the model's position limit,
 512 for the encoders here; the training's ``train.max_length`` for training pairs), special
