@@ -618,14 +618,12 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
         encoder.eval()
         with torch.inference_mode():
             t1 = _timed(functools.partial(forward, *shape), 2 * seconds / 5) / layers
-        # per token and layer: the linear maps (q, k, v, output: 4 h^2; the feed-forward:
-        # 2 h i) against attention's 2 t h per token (scores and weighted sum): b / a is their
-        # FLOP ratio, the measured time split between the two in that proportion
-        intermediate = int(getattr(transformer.config, "intermediate_size", 4 * hidden))
-        linear, per_token_sq = 4 * hidden * hidden + 2 * hidden * intermediate, 2 * hidden
+        # per token and layer: the linear maps against attention's per token of length
+        # (LayerShape): b / a is their FLOP ratio, the measured time split in that proportion
+        ratio = context.layer_shape.attention / context.layer_shape.linear
         n1, s1 = shape
-        a = t1 / (n1 * s1 + n1 * s1 * s1 * per_token_sq / linear)
-        b = a * per_token_sq / linear
+        a = t1 / (n1 * s1 + n1 * s1 * s1 * ratio)
+        b = a * ratio
         encoder.train()
         top = list(transformer.encoder.layer)[n_layers - measured :]
         parameters = [p for layer in top for p in layer.parameters()]
@@ -645,8 +643,7 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
         optimizer_seconds = _timed(optimizer.step, seconds / 10) / measured
         optimizer.zero_grad(set_to_none=True)
         scoring = _scoring_seconds(min(hidden, 768), seconds / 10)
-        compute = torch.bfloat16 if encoder.settings.precision == "bfloat16" else torch.float32
-        peak = matmul_peak_flops(compute, seconds / 5)
+        peak = matmul_peak_flops(encoder.settings.precision, seconds / 5)
     finally:
         encoder.train(was_training)
         torch.set_num_threads(previous_threads)
@@ -654,13 +651,14 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
                       scoring_seconds=scoring, peak_flops=peak)  # fmt: skip
 
 
-def matmul_peak_flops(dtype: Any, budget: float, size: int = PEAK_MATMUL_SIZE) -> float:
-    """FLOP/s of a ``size``-square matrix product in ``dtype`` on torch's threads (the
-    fastest of repeated products): the physical limit the encoder's arithmetic is measured
-    against (2,048: 411 GFLOP/s in bf16 and 138 in float32 on 2 cores of an AMD EPYC with
-    AVX-512 BF16)."""
+def matmul_peak_flops(precision: str, budget: float, size: int = PEAK_MATMUL_SIZE) -> float:
+    """FLOP/s of a ``size``-square matrix product in a profile's ``precision`` (``bfloat16``,
+    else float32) on torch's threads (the fastest of repeated products): the physical limit
+    the encoder's arithmetic is measured against (2,048: 411 GFLOP/s in bf16 and 138 in
+    float32 on 2 cores of an AMD EPYC with AVX-512 BF16)."""
     import torch
 
+    dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(size, size, generator=generator).to(dtype)
     b = torch.randn(size, size, generator=generator).to(dtype)
@@ -1246,8 +1244,7 @@ def utilisation_table(
     common = machine_parameters(profile.common)
     if peak_flops is None:
         torch.set_num_threads(int(common.get("num_threads") or torch.get_num_threads()))
-        dtype = torch.bfloat16 if common.get("precision") == "bfloat16" else torch.float32
-        peak_flops = matmul_peak_flops(dtype, budget=2.0)
+        peak_flops = matmul_peak_flops(str(common.get("precision", "float32")), budget=2.0)
     table = estimate_plan(plan_profile(profile), profile, root, store=runs_dir / "notebooks",
                           cached=(), data_root=data_root, throughput=throughput)  # fmt: skip
     table = table[table["last_seconds"].notna()]
