@@ -15,18 +15,13 @@ same step with the padded forward, and (all weights) with the plain embedding ba
 same ``"query: "`` / ``"passage: "`` prefixes, so both run on the same tokens.
 
 FLOPs per step: the work the batch requires, i.e. on its real tokens (padding excluded,
-so an implementation that computes the padding gets no credit for it; ``P`` = parameters
-of the transformer layers, every parameter but the embedding tables; ``L`` layers, hidden
-size ``h``; text ``i`` of the query and passage batches has ``s_i`` tokens)::
-
-    forward  = sum over texts i of  2 * P * s_i  +  4 * L * s_i^2 * h
-    backward = 2 * forward
-    step     = 3 * forward
-
-(``4 L s^2 h``: the two attention products ``Q K^T`` and ``A V``, ``2 s^2 h`` each per layer
-and text.) The peak is the FLOP rate of ``torch.mm`` of two 4096 x 4096 fp32 matrices on the
-same threads, measured next to each pair of steps (best of two), since the load of a
-shared machine changes within minutes.
+so an implementation that computes the padding gets no credit for it), counted as the build's
+estimate counts it (:class:`hybridlib.runner.cost.LayerShape`: per layer and text of ``t``
+tokens, the linear maps ``2 (4 h^2 + 2 h i) t`` and attention ``4 h t^2``; a training step is
+3 forward passes). The peak is the FLOP rate of ``torch.mm`` of two 4096 x 4096 fp32
+matrices on the same threads (:func:`hybridlib.runner.cost.matmul_peak_flops`), measured next
+to each pair of steps (the fastest of two), since the load of a shared machine changes
+within minutes.
 
 Peak memory is measured in a fresh process per variant (``ru_maxrss`` after building the
 model and optimizer and taking one step, which allocates the gradients and AdamW's
@@ -36,9 +31,9 @@ state), since a process's peak cannot be reset.
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import multiprocessing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +42,12 @@ import torch
 from benchmarks.common import (
     NUM_THREADS,
     Comparison,
-    interleaved,
     peak_rss_bytes,
     row,
     rss_bytes,
     time_call,
 )
+from hybridlib.runner.cost import matmul_peak_flops
 
 BENCHMARK = "training_step"
 BATCH_SIZE = 32
@@ -62,47 +57,13 @@ Batch = dict[str, list[str]]
 
 
 # ----------------------------------------------------------------------------- FLOPs
-@dataclass(frozen=True)
-class TransformerShape:
-    """The sizes of a BERT-style encoder that set its FLOPs."""
+def step_flops(config: Any, text_lengths: Sequence[int]) -> float:
+    """FLOPs of a training step (3 forward passes) of texts of ``text_lengths`` real tokens
+    through every layer of an encoder of Hugging Face ``config`` (the estimate's count)."""
+    from hybridlib.runner.cost import LayerShape, TextStats
 
-    hidden_size: int
-    num_layers: int
-    intermediate_size: int
-
-    @classmethod
-    def from_config(cls, config: Any) -> TransformerShape:
-        return cls(config.hidden_size, config.num_hidden_layers, config.intermediate_size)
-
-    @property
-    def layer_parameters(self) -> int:
-        """Parameters of the transformer layers (all but the embeddings), biases included.
-
-        Per layer: Q, K, V, O ``4 (h^2 + h)``; FFN ``h f + f + f h + h``; two LayerNorms ``4 h``.
-        """
-        h, f = self.hidden_size, self.intermediate_size
-        per_layer = 4 * (h * h + h) + (h * f + f) + (f * h + h) + 4 * h
-        return self.num_layers * per_layer
-
-    def forward_flops(self, n_texts: int, seq_len: int) -> int:
-        """FLOPs of one forward pass of ``n_texts`` texts padded to ``seq_len`` tokens."""
-        tokens = n_texts * seq_len
-        dense = 2 * self.layer_parameters * tokens
-        attention = 4 * self.num_layers * n_texts * seq_len**2 * self.hidden_size
-        return dense + attention
-
-    def step_flops(self, batch_shapes: Sequence[tuple[int, int]]) -> int:
-        """FLOPs of a training step (forward + backward = 3 x forward) over ``(n, seq)`` batches."""
-        return 3 * sum(self.forward_flops(n, s) for n, s in batch_shapes)
-
-
-def matmul_peak_flops(size: int = PEAK_MATMUL_SIZE, repeats: int = 3) -> list[float]:
-    """FLOP/s of ``torch.mm`` of two ``size x size`` fp32 matrices, one value per repeat."""
-    a = torch.randn(size, size)
-    b = torch.randn(size, size)
-    torch.mm(a, b)  # warm up (allocations, MKL's first call)
-    seconds = interleaved({"mm": lambda: torch.mm(a, b)}, repeats=repeats, warmup=0)["mm"]
-    return [2 * size**3 / s for s in seconds]
+    shape = LayerShape(config.hidden_size, config.intermediate_size)
+    return 3 * shape.flops(TextStats.of(text_lengths), config.num_hidden_layers)
 
 
 # ----------------------------------------------------------------------------- batches
@@ -272,7 +233,7 @@ def alternating(
     names = list(steps)
     for i, batch in enumerate(batches):
         if i > 0:
-            peaks.append(max(matmul_peak_flops(peak_size, repeats=2)))
+            peaks.append(matmul_peak_flops("float32", budget=math.inf, size=peak_size, most=2))
         shift = i % len(names)
         for name in names[shift:] + names[:shift]:
             elapsed, _ = time_call(lambda: steps[name](batch))  # noqa: B023 (called at once, inside the loop)
@@ -356,8 +317,10 @@ def run(
         if ours.training.row_gradients is not None:
             befores["plain embedding backward"] = HybridlibStep(model, frozen, row_gradients=False)
         steps.update(befores)
-        shape = TransformerShape.from_config(ours.encoder.transformer.config)
-        flops = [shape.step_flops(ours.text_shapes(b)) for b in batches[1:n_batches]]
+        config = ours.encoder.transformer.config
+        flops = [
+            step_flops(config, [t for _, t in ours.text_shapes(b)]) for b in batches[1:n_batches]
+        ]
         seconds, peak = alternating(steps, batches[:n_batches], peak_matmul_size)
         ours_s, peer_s = seconds["ours"], seconds["peer"]
         rows.append(row(BENCHMARK, f"torch.mm {peak_matmul_size}^2 fp32, next to the {variant} steps",
@@ -389,7 +352,6 @@ def run(
             "peak_flop_per_s": peak,
             "batch_shapes": [ours.batch_shapes(b) for b in batches[1:n_batches]],
             "real_token_fraction": real,
-            "layer_parameters": shape.layer_parameters,
         }  # fmt: skip
         del ours, peer, steps, befores
         if memory:

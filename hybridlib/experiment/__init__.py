@@ -44,6 +44,8 @@ from hybridlib.experiment.training import (
 from hybridlib.experiment.validation import (
     choice_sentence,
     choose_settings,
+    halving_schedule,
+    rank_pairs,
     read_selection,
     resolve_choices,
     run_validation,
@@ -67,6 +69,8 @@ __all__ = [
     "choose_debias_ranks",
     "choice_sentence",
     "choose_settings",
+    "halving_schedule",
+    "rank_pairs",
     "debias_runs",
     "debiased_name",
     "evaluate_run",

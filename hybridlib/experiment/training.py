@@ -169,16 +169,32 @@ def finished_run(config: TrainConfig) -> bool:
     return json.loads((output / "config.json").read_text(encoding="utf-8")) == config.to_dict()
 
 
-def train_once(config: TrainConfig, show_progress: bool | None = False) -> Path:
+def train_once(
+    config: TrainConfig, show_progress: bool | None = False, stop_at: int | None = None
+) -> Path:
     """Train ``config`` unless its model is already complete (its provenance is written after
-    the model); resumes an interrupted run. Returns the model folder."""
+    the model); resumes an interrupted or paused run. ``stop_at``: pause after that step (a
+    checkpoint, no model yet; :func:`hybridlib.training.train`); a run already paused there
+    or later is left as it is. A run of another configuration in the folder is stale and
+    started afresh. Returns the model folder (where the model is, or will be)."""
+    import shutil
+
     from hybridlib.training import train
+    from hybridlib.training.checkpoints import checkpoint_paths, config_differences, record_path
 
     output = Path(config.output_dir)
     if finished_run(config):
         return output / "model"
-    if (output / "provenance.json").is_file() and (output / "model").is_dir():
-        import shutil  # a finished run of another configuration: stale, started afresh
-
+    saved = output / "config.json"
+    finished = (output / "provenance.json").is_file() and (output / "model").is_dir()
+    stale = saved.is_file() and config_differences(
+        json.loads(saved.read_text(encoding="utf-8")), config.to_dict()
+    )
+    if finished or stale:
         shutil.rmtree(output)
-    return train(config, resume=True, show_progress=show_progress).model_dir
+    if stop_at is not None:
+        paused = [int(p.stem.split("-")[1]) for p in checkpoint_paths(output)
+                  if record_path(p).exists()]  # fmt: skip
+        if paused and max(paused) >= stop_at:
+            return output / "model"
+    return train(config, resume=True, show_progress=show_progress, stop_at=stop_at).model_dir

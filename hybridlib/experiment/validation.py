@@ -5,6 +5,7 @@ that choice read back for the main runs."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from hybridlib.experiment.training import train_config, train_once
-from hybridlib.io import atomic_write_json
+from hybridlib.io import atomic_path, atomic_write_json
 from hybridlib.systems import SELECTION_FILE, system_label, system_name
 
 
@@ -53,40 +54,106 @@ def run_validation(
     validation_fraction: float,
     validation_seed: int,
     output_dir: str,
+    prune_at: Sequence[int] = (),
+    keep: float = 0.5,
     train_images: int | None = None,
     validation_images: int | None = None,
     validation_languages: Sequence[str] | None = None,
     root: str | None = None,
 ) -> pd.DataFrame:
-    """Train every (temperature, lr, system) for ``max_steps`` with the validation curve every
-    ``every`` steps; returns the curves (one row per run and step), also written as
-    ``curves.csv``, and writes :data:`SELECTION_FILE` (:func:`choose_settings`);
-    ``train_images``, ``validation_images``, ``validation_languages``: XM3600's cut
-    (:func:`train_config`)."""
-    frames = []
-    for temperature in temperatures:
-        for lr in lrs:
-            for sampler, alpha in systems:
-                label = f"t{temperature:g}-lr{lr:g}-{system_label(sampler, alpha)}"
-                config = train_config(
-                    model=model, direction_name=direction_name, sampler=sampler, alpha=alpha,
-                    seed=seed, output_dir=f"{output_dir}/{label}", temperature=temperature, lr=lr,
-                    steps=max_steps, train=train, validation_fraction=validation_fraction,
-                    validation_seed=validation_seed, validation_every=every,
-                    train_images=train_images, validation_images=validation_images,
-                    validation_languages=validation_languages, root=root,
-                )  # fmt: skip
-                train_once(config)
-                curve = pd.read_json(Path(config.output_dir) / "validation_log.jsonl", lines=True)
-                frames.append(curve.assign(temperature=temperature, lr=lr,
-                                           system=system_name(sampler, alpha)))  # fmt: skip
-    curves = pd.concat(frames, ignore_index=True)
-    from hybridlib.io import atomic_path
+    """Train every (temperature, lr, system) towards ``max_steps`` with the validation curve
+    every ``every`` steps; returns the curves (one row per run and step), also written as
+    ``curves.csv``, and writes :data:`SELECTION_FILE` (:func:`choose_settings`, plus
+    ``pruned``). ``train_images``, ``validation_images``, ``validation_languages``: XM3600's
+    cut (:func:`train_config`).
 
+    Successive halving: at each step of ``prune_at`` (multiples of ``every``) every
+    (temperature, lr) pair still trained pauses, the pairs are ranked by
+    :func:`rank_pairs` on their curves so far, and only the best ``ceil(keep * n)`` of the
+    ``n`` continue (each from its checkpoint: its curve is the one an uninterrupted run
+    draws); the others stop there, recorded as ``pruned`` ``[{"temperature", "lr",
+    "step"}]``. Empty ``prune_at``: the exhaustive grid."""
+    every_pair = [(float(t), float(lr)) for t in temperatures for lr in lrs]
+    schedule = halving_schedule(len(every_pair), max_steps, every, prune_at, keep)
+
+    def config(temperature: float, lr: float, sampler: str, alpha: float) -> Any:
+        label = f"t{temperature:g}-lr{lr:g}-{system_label(sampler, alpha)}"
+        return train_config(
+            model=model, direction_name=direction_name, sampler=sampler, alpha=alpha,
+            seed=seed, output_dir=f"{output_dir}/{label}", temperature=temperature, lr=lr,
+            steps=max_steps, train=train, validation_fraction=validation_fraction,
+            validation_seed=validation_seed, validation_every=every,
+            train_images=train_images, validation_images=validation_images,
+            validation_languages=validation_languages, root=root,
+        )  # fmt: skip
+
+    def curves_of(pairs: Sequence[tuple[float, float]]) -> pd.DataFrame:
+        frames = [
+            pd.read_json(Path(config(t, lr, s, a).output_dir) / "validation_log.jsonl", lines=True)
+            .assign(temperature=t, lr=lr, system=system_name(s, a))
+            for t in temperatures for lr in lrs if (t, lr) in pairs for s, a in systems
+        ]  # fmt: skip
+        return pd.concat(frames, ignore_index=True)
+
+    alive, pruned = list(every_pair), []
+    for (stop, _), (_, continuing) in zip(schedule, schedule[1:]):  # each rung: prune
+        for temperature, lr in alive:
+            for sampler, alpha in systems:
+                train_once(config(temperature, lr, sampler, alpha), stop_at=stop)
+        so_far = curves_of(alive)
+        ranked = rank_pairs(so_far[so_far["step"] <= stop])
+        best = ranked.head(continuing)
+        kept = {(float(t), float(lr)) for t, lr in zip(best["temperature"], best["lr"])}
+        pruned += [
+            {"temperature": t, "lr": lr, "step": stop} for t, lr in alive if (t, lr) not in kept
+        ]
+        alive = [pair for pair in alive if pair in kept]
+    for temperature, lr in alive:  # the survivors to the end
+        for sampler, alpha in systems:
+            train_once(config(temperature, lr, sampler, alpha))
+    curves = curves_of(every_pair)
     with atomic_path(Path(output_dir) / "curves.csv") as tmp:
         curves.to_csv(tmp, index=False)
-    atomic_write_json(Path(output_dir) / SELECTION_FILE, choose_settings(curves))
+    atomic_write_json(
+        Path(output_dir) / SELECTION_FILE, {**choose_settings(curves), "pruned": pruned}
+    )
     return curves
+
+
+def halving_schedule(
+    n_pairs: int, max_steps: int, every: int, prune_at: Sequence[int] = (), keep: float = 0.5
+) -> list[tuple[int, int]]:
+    """Successive halving's plan: ``[(stop, pairs trained up to it), ...]`` ending at
+    ``max_steps``; after each stop but the last, ``ceil(keep * n)`` of the ``n`` pairs go on
+    (at least one). ``prune_at`` must be multiples of ``every`` below ``max_steps``: a pair
+    is ranked on a curve point at the step it stops. ``[(max_steps, n_pairs)]``: exhaustive."""
+    rungs = sorted({int(s) for s in prune_at})
+    bad = [s for s in rungs if s <= 0 or s >= max_steps or s % every]
+    if bad or not 0 < keep < 1 or n_pairs < 1:
+        raise ValueError(
+            f"prune_at must be multiples of every ({every}) below max_steps ({max_steps}) and "
+            f"keep a fraction in (0, 1); got prune_at={list(prune_at)}, keep={keep} "
+            f"({n_pairs} pairs)"
+        )
+    schedule, alive = [], n_pairs
+    for stop in rungs:
+        schedule.append((stop, alive))
+        alive = max(1, math.ceil(keep * alive))
+    return [*schedule, (max_steps, alive)]
+
+
+def rank_pairs(curves: pd.DataFrame, criterion: str = "map_mean") -> pd.DataFrame:
+    """The (temperature, lr) pairs, best first, by the mean over systems of each system's
+    best ``criterion`` on its curve after step 0 (ties to the smaller temperature, then lr):
+    columns ``temperature``, ``lr``, ``criterion``."""
+    trained = curves[curves["step"] > 0]
+    if trained.empty:
+        raise ValueError("the validation curves hold no step after training started")
+    best = trained.groupby(["temperature", "lr", "system"])[criterion].max().reset_index()
+    pairs = best.groupby(["temperature", "lr"])[criterion].mean().reset_index()
+    return pairs.sort_values(
+        [criterion, "temperature", "lr"], ascending=[False, True, True], ignore_index=True
+    )
 
 
 def choose_settings(curves: pd.DataFrame, criterion: str = "map_mean") -> dict[str, Any]:
@@ -95,18 +162,15 @@ def choose_settings(curves: pd.DataFrame, criterion: str = "map_mean") -> dict[s
 
     - ``steps_by_system``: per system, at the chosen temperature and lr, the step of its
       best ``criterion`` (early stopping on the validation units; ties to fewer steps);
-    - ``temperature``, ``lr``: the pair whose mean over systems of each system's best
-      ``criterion`` (at its own step) is highest; ties to the smaller temperature, then lr;
+    - ``temperature``, ``lr``: the first pair of :func:`rank_pairs` (the best mean over
+      systems of each system's best ``criterion``, at its own step);
     - ``steps``: for a system the validation did not train (another alpha, a schedule), the
       step of the best mean over the validated systems' curves at that pair;
     - ``value``: the chosen pair's mean of the systems' best values."""
+    pairs = rank_pairs(curves, criterion)
     trained = curves[curves["step"] > 0]
-    if trained.empty:
-        raise ValueError("the validation curves hold no step after training started")
     ordered = trained.sort_values([criterion, "step"], ascending=[False, True])
     best = ordered.groupby(["temperature", "lr", "system"], sort=False).head(1)
-    pairs = best.groupby(["temperature", "lr"])[criterion].mean().reset_index()
-    pairs = pairs.sort_values([criterion, "temperature", "lr"], ascending=[False, True, True])
     temperature, lr = float(pairs.iloc[0]["temperature"]), float(pairs.iloc[0]["lr"])
     at = best[(best["temperature"] == temperature) & (best["lr"] == lr)]
     mean = trained[(trained["temperature"] == temperature) & (trained["lr"] == lr)]
@@ -158,8 +222,17 @@ def selection_edges(curves: pd.DataFrame, chosen: dict[str, Any]) -> list[str]:
 def choice_sentence(chosen: dict[str, Any]) -> str:
     """The choice in words: ``"temperature 0.05, learning rate 0.0003; steps X-X 150, X-Y
     250, Hybrid(0.50) 200, another system 200"`` (each validated sampler's own step, then the
-    step of the validated samplers' mean curve for a system the validation did not train)."""
+    step of the validated samplers' mean curve for a system the validation did not train),
+    and the pairs successive halving stopped early: ``"; stopped by successive halving:
+    temperature 0.02 and learning rate 0.0003 at step 100"``."""
     by_system = chosen.get("steps_by_system") or {}
     own = ", ".join(f"{system} {steps}" for system, steps in by_system.items())
     steps = f"steps {own}, another system {chosen['steps']}" if own else f"{chosen['steps']} steps"
-    return f"temperature {chosen['temperature']:g}, learning rate {chosen['lr']:g}; {steps}"
+    sentence = f"temperature {chosen['temperature']:g}, learning rate {chosen['lr']:g}; {steps}"
+    pruned = chosen.get("pruned") or []
+    if pruned:
+        sentence += "; stopped by successive halving: " + ", ".join(
+            f"temperature {p['temperature']:g} and learning rate {p['lr']:g} at step {p['step']}"
+            for p in pruned
+        )
+    return sentence

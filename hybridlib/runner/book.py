@@ -18,8 +18,9 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 import yaml
@@ -27,6 +28,9 @@ import yaml
 from hybridlib.io import atomic_path
 from hybridlib.runner.execute import ExecutionRecord, run_executions
 from hybridlib.runner.plan import Execution
+
+if TYPE_CHECKING:
+    from hybridlib.runner.profiles import Profile
 
 GENERATED = PurePosixPath("book/generated")  # where the book reads executed notebooks
 MATHJAX_PACKAGE = "mathjax@3"
@@ -83,22 +87,30 @@ def install_mathjax(static_dir: str | Path) -> Path:
 # executed notebooks -> the book's folder
 
 
-def sync_pages(executions: list[Execution], store: Path, book_dir: Path) -> list[Path]:
-    """Copy every executed notebook into ``book_dir`` (same relative name); remove stale ones.
-
-    The folder then holds exactly the current profile's notebooks.
-    """
-    wanted = {f"{e.name}.ipynb" for e in executions}
+def sync_pages(
+    executions: list[Execution],
+    store: Path,
+    book_dir: Path,
+    left_out: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Copy every executed notebook into ``book_dir`` (same relative name) and write each
+    ``left_out`` page (chapter name -> markdown, :func:`left_out_pages`) as ``<name>.md``;
+    remove stale ones. The folder then holds exactly the current profile's pages."""
+    wanted = {f"{e.name}.ipynb" for e in executions} | {f"{name}.md" for name in left_out or {}}
     book_dir.mkdir(parents=True, exist_ok=True)
-    for existing in book_dir.rglob("*.ipynb"):
+    for existing in [*book_dir.rglob("*.ipynb"), *book_dir.rglob("*.md")]:
         if str(existing.relative_to(book_dir).as_posix()) not in wanted:
             existing.unlink()
     copied = []
-    for name in sorted(wanted):
+    for name in sorted(f"{e.name}.ipynb" for e in executions):
         source, target = store / name, book_dir / name
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
         copied.append(target)
+    for name, text in sorted((left_out or {}).items()):
+        with atomic_path(book_dir / f"{name}.md") as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        copied.append(book_dir / f"{name}.md")
     return copied
 
 
@@ -145,19 +157,29 @@ def toc_pages(root: Path) -> list[str]:
     return pages
 
 
-def toc_differences(root: Path, executions: list[Execution]) -> list[str]:
+def toc_differences(
+    root: Path, executions: list[Execution], leaves_out: Mapping[str, str] | None = None
+) -> list[str]:
     """Where ``_toc.yml`` and the plan disagree on the generated pages, checked before anything
-    runs: a chapter of ``book/generated`` that no execution makes, or an execution whose page
-    the table of contents neither lists nor matches with a glob."""
+    runs: a chapter of ``book/generated`` that no execution makes and the profile does not
+    leave out (its ``leaves_out``, chapter names), a chapter left out that the profile makes or
+    the table of contents does not list, or an execution whose page the table of contents
+    neither lists nor matches with a glob."""
     entries = _toc_entries(root)
     files = {path for kind, path in entries if kind == "file" and path.startswith(f"{GENERATED}/")}
     globs = [pattern for kind, pattern in entries if kind == "glob"]
     made = {f"{GENERATED}/{e.name}" for e in executions}
+    left_out = {f"{GENERATED}/{name}" for name in leaves_out or {}}
     problems = [
         f"_toc.yml lists {page}, but no execution of this profile makes it (add "
         f"notebooks/{PurePosixPath(page).name}.ipynb to the profile's notebooks in profiles.yaml, "
-        "or remove the entry)"
-        for page in sorted(files - made)
+        "list it under the profile's leaves_out with the reason, or remove the entry)"
+        for page in sorted(files - made - left_out)
+    ]
+    problems += [
+        f"the profile leaves out {PurePosixPath(page).name!r} (leaves_out), but "
+        + ("makes it" if page in made else f"_toc.yml does not list {page}")
+        for page in sorted(left_out - (files - made))
     ]
     problems += [
         f"the profile makes the page {page}, but _toc.yml neither lists nor globs it (add "
@@ -282,6 +304,54 @@ def check_book(root: Path, html_dir: Path, built_after: float) -> list[str]:
 # the whole pipeline
 
 
+def _title(notebook: Path) -> str | None:
+    """The first ``# heading`` of a notebook's markdown cells."""
+    if not notebook.is_file():
+        return None
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return None
+
+
+def left_out_pages(root: Path, profiles_file: Path, profile: Profile) -> dict[str, str]:
+    """The page of each chapter ``profile`` leaves out (``leaves_out``), as MyST markdown:
+    the chapter's title (its notebook's first heading), that this build leaves it out and
+    why, and the profiles of ``profiles_file`` that build it (none: :class:`BookError`), with
+    the command for this profile's extension (``cpu`` -> ``cpu-full``) or else the first."""
+    if not profile.leaves_out:
+        return {}
+    from hybridlib.runner.plan import plan_profile
+    from hybridlib.runner.profiles import load_profiles
+
+    others = {
+        name: plan_profile(other)
+        for name, other in load_profiles(profiles_file).items()
+        if name != profile.name
+    }
+    pages = {}
+    for chapter, reason in profile.leaves_out.items():
+        builders = {name: e for name, plan in others.items() for e in plan if e.name == chapter}
+        if not builders:
+            raise BookError(
+                f"profile {profile.name!r} leaves out the chapter {chapter!r}, but no profile of "
+                f"{profiles_file} builds it: a page would point to nothing"
+            )
+        notebook = root / next(iter(builders.values())).notebook
+        title = _title(notebook) or chapter
+        names = ", ".join(f"`{name}`" for name in builders)
+        # the command names this profile's extension (cpu -> cpu-full) where there is one
+        extended = [name for name in builders if name.startswith(f"{profile.name}-")]
+        command = f"hybridlib book --profile {(extended or list(builders))[0]}"
+        pages[chapter] = (
+            f"# {title}\n\n```{{note}}\nThis build (profile `{profile.name}`) leaves this chapter "
+            f"out: {reason}\n\nThe profiles that build it: {names} (`{command}`).\n```\n"
+        )
+    return pages
+
+
 def jupyter_book_build(root: Path, builder: str = "html") -> subprocess.CompletedProcess:
     """``jupyter-book build ROOT --all -W -n --keep-going`` with this environment's executable.
 
@@ -314,13 +384,15 @@ def build_book(
     progress: bool = True,
     client: Any | None = None,
     weights: dict[str, float] | None = None,
+    left_out: Mapping[str, str] | None = None,
 ) -> list[ExecutionRecord]:
     """Execute ``executions`` (cached; on the workers of a ``dask.distributed.Client`` when
     given, see :func:`~hybridlib.runner.execute.run_executions`; ``weights``: the estimated
-    seconds its progress bar counts), copy them into ``book/generated``, build and check."""
+    seconds its progress bar counts), copy them into ``book/generated`` with the pages of the
+    chapters the profile leaves out (``left_out``: :func:`left_out_pages`), build and check."""
     root = Path(root).resolve()
     store = Path(store).resolve()
-    differences = toc_differences(root, executions) if build else []
+    differences = toc_differences(root, executions, left_out) if build else []
     if differences:  # the chapters are _toc.yml's and the profile's: they must agree
         raise BookError("nothing was run:\n- " + "\n- ".join(differences))
     if mathjax:
@@ -328,7 +400,7 @@ def build_book(
     records = run_executions(
         executions, root, store, force=force, progress=progress, client=client, weights=weights
     )
-    sync_pages(executions, store, root / GENERATED)
+    sync_pages(executions, store, root / GENERATED, left_out if build else None)
     if not build:
         return records
     started = time.time()

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from hybridlib.io import only_writer, refuse_book_folder
-from hybridlib.runner.book import BookError, build_book, select
+from hybridlib.runner.book import BookError, build_book, left_out_pages, select
 from hybridlib.runner.execute import NotebookFailure, ParameterError, check_plan, run_executions
 from hybridlib.runner.plan import Execution, plan_profile
 from hybridlib.runner.profiles import ProfileError, load_profile, machine_parameters
@@ -203,6 +203,7 @@ def run_book(args: argparse.Namespace) -> int:
         elif args.param:
             raise BookError("-p needs --only NOTEBOOK: say which notebook's parameters to change")
         build = not args.no_build and not args.only
+        left_out = left_out_pages(root, root / args.profiles, profile) if build else {}
         store = root / "runs" / profile.name / "notebooks"
         refused, weights = _estimate(args, profile, executions, root, store)
         if refused is not None:
@@ -210,7 +211,7 @@ def run_book(args: argparse.Namespace) -> int:
         with only_writer(store, "book"), _client(args.workers, args.scheduler) as client:
             records = build_book(
                 root, executions, store, force=args.force, build=build, mathjax=build,
-                client=client, weights=weights,
+                client=client, weights=weights, left_out=left_out,
             )  # fmt: skip
     except (ProfileError, ParameterError, NotebookFailure, BookError, OSError) as error:
         print(f"hybridlib book: {error}", file=sys.stderr)

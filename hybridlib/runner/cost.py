@@ -22,7 +22,9 @@ build on 2 cores (its tiny model's executions are nearly all overhead):
   backward, about 3) forwards through the trained layers (``top_layers`` when set: the
   bottom's states are cached; else all) plus the optimizer's step; and
   ``max_steps // every + 1`` (+1 when ``every`` does not divide ``max_steps``) evaluations
-  of the validation articles' texts and of the validation loss's batches.
+  of the validation articles' texts and of the validation loss's batches; with ``prune_at``
+  (successive halving) each stretch of :func:`~hybridlib.experiment.halving_schedule` counts
+  only the pairs still trained in it, and each resumed run loads its model again.
 - ``notebooks/runs.ipynb``: per seed, the training steps (the validation's choice in its
   ``selection_file`` when that exists; else the validation's ``max_steps``, an upper bound,
   and the work column says so) and the evaluation of its ``suites`` (and ``extra_suites``
@@ -651,18 +653,21 @@ def benchmark_model(context: ModelContext, seconds: float = 5.0) -> Throughput:
                       scoring_seconds=scoring, peak_flops=peak)  # fmt: skip
 
 
-def matmul_peak_flops(precision: str, budget: float, size: int = PEAK_MATMUL_SIZE) -> float:
+def matmul_peak_flops(
+    precision: str, budget: float, size: int = PEAK_MATMUL_SIZE, most: int = 5
+) -> float:
     """FLOP/s of a ``size``-square matrix product in a profile's ``precision`` (``bfloat16``,
-    else float32) on torch's threads (the fastest of repeated products): the physical limit
-    the encoder's arithmetic is measured against (2,048: 411 GFLOP/s in bf16 and 138 in
-    float32 on 2 cores of an AMD EPYC with AVX-512 BF16)."""
+    else float32) on torch's threads (the fastest of up to ``most`` products within about
+    ``budget`` seconds, after a warm-up): the physical limit the encoder's arithmetic is
+    measured against (2,048: 411 GFLOP/s in bf16 and 138 in float32 on 2 cores of an AMD EPYC
+    with AVX-512 BF16)."""
     import torch
 
     dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(size, size, generator=generator).to(dtype)
     b = torch.randn(size, size, generator=generator).to(dtype)
-    return 2 * size**3 / _timed(lambda: torch.mm(a, b), budget, most=5)
+    return 2 * size**3 / _timed(lambda: torch.mm(a, b), budget, most=most)
 
 
 def _scoring_seconds(dim: int, budget: float) -> float:
@@ -949,17 +954,25 @@ class _Estimator:
         self.evaluate_suites(work, suites, p, self.context.n_layers)
 
     def _validate(self, execution: Execution, p: dict[str, Any], work: Work, cached: bool) -> None:
+        from hybridlib.experiment.validation import halving_schedule
+
         direction_name = p["direction"]
         self.fill(work, direction_name, p, cached)
-        runs = (
-            len(p.get("temperatures") or []) * len(p.get("lrs") or []) * len(p.get("systems") or [])
-        )
+        systems = len(p.get("systems") or [])
+        pairs = len(p.get("temperatures") or []) * len(p.get("lrs") or [])
         max_steps, every = int(p["max_steps"]), int(p["every"])
+        schedule = halving_schedule(pairs, max_steps, every, p.get("prune_at") or (),
+                                    float(p.get("keep", 0.5)))  # fmt: skip
         layers = self.layers(p.get("top_layers"))
-        self.train(work, direction_name, p, max_steps, runs, layers)
+        evaluations, before = pairs * systems, 0  # every run's curve starts at step 0
+        for stop, alive in schedule:  # each stretch of successive halving
+            self.train(work, direction_name, p, stop - before, alive * systems, layers)
+            evaluations += (
+                alive * systems * (_evaluations(stop, every) - _evaluations(before, every))
+            )
+            before = stop
         counts = self.training_counts(direction_name, p)
         batch = int((p.get("train") or {}).get("batch_size", 32))
-        evaluations = _evaluations(max_steps, every) * runs
         texts = (counts["val_queries"] + counts["val_candidates"]
                  + _steps_per_pair_batch(counts, batch).scaled(VALIDATION_LOSS_BATCHES))  # fmt: skip
         work.forward.append((texts.scaled(evaluations), layers))
@@ -1223,7 +1236,7 @@ def estimate_report(table: pd.DataFrame, profile: Any, budget: float | None, *,
 def utilisation_table(
     runs_dir: str | os.PathLike[str], profile_name: str, root: str | os.PathLike[str] = ".", *,
     peak_flops: float | None = None, data_root: str | os.PathLike[str] | None = None,
-    throughput: Throughput | None = None,
+    throughput: Throughput | None = None, profiles_file: str | os.PathLike[str] = "profiles.yaml",
 ) -> pd.DataFrame:  # fmt: skip
     """Per group of executions and for the whole build: the encoder arithmetic its work
     did (``tflop``, counted from tokens, layers and steps as the estimate counts it,
@@ -1232,7 +1245,8 @@ def utilisation_table(
     matrix-product peak (``peak_flops``, FLOP/s in the profile's precision; default: measured
     now, :func:`hybridlib.runner.cost.matmul_peak_flops`). Executions the manifest does not
     hold are left out; chapters count no arithmetic. ``attrs["peak_flops"]``: the peak.
-    ``throughput``: given to :func:`estimate_plan` (default: this machine's, cached)."""
+    ``throughput``: given to :func:`estimate_plan` (default: this machine's, cached);
+    ``profiles_file``: where the profile is (relative to ``root``)."""
     import torch
 
     from hybridlib.runner.plan import plan_profile
@@ -1240,7 +1254,7 @@ def utilisation_table(
 
     root = Path(root).resolve()
     runs_dir = Path(runs_dir)
-    profile = load_profile(root / "profiles.yaml", profile_name)
+    profile = load_profile(root / profiles_file, profile_name)
     common = machine_parameters(profile.common)
     if peak_flops is None:
         torch.set_num_threads(int(common.get("num_threads") or torch.get_num_threads()))

@@ -5,7 +5,8 @@ evaluations (the untrained encoder's fills the hidden-state cache); per directio
 validation runs, then one execution per system (sampler and alpha) that trains and evaluates
 every seed; the top-k check; the other ways to mix languages (their trained systems, then the
 training-free post-processings); then the ``after_experiment`` notebooks, which depend on
-every run.
+every run. A chapter the profile's ``leaves_out`` names is not run (its page in the book says
+why: :func:`hybridlib.runner.book.left_out_pages`).
 
 Paths given to notebooks are relative to the project root (notebooks run with it as their
 working directory), so executed notebooks show no machine-specific paths.
@@ -62,7 +63,8 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
 
     base = PurePosixPath(runs_dir) / profile.name
     results_dir = str(base / "results")
-    shared = {"profile": profile.name, "results_dir": results_dir, "runs_dir": str(base)}
+    shared = {"profile": profile.name, "profiles_file": _relative(profile.source),
+              "results_dir": results_dir, "runs_dir": str(base)}  # fmt: skip
     from hybridlib.runner.profiles import machine_parameters
 
     common = machine_parameters(profile.common)  # precision "auto": this machine's arithmetic
@@ -78,7 +80,10 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
             page=True,
         )
 
-    before = [static(s, ()) for s in profile.notebooks if not s.after_experiment]
+    chapters = [  # a chapter the profile leaves out (its leaves_out) is not run
+        s for s in profile.notebooks if PurePosixPath(s.notebook).stem not in profile.leaves_out
+    ]
+    before = [static(s, ()) for s in chapters if not s.after_experiment]
     grid_runs: list[Execution] = []
     grid = profile.experiment
     if grid is not None:
@@ -165,7 +170,7 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
         if grid.mixing is not None:
             grid_runs.extend(_mixing_runs(grid, base, common, shared, grid_runs))
     executions = before + grid_runs
-    for spec in profile.notebooks:
+    for spec in chapters:
         if spec.after_experiment:  # depends on everything before it
             executions.append(static(spec, tuple(e.name for e in executions)))
     names = [e.name for e in executions]
@@ -175,6 +180,17 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
             f"profile {profile.name!r}: notebooks run twice under one name: {duplicates}"
         )
     return executions
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the working directory (the project root, where notebooks run)
+    when it is inside it, so executed notebooks show no machine-specific path."""
+    from pathlib import Path
+
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _main_keys(grid: ExperimentGrid) -> list[tuple[str, float]]:

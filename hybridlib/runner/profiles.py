@@ -233,6 +233,13 @@ class Profile:
     experiment: ExperimentGrid | None
     # minutes the build may take (hybridlib.runner.cost): a number, or one per resolved precision
     budget_minutes: float | dict[str, float] | None = None
+    # chapters of _toc.yml this profile does not build (the page's name under book/generated),
+    # each with the reason its page in the book gives (hybridlib.runner.book.left_out_pages);
+    # a chapter of `notebooks` named here is not run, an experiment's (topk) is switched off
+    # in `experiment`
+    leaves_out: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the file it was read from, as given (offered to the chapters that describe the build)
+    source: str = "profiles.yaml"
 
 
 def _budget(source: Path, name: str, value: Any) -> float | dict[str, float] | None:
@@ -572,8 +579,14 @@ def _parse_grid(source: Path, name: str, raw: Any) -> ExperimentGrid:
 def _parse_profile(source: Path, name: str, raw: Any) -> Profile:
     raw = _check_keys(
         source, name, "<profile>", raw,
-        {"description", "common", "experiment", "notebooks", "budget_minutes"},
+        {"description", "common", "experiment", "notebooks", "budget_minutes", "leaves_out"},
     )  # fmt: skip
+    leaves_out = raw.get("leaves_out") or {}
+    if not isinstance(leaves_out, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in leaves_out.items()
+    ):
+        raise _fail(source, name, "leaves_out", "must map chapter names to the reason each is "
+                    f"left out (a non-empty text), but got {leaves_out!r}")  # fmt: skip
     notebooks_raw = raw.get("notebooks")
     if not isinstance(notebooks_raw, list) or not notebooks_raw:
         raise _fail(
@@ -609,6 +622,8 @@ def _parse_profile(source: Path, name: str, raw: Any) -> Profile:
         notebooks=tuple(notebooks),
         experiment=experiment,
         budget_minutes=_budget(source, name, raw.get("budget_minutes")),
+        leaves_out={k: " ".join(v.split()) for k, v in leaves_out.items()},
+        source=str(source),
     )
 
 

@@ -71,13 +71,15 @@ MODEL_DIR = "model"
 
 @dataclass
 class TrainResult:
-    """What a finished run produced."""
+    """What a run produced: a finished one its model in ``model_dir``; one paused at
+    ``stop_at`` (``finished`` False) a checkpoint at ``steps`` instead, and no model yet."""
 
     model_dir: Path
     log_file: Path
     steps: int
     final_loss: float
     resumed_from: int | None
+    finished: bool = True
 
 
 # ----------------------------------------------------------------------------- data
@@ -176,6 +178,7 @@ def train(
     pairs: Sequence[TrainingPair] | None = None,
     resume: bool = False,
     show_progress: bool | None = None,
+    stop_at: int | None = None,
 ) -> TrainResult:
     """Train ``config.model`` on ``pairs`` (default: the pairs ``config.data`` names).
 
@@ -185,13 +188,19 @@ def train(
     a second one started while the first runs is refused at once
     (:class:`~hybridlib.io.FolderBusyError`, naming the first); the first process of a
     multi-process run holds the lock.
+
+    ``stop_at``: pause after this optimizer step (below the run's total), leaving a checkpoint
+    there and no model; ``resume=True`` later continues it, bit for bit the uninterrupted run
+    (successive halving pauses the validation grid's runs this way).
     """
     from hybridlib.io import only_writer
 
+    if stop_at is not None and stop_at < 1:
+        raise ConfigError(f"stop_at must be a step >= 1, but got {stop_at}")
     if os.environ.get("RANK", "0") != "0":
-        return _train(config, pairs=pairs, resume=resume, show_progress=show_progress)
+        return _train(config, pairs, resume, show_progress, stop_at)
     with only_writer(config.output_dir, "training output"):
-        return _train(config, pairs=pairs, resume=resume, show_progress=show_progress)
+        return _train(config, pairs, resume, show_progress, stop_at)
 
 
 @dataclass(frozen=True)
@@ -208,14 +217,14 @@ class _Run:
 
 def _train(
     config: TrainConfig,
-    *,
     pairs: Sequence[TrainingPair] | None,
     resume: bool,
     show_progress: bool | None,
+    stop_at: int | None,
 ) -> TrainResult:
     """:func:`train`'s work, with the output folder's lock held: the output folder checked,
     the data, model and optimizer built, the checkpoint restored, the steps run, the model
-    saved with its provenance."""
+    saved with its provenance (or, paused at ``stop_at``, a checkpoint there)."""
     if config.num_threads is not None:
         torch.set_num_threads(config.num_threads)
     world, rank, device, created_group = _setup_distributed(config.device)
@@ -235,9 +244,19 @@ def _train(
     del checkpoint
     distribute(training)  # DDP around the encoder when there are several ranks
     resumed_from = step or None
+    until = total_steps if stop_at is None else min(stop_at, total_steps)
     loss_value = _run_steps(run, training, sampler, loader, validator, step, total_steps,
-                            show_progress)  # fmt: skip
+                            show_progress, until)  # fmt: skip
     model_dir = output_dir / MODEL_DIR
+    if until < total_steps:  # paused: the checkpoint at `until` is where it resumes
+        if until % config.checkpoint_every and until > step:  # not written by the loop
+            save_checkpoint(output_dir, until, config, world, rank, training.encoder,
+                            training.optimizer, training.scheduler, sampler)  # fmt: skip
+        if world > 1:
+            dist.barrier()
+        if created_group:
+            dist.destroy_process_group()
+        return TrainResult(model_dir, run.log_file, until, loss_value, resumed_from, False)
     if rank == 0:
         parameters = {
             **config.to_dict(), "world_size": world, "total_steps": total_steps,
@@ -436,10 +455,11 @@ def _start(
 def _run_steps(
     run: _Run, training: Training, sampler: PlanningSampler, loader: DataLoader,
     validator: Validator | None, step: int, total_steps: int, show_progress: bool | None,
+    until: int,
 ) -> float:  # fmt: skip
-    """Optimizer steps ``step + 1 .. total_steps``: each logged (every ``log_every``), followed
-    by the validation hook and, every ``checkpoint_every``, a checkpoint. Returns the last
-    step's loss, the mean over ranks (NaN when no step ran)."""
+    """Optimizer steps ``step + 1 .. until`` of the run's ``total_steps``: each logged (every
+    ``log_every``), followed by the validation hook and, every ``checkpoint_every``, a
+    checkpoint. Returns the last step's loss, the mean over ranks (NaN when no step ran)."""
     config = run.config
     batches = _endless(loader, sampler)
     # tqdm's disable=None: shown on a terminal only
@@ -451,7 +471,7 @@ def _run_steps(
     if step == 0 and curve is not None:
         curve.record(training, step)
     with progress, open(run.log_file, "a", encoding="utf-8") as log:
-        while step < total_steps:
+        while step < until:
             started, started_cpu = time.perf_counter(), time.process_time()
             lr = training.scheduler.get_last_lr()[0]
             micro_batches = [next(batches) for _ in range(config.grad_accumulation_steps)]

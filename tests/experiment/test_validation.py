@@ -95,3 +95,76 @@ def test_the_choice_in_words_names_each_samplers_steps() -> None:
     assert choice_sentence({"temperature": 0.05, "lr": 1e-4, "steps": 80}) == (
         "temperature 0.05, learning rate 0.0001; 80 steps"
     )
+    pruned = [
+        {"temperature": 0.02, "lr": 3e-4, "step": 100},
+        {"temperature": 0.05, "lr": 3e-4, "step": 100},
+    ]
+    assert choice_sentence({"temperature": 0.05, "lr": 1e-4, "steps": 80, "pruned": pruned}) == (
+        "temperature 0.05, learning rate 0.0001; 80 steps; stopped by successive halving: "
+        "temperature 0.02 and learning rate 0.0003 at step 100, temperature 0.05 and learning "
+        "rate 0.0003 at step 100"
+    )
+
+
+def test_halving_schedule_keeps_the_better_share_at_each_rung() -> None:
+    from hybridlib.experiment import halving_schedule
+
+    assert halving_schedule(4, 300, 50) == [(300, 4)]  # exhaustive
+    assert halving_schedule(4, 300, 50, [100]) == [(100, 4), (300, 2)]
+    assert halving_schedule(9, 300, 50, [200, 100], keep=1 / 3) == [(100, 9), (200, 3), (300, 1)]
+    assert halving_schedule(3, 80, 20, [40]) == [(40, 3), (80, 2)]  # ceil(1.5)
+    assert halving_schedule(1, 4, 2, [2]) == [(2, 1), (4, 1)]  # at least one goes on
+    for bad in ([30], [300], [0]):
+        with pytest.raises(ValueError, match="prune_at must be multiples of every"):
+            halving_schedule(4, 300, 50, bad)
+    with pytest.raises(ValueError, match="keep a fraction"):
+        halving_schedule(4, 300, 50, [100], keep=1.0)
+
+
+def test_pairs_are_ranked_by_the_mean_of_each_systems_best() -> None:
+    from hybridlib.experiment import rank_pairs
+
+    # t 0.05: X-X best .9 (step 20), X-Y best .9 (60): mean .9; t 0.01: .8 and .8: mean .8
+    ranked = rank_pairs(_two_samplers())
+    assert list(ranked["temperature"]) == [0.05, 0.01]
+    assert list(ranked["map_mean"]) == pytest.approx([0.9, 0.8])
+    # step 0 (the untrained model) never counts, and ties go to the smaller temperature
+    tied = _two_samplers().assign(map_mean=0.5)
+    tied.loc[tied["step"] == 0, "map_mean"] = 1.0
+    assert list(rank_pairs(tied)["temperature"]) == [0.01, 0.05]
+
+
+@pytest.mark.slow
+def test_successive_halving_continues_the_best_pairs_along_their_uninterrupted_curves(
+    real_data_dir: Path, tmp_path: Path
+) -> None:
+    """With ``prune_at`` the pruned pairs' curves stop at the rung and the survivors' curves
+    are those of the exhaustive grid, value for value; the choice is the same."""
+    from hybridlib.experiment import rank_pairs, read_selection, run_validation, trainer_fields
+
+    common = dict(
+        model="tiny", direction_name="xquad-to-mlqa", systems=[("x-x", 1.0), ("x-y", 0.0)],
+        temperatures=[0.01, 0.05], lrs=[1e-3, 1e-4], max_steps=4, every=2, seed=0,
+        train=trainer_fields({"batch_size": 8, "warmup_steps": 1, "lr_schedule": "constant"},
+                             None, "float32", 1, None, None),
+        validation_fraction=0.1, validation_seed=0, root=str(real_data_dir),
+    )  # fmt: skip
+    full = run_validation(output_dir=str(tmp_path / "full"), **common)
+    halved = run_validation(output_dir=str(tmp_path / "halved"), prune_at=[2], keep=0.5, **common)
+    key = ["temperature", "lr", "system", "step"]
+    ranked = rank_pairs(full[full["step"] <= 2])
+    survivors = set(zip(ranked["temperature"][:2], ranked["lr"][:2]))
+    pruned_file = tmp_path / "halved" / "selection.json"
+    pruned = read_selection(pruned_file)["pruned"]
+    assert sorted((p["temperature"], p["lr"], p["step"]) for p in pruned) == sorted(
+        (t, lr, 2) for t in (0.01, 0.05) for lr in (1e-3, 1e-4) if (t, lr) not in survivors
+    )
+    expected = full[[(t, lr) in survivors or s <= 2
+                     for t, lr, s in zip(full["temperature"], full["lr"], full["step"])]]  # fmt: skip
+    pd.testing.assert_frame_equal(
+        halved.sort_values(key).reset_index(drop=True)[list(full.columns)],
+        expected.sort_values(key).reset_index(drop=True),
+    )
+    chosen, on_the_same_curves = read_selection(pruned_file), choose_settings(expected)
+    assert (chosen["temperature"], chosen["lr"]) in survivors
+    assert {k: v for k, v in chosen.items() if k != "pruned"} == on_the_same_curves

@@ -12,7 +12,13 @@ import nbformat
 import pytest
 
 from hybridlib.runner import BookError, build_book, load_profile, plan_profile
-from hybridlib.runner.book import check_book, glue_references, toc_differences, toc_pages
+from hybridlib.runner.book import (
+    check_book,
+    glue_references,
+    left_out_pages,
+    toc_differences,
+    toc_pages,
+)
 
 from .conftest import TOC, tiny_executions
 
@@ -138,6 +144,61 @@ def test_the_toc_and_the_profile_must_agree_before_anything_runs(small_book: Pat
 
 def test_every_profile_of_the_repository_makes_exactly_the_chapters_of_its_toc() -> None:
     repo = Path(__file__).resolve().parents[2]
-    for name in ("smoke", "cpu", "full", "full-dry"):
-        executions = plan_profile(load_profile(repo / "profiles.yaml", name))
-        assert toc_differences(repo, executions) == [], name
+    for name in ("smoke", "cpu", "cpu-full", "full", "full-dry"):
+        profile = load_profile(repo / "profiles.yaml", name)
+        executions = plan_profile(profile)
+        assert toc_differences(repo, executions, profile.leaves_out) == [], name
+
+
+def test_a_chapter_the_profile_leaves_out_gets_a_page_saying_why_and_who_builds_it(
+    small_book: Path,
+) -> None:
+    """A profile may leave out a chapter of ``_toc.yml`` (``leaves_out``, with the reason):
+    the book then holds a page with the chapter's title, the reason and the profiles that
+    build it, so links to it still resolve; a build of such a profile replaces the page by
+    the executed chapter. A chapter left out that no profile builds, or that the profile
+    makes, is refused before anything runs."""
+    from .conftest import make_notebook
+
+    extra = make_notebook([("markdown", "# An extra chapter\n\nIts result.")], "x = 1")
+    nbformat.write(extra, small_book / "notebooks" / "extra.ipynb")
+    (small_book / "_toc.yml").write_text(TOC + "  - file: book/generated/extra\n")
+    intro = small_book / "book" / "intro.md"
+    intro.write_text(intro.read_text() + "\nSee {doc}`generated/extra`.\n")
+    profiles = small_book / "profiles.yaml"
+    profiles.write_text(
+        "profiles:\n"
+        "  tiny:\n    description: one notebook\n"
+        "    notebooks:\n      - notebook: notebooks/points.ipynb\n        parameters: {n_points: 4}\n"
+        "    leaves_out: {extra: it costs too much here.}\n"
+        "  both:\n    extends: tiny\n    leaves_out: null\n"
+        "    notebooks:\n      - notebook: notebooks/points.ipynb\n"
+        "      - notebook: notebooks/extra.ipynb\n"
+    )
+    store = small_book / "runs" / "store"
+    tiny = load_profile(profiles, "tiny")
+    pages = left_out_pages(small_book, profiles, tiny)
+    build_book(small_book, plan_profile(tiny), store, mathjax=False, progress=False,
+               left_out=pages)  # fmt: skip
+    html = small_book / "_build" / "html"
+    page = (html / "book" / "generated" / "extra.html").read_text(encoding="utf-8")
+    text = " ".join(re.sub(r"<[^>]+>", "", page).split())
+    assert "This build (profile tiny) leaves this chapter out: it costs too much here." in text
+    assert "An extra chapter" in text and "build it: both (hybridlib book --profile both)" in text
+    assert 'href="generated/extra.html"' in (html / "book" / "intro.html").read_text()
+    assert check_book(small_book, html, built_after=0.0) == []
+
+    both = load_profile(profiles, "both")
+    build_book(small_book, plan_profile(both), store, mathjax=False, progress=False)
+    generated = small_book / "book" / "generated"
+    assert sorted(p.name for p in generated.iterdir()) == ["extra.ipynb", "points.ipynb"]
+    assert "costs too much" not in (html / "book" / "generated" / "extra.html").read_text()
+
+    with pytest.raises(BookError, match="leaves out 'extra' \\(leaves_out\\), but makes it"):
+        build_book(small_book, plan_profile(both), store, mathjax=False, progress=False,
+                   left_out=pages)  # fmt: skip
+    profiles.write_text(
+        profiles.read_text().replace("      - notebook: notebooks/extra.ipynb\n", "")
+    )
+    with pytest.raises(BookError, match="leaves out the chapter 'extra', but no profile"):
+        left_out_pages(small_book, profiles, load_profile(profiles, "tiny"))

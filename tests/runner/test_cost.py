@@ -235,10 +235,14 @@ def test_the_smoke_plan_is_estimated_from_its_work_counted_by_hand(smoke_root: P
     assert rows.loc["runs/xquad-to-mlqa/x-x", "seconds"] == pytest.approx(expected, rel=1e-4)
     assert "upper bound" in rows.loc["runs/xquad-to-mlqa/x-x", "work"]
 
-    # the validation runs: 2 temperatures x 1 lr x 2 systems, 4 steps each, and the training
-    # texts the untrained encoder did not encode (other languages) through the bottom once
-    assert "cache fill" in rows.loc["runs/validate/xquad-to-mlqa", "work"]
-    assert "train 6 x 4 steps x 16 texts" in rows.loc["runs/validate/xquad-to-mlqa", "work"]
+    # the validation runs: 2 temperatures x 1 lr x 3 systems to step 2, where successive
+    # halving keeps one pair's 3 systems to step 4; the curve at steps 0 and 2 of all six and
+    # at 4 of the three; and the training texts the untrained encoder did not encode (other
+    # languages) through the bottom once
+    validate = rows.loc["runs/validate/xquad-to-mlqa", "work"]
+    assert "cache fill" in validate
+    assert "train 6 x 2 steps x 16 texts" in validate and "train 3 x 2 steps x 16 texts" in validate
+    assert "15 validations of" in validate
     # a chapter never built here
     assert rows.loc["results", "seconds"] == cost.CHAPTER_SECONDS
 

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_grid_expansion_reuses_alpha_0_and_1_and_orders_dependencies() -> None:
-    profile = load_profile(REPO / "profiles.yaml", "cpu")
+    profile = load_profile(REPO / "profiles.yaml", "cpu-full")  # cpu with its domain-shift extras
     grid = profile.experiment
     first, second, question = grid.directions
     assert question == "xm3600"
@@ -101,3 +101,22 @@ def test_a_post_processing_of_a_system_the_grid_does_not_train_is_refused(tmp_pa
         ValueError, match=r"no run of \['runs/xquad-to-mlqa/hybrid-a0.50'\] in the grid"
     ):
         plan_profile(load_profile(path, "p"))
+
+
+def test_chapters_are_offered_the_profile_file_they_were_built_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build from another profile file (``--profiles``) describes its own profile: the
+    chapters are offered the file, relative to the project root where it is inside it."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    path = write_profiles(
+        folder, "profiles:\n  p:\n    notebooks: [{notebook: notebooks/a.ipynb}]\n"
+    )
+    monkeypatch.chdir(folder)
+    (execution,) = plan_profile(load_profile(path, "p"))
+    assert execution.offered["profiles_file"] == "profiles.yaml"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    (execution,) = plan_profile(load_profile(path, "p"))
+    assert execution.offered["profiles_file"] == str(path)

@@ -79,6 +79,14 @@ REPO = Path(__file__).resolve().parents[2]
             "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    experiment: {mixing: {debias: {methods: [whitening]}}}\n",
             "unknown value 'whitening'",
         ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    leaves_out: [topk]\n",
+            r"field 'leaves_out': must map chapter names to the reason .* but got \['topk'\]",
+        ),
+        (
+            "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    leaves_out: {topk: ' '}\n",
+            r"field 'leaves_out': must map chapter names to the reason each is left out",
+        ),
     ],
 )
 def test_profile_errors_name_the_field_and_value(tmp_path: Path, text: str, message: str) -> None:

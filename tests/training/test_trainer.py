@@ -481,3 +481,27 @@ def test_xm3600_trains_on_its_training_images_only(tmp_path, real_data_dir):
     test_image = f"xm3600/{xm3600_images('test', root=root)[0]}"
     with pytest.raises(ConfigError, match="not training images of the protocol's split"):
         train(config(tmp_path, "leaky", steps=1, data={**data, "articles": [test_image]}))
+
+
+def test_a_run_paused_at_a_step_resumes_to_the_uninterrupted_run(tmp_path, pairs):
+    """``stop_at`` (successive halving's pause) leaves a checkpoint at that step and no model;
+    resuming gives the uninterrupted run's weights and log, bit for bit."""
+    reference = train(config(tmp_path, "reference", steps=6, checkpoint_every=100), pairs=pairs,
+                      show_progress=False)  # fmt: skip
+    paused_config = config(tmp_path, "paused", steps=6, checkpoint_every=100)
+    paused = train(paused_config, pairs=pairs, show_progress=False, stop_at=3)
+    assert (paused.finished, paused.steps) == (False, 3)
+    assert not (tmp_path / "paused" / "model").exists()
+    assert [p.name for p in checkpoint_paths(tmp_path / "paused")] == ["step-00000003.pt"]
+    again = train(paused_config, pairs=pairs, resume=True, show_progress=False, stop_at=3)
+    assert (again.finished, again.steps) == (False, 3)  # already there: nothing to run
+    done = train(paused_config, pairs=pairs, resume=True, show_progress=False)
+    assert done.finished and done.resumed_from == 3
+    resumed, uninterrupted = weights(done.model_dir), weights(reference.model_dir)
+    assert resumed.keys() == uninterrupted.keys()
+    for name in uninterrupted:
+        assert torch.equal(resumed[name], uninterrupted[name]), name
+    strip = lambda log: [{k: v for k, v in r.items() if "seconds" not in k} for r in log]  # noqa: E731
+    assert strip(read_log(done.log_file)) == strip(read_log(reference.log_file))
+    with pytest.raises(ConfigError, match="stop_at must be a step >= 1"):
+        train(paused_config, pairs=pairs, resume=True, show_progress=False, stop_at=0)
