@@ -125,8 +125,9 @@ def halving_schedule(
 ) -> list[tuple[int, int]]:
     """Successive halving's plan: ``[(stop, pairs trained up to it), ...]`` ending at
     ``max_steps``; after each stop but the last, ``ceil(keep * n)`` of the ``n`` pairs go on
-    (at least one). ``prune_at`` must be multiples of ``every`` below ``max_steps``: a pair
-    is ranked on a curve point at the step it stops. ``[(max_steps, n_pairs)]``: exhaustive."""
+    (at least one); a rung where that would stop no pair is dropped. ``prune_at`` must be
+    multiples of ``every`` below ``max_steps``: a pair is ranked on a curve point at the step
+    it stops. ``[(max_steps, n_pairs)]``: exhaustive."""
     rungs = sorted({int(s) for s in prune_at})
     bad = [s for s in rungs if s <= 0 or s >= max_steps or s % every]
     if bad or not 0 < keep < 1 or n_pairs < 1:
@@ -137,8 +138,10 @@ def halving_schedule(
         )
     schedule, alive = [], n_pairs
     for stop in rungs:
-        schedule.append((stop, alive))
-        alive = max(1, math.ceil(keep * alive))
+        continuing = max(1, math.ceil(keep * alive))
+        if continuing < alive:  # a rung that would stop no pair is no rung (no pause)
+            schedule.append((stop, alive))
+            alive = continuing
     return [*schedule, (max_steps, alive)]
 
 

@@ -1,6 +1,6 @@
 """``hybridlib book`` and ``hybridlib run-notebook``.
 
-    hybridlib book --profile smoke|cpu|full [--only NOTEBOOK] [-p NAME VALUE ...]
+    hybridlib book --profile smoke|cpu|cpu-full|full [--only NOTEBOOK] [-p NAME VALUE ...]
     hybridlib book --profile cpu --estimate        # the estimate and the budget, nothing run
     hybridlib run-notebook notebooks/evaluate.ipynb -p suites '[xquad-r]' --profile cpu
 

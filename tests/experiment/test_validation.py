@@ -113,7 +113,8 @@ def test_halving_schedule_keeps_the_better_share_at_each_rung() -> None:
     assert halving_schedule(4, 300, 50, [100]) == [(100, 4), (300, 2)]
     assert halving_schedule(9, 300, 50, [200, 100], keep=1 / 3) == [(100, 9), (200, 3), (300, 1)]
     assert halving_schedule(3, 80, 20, [40]) == [(40, 3), (80, 2)]  # ceil(1.5)
-    assert halving_schedule(1, 4, 2, [2]) == [(2, 1), (4, 1)]  # at least one goes on
+    assert halving_schedule(2, 300, 50, [100, 200]) == [(100, 2), (300, 1)]  # 1 of 1: no rung
+    assert halving_schedule(1, 4, 2, [2]) == [(4, 1)]  # nothing to prune: no pause
     for bad in ([30], [300], [0]):
         with pytest.raises(ValueError, match="prune_at must be multiples of every"):
             halving_schedule(4, 300, 50, bad)
