@@ -180,7 +180,7 @@ def train_once(
     import shutil
 
     from hybridlib.training import train
-    from hybridlib.training.checkpoints import checkpoint_paths, config_differences, record_path
+    from hybridlib.training.checkpoints import config_differences, newest_complete_step
 
     output = Path(config.output_dir)
     if finished_run(config):
@@ -192,9 +192,6 @@ def train_once(
     )
     if finished or stale:
         shutil.rmtree(output)
-    if stop_at is not None:
-        paused = [int(p.stem.split("-")[1]) for p in checkpoint_paths(output)
-                  if record_path(p).exists()]  # fmt: skip
-        if paused and max(paused) >= stop_at:
-            return output / "model"
+    if stop_at is not None and newest_complete_step(output) >= stop_at:
+        return output / "model"
     return train(config, resume=True, show_progress=show_progress, stop_at=stop_at).model_dir

@@ -87,30 +87,32 @@ def run_validation(
             validation_languages=validation_languages, root=root,
         )  # fmt: skip
 
+    grid = [(str(sampler), float(alpha)) for sampler, alpha in systems]
+    configs = {(pair, system): config(*pair, *system) for pair in every_pair for system in grid}
+
     def curves_of(pairs: Sequence[tuple[float, float]]) -> pd.DataFrame:
         frames = [
-            pd.read_json(Path(config(t, lr, s, a).output_dir) / "validation_log.jsonl", lines=True)
-            .assign(temperature=t, lr=lr, system=system_name(s, a))
-            for t in temperatures for lr in lrs if (t, lr) in pairs for s, a in systems
+            pd.read_json(Path(configs[pair, system].output_dir) / "validation_log.jsonl", lines=True)
+            .assign(temperature=pair[0], lr=pair[1], system=system_name(*system))
+            for pair in every_pair if pair in pairs for system in grid
         ]  # fmt: skip
         return pd.concat(frames, ignore_index=True)
 
     alive, pruned = list(every_pair), []
-    for (stop, _), (_, continuing) in zip(schedule, schedule[1:]):  # each rung: prune
-        for temperature, lr in alive:
-            for sampler, alpha in systems:
-                train_once(config(temperature, lr, sampler, alpha), stop_at=stop)
-        so_far = curves_of(alive)
-        ranked = rank_pairs(so_far[so_far["step"] <= stop])
-        best = ranked.head(continuing)
+    for index, (stop, _) in enumerate(schedule):
+        last = index == len(schedule) - 1
+        for pair in alive:
+            for system in grid:
+                train_once(configs[pair, system], stop_at=None if last else stop)
+        if last:
+            break
+        so_far = curves_of(alive)  # each rung: only the best pairs go on
+        best = rank_pairs(so_far[so_far["step"] <= stop]).head(schedule[index + 1][1])
         kept = {(float(t), float(lr)) for t, lr in zip(best["temperature"], best["lr"])}
         pruned += [
             {"temperature": t, "lr": lr, "step": stop} for t, lr in alive if (t, lr) not in kept
         ]
         alive = [pair for pair in alive if pair in kept]
-    for temperature, lr in alive:  # the survivors to the end
-        for sampler, alpha in systems:
-            train_once(config(temperature, lr, sampler, alpha))
     curves = curves_of(every_pair)
     with atomic_path(Path(output_dir) / "curves.csv") as tmp:
         curves.to_csv(tmp, index=False)

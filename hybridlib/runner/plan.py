@@ -15,7 +15,7 @@ working directory), so executed notebooks show no machine-specific paths.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hybridlib.runner.profiles import ExperimentGrid, Profile
@@ -185,8 +185,6 @@ def plan_profile(profile: Profile, runs_dir: str = "runs") -> list[Execution]:
 def _relative(path: str) -> str:
     """``path`` relative to the working directory (the project root, where notebooks run)
     when it is inside it, so executed notebooks show no machine-specific path."""
-    from pathlib import Path
-
     try:
         return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:

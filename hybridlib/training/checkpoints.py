@@ -60,6 +60,14 @@ def checkpoint_paths(output_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted((Path(output_dir) / CHECKPOINT_DIR).glob("step-*.pt"))
 
 
+def newest_complete_step(output_dir: str | os.PathLike[str]) -> int:
+    """The step of the run's newest checkpoint whose record was written (0: none); not
+    verified (:func:`newest_valid_checkpoint` does that when the run resumes)."""
+    steps = [int(p.stem.removeprefix("step-")) for p in checkpoint_paths(output_dir)
+             if record_path(p).exists()]  # fmt: skip
+    return max(steps, default=0)
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint that does not verify (no record, another size or SHA-256, unreadable, a
     pickle that ``weights_only`` refuses); the message names the file, then ``reason``."""

@@ -248,16 +248,12 @@ def _train(
     loss_value = _run_steps(run, training, sampler, loader, validator, step, total_steps,
                             show_progress, until)  # fmt: skip
     model_dir = output_dir / MODEL_DIR
-    if until < total_steps:  # paused: the checkpoint at `until` is where it resumes
+    finished = until == total_steps
+    if not finished:  # paused: the checkpoint at `until` is where it resumes
         if until % config.checkpoint_every and until > step:  # not written by the loop
             save_checkpoint(output_dir, until, config, world, rank, training.encoder,
                             training.optimizer, training.scheduler, sampler)  # fmt: skip
-        if world > 1:
-            dist.barrier()
-        if created_group:
-            dist.destroy_process_group()
-        return TrainResult(model_dir, run.log_file, until, loss_value, resumed_from, False)
-    if rank == 0:
+    elif rank == 0:
         parameters = {
             **config.to_dict(), "world_size": world, "total_steps": total_steps,
             "final_loss": loss_value, "resumed_from_step": resumed_from,
@@ -268,7 +264,7 @@ def _train(
         dist.barrier()
     if created_group:
         dist.destroy_process_group()
-    return TrainResult(model_dir, run.log_file, total_steps, loss_value, resumed_from)
+    return TrainResult(model_dir, run.log_file, until, loss_value, resumed_from, finished)
 
 
 # ----------------------------------------------------------------------------- the steps
