@@ -48,7 +48,7 @@ from hybridlib.reporting.results import (
     mixing_systems,
     systems_of,
 )
-from hybridlib.reporting.study import Study, load_study
+from hybridlib.reporting.study import Study, left_out_table, load_study
 from hybridlib.reporting.tables import (
     EFFECTS,
     PAPER,
@@ -75,6 +75,7 @@ __all__ = [
     "glue_table",
     "glue_value",
     "Study",
+    "left_out_table",
     "load_study",
     "measure_name",
     "readable_index",

@@ -29,12 +29,25 @@ from hybridlib.reporting.results import (
     systems_of,
 )
 from hybridlib.reporting.tables import effect_sizes, summarise
+from hybridlib.suites import suite_label
 from hybridlib.systems import system_name
 
 # the paper's study: the directions trained on a LAReQA set (the question's: ``["xm3600"]``)
 PAPER_DIRECTIONS: tuple[str, ...] = tuple(
     name for name, chosen in DIRECTIONS.items() if chosen.train_suite in LAREQA_SUITES
 )
+
+
+def left_out_table(suite: str) -> pd.DataFrame:
+    """What a chapter shows in place of a paper suite's table when this build trained no model
+    of the direction tested on it (its profile leaves the direction out): one cell saying so."""
+    direction = next(d for d in PAPER_DIRECTIONS if DIRECTIONS[d].test_suite == suite)
+    note = (
+        f"{suite_label(suite)}: this build trained no model of the {direction} direction (its "
+        "profile leaves the direction out for its time budget; the reproducibility appendix "
+        "gives the profile, and the book's README the profile that builds it)"
+    )
+    return pd.DataFrame({"not in this build": [note]})
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,20 @@ class Study:
     def suites(self) -> list[str]:
         """The evaluated suites, sorted."""
         return sorted(set(self.runs["suite"]))
+
+    @property
+    def directions(self) -> list[str]:
+        """The directions whose trained runs this study holds, sorted (a profile may leave a
+        direction out: the chapters report the ones built)."""
+        return sorted(set(self.runs["direction"].dropna()))
+
+    def paper_suites(self) -> dict[str, str]:
+        """The LAReQA test suites of the paper's directions this study holds, each with its
+        direction, in :data:`~hybridlib.protocol.LAREQA_SUITES` order, e.g.
+        ``{"xquad-r": "mlqa-to-xquad", "mlqa-r": "xquad-to-mlqa"}`` (a direction the profile
+        left out is absent)."""
+        held = {DIRECTIONS[d].test_suite: d for d in PAPER_DIRECTIONS if d in self.directions}
+        return {suite: held[suite] for suite in LAREQA_SUITES if suite in held}
 
     def suites_of(self, direction: str) -> list[str]:
         """The suites that trained runs of ``direction`` were evaluated on, sorted (the

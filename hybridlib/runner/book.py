@@ -18,7 +18,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from hybridlib.runner.profiles import Profile
 
 GENERATED = PurePosixPath("book/generated")  # where the book reads executed notebooks
+# the page of a runs folder a profile leaves out (leaves_out: {"runs/<direction>": reason}):
+# book/generated/runs/<direction>/left-out.md, which the folder's glob in _toc.yml lists
+LEFT_OUT_PAGE = "left-out"
 MATHJAX_PACKAGE = "mathjax@3"
 MATHJAX_ENTRY = Path("mathjax/es5/tex-mml-chtml.js")  # relative to the static folder
 
@@ -94,8 +97,9 @@ def sync_pages(
     left_out: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Copy every executed notebook into ``book_dir`` (same relative name) and write each
-    ``left_out`` page (chapter name -> markdown, :func:`left_out_pages`) as ``<name>.md``;
-    remove stale ones. The folder then holds exactly the current profile's pages."""
+    ``left_out`` page (its name under ``book_dir`` -> markdown, :func:`left_out_pages`) as
+    ``<name>.md``; remove stale ones. The folder then holds exactly the current profile's
+    pages."""
     wanted = {f"{e.name}.ipynb" for e in executions} | {f"{name}.md" for name in left_out or {}}
     book_dir.mkdir(parents=True, exist_ok=True)
     for existing in [*book_dir.rglob("*.ipynb"), *book_dir.rglob("*.md")]:
@@ -108,6 +112,7 @@ def sync_pages(
             shutil.copyfile(source, tmp)
         copied.append(target)
     for name, text in sorted((left_out or {}).items()):
+        (book_dir / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(book_dir / f"{name}.md") as tmp:
             tmp.write_text(text, encoding="utf-8")
         copied.append(book_dir / f"{name}.md")
@@ -158,18 +163,22 @@ def toc_pages(root: Path) -> list[str]:
 
 
 def toc_differences(
-    root: Path, executions: list[Execution], leaves_out: Mapping[str, str] | None = None
+    root: Path, executions: list[Execution], leaves_out: Iterable[str] | None = None
 ) -> list[str]:
     """Where ``_toc.yml`` and the plan disagree on the generated pages, checked before anything
-    runs: a chapter of ``book/generated`` that no execution makes and the profile does not
-    leave out (its ``leaves_out``, chapter names), a chapter left out that the profile makes or
-    the table of contents does not list, or an execution whose page the table of contents
-    neither lists nor matches with a glob."""
+    runs. ``leaves_out``: what the profile leaves out (its ``leaves_out`` keys), each a chapter
+    (``_toc.yml`` lists ``book/generated/<name>``) or a folder of runs (``_toc.yml`` globs
+    ``book/generated/<name>/*``). A disagreement: a chapter that no execution makes and the
+    profile does not leave out; a glob of ``book/generated`` that matches no page the profile
+    makes and whose folder it does not leave out (jupyter-book refuses an empty glob); a
+    chapter or folder left out that the profile makes, or that ``_toc.yml`` does not list or
+    glob; an execution whose page the table of contents neither lists nor matches."""
     entries = _toc_entries(root)
     files = {path for kind, path in entries if kind == "file" and path.startswith(f"{GENERATED}/")}
     globs = [pattern for kind, pattern in entries if kind == "glob"]
     made = {f"{GENERATED}/{e.name}" for e in executions}
-    left_out = {f"{GENERATED}/{name}" for name in leaves_out or {}}
+    left_out = {f"{GENERATED}/{name}" for name in leaves_out or ()}
+    folders = {page for page in left_out if f"{page}/*" in globs}
     problems = [
         f"_toc.yml lists {page}, but no execution of this profile makes it (add "
         f"notebooks/{PurePosixPath(page).name}.ipynb to the profile's notebooks in profiles.yaml, "
@@ -177,9 +186,25 @@ def toc_differences(
         for page in sorted(files - made - left_out)
     ]
     problems += [
-        f"the profile leaves out {PurePosixPath(page).name!r} (leaves_out), but "
-        + ("makes it" if page in made else f"_toc.yml does not list {page}")
-        for page in sorted(left_out - (files - made))
+        f"_toc.yml globs {pattern}, but no execution of this profile makes a page there and "
+        "jupyter-book refuses an empty glob (list "
+        f"'{PurePosixPath(pattern).parent.relative_to(GENERATED)}' under the profile's "
+        "leaves_out with the reason, or remove the entry)"
+        for pattern in globs
+        if pattern.startswith(f"{GENERATED}/")
+        and PurePosixPath(pattern).parent.as_posix() not in folders
+        and not any(fnmatch.fnmatch(f"{page}.ipynb", pattern) for page in made)
+    ]
+    problems += [
+        f"the profile leaves out {page.removeprefix(f'{GENERATED}/')!r} (leaves_out), but "
+        + ("makes it" if page in made else f"_toc.yml neither lists {page} nor globs {page}/*")
+        for page in sorted(left_out - folders - (files - made))
+    ]
+    problems += [
+        f"the profile leaves out {page.removeprefix(f'{GENERATED}/')!r} (leaves_out), but "
+        f"makes pages there: {', '.join(sorted(m for m in made if m.startswith(f'{page}/')))}"
+        for page in sorted(folders)
+        if any(m.startswith(f"{page}/") for m in made)
     ]
     problems += [
         f"the profile makes the page {page}, but _toc.yml neither lists nor globs it (add "
@@ -317,10 +342,12 @@ def _title(notebook: Path) -> str | None:
 
 
 def left_out_pages(root: Path, profiles_file: Path, profile: Profile) -> dict[str, str]:
-    """The page of each chapter ``profile`` leaves out (``leaves_out``), as MyST markdown:
-    the chapter's title (its notebook's first heading), that this build leaves it out and
-    why, and the profiles of ``profiles_file`` that build it (none: :class:`BookError`), with
-    the command for this profile's extension (``cpu`` -> ``cpu-full``) or else the first."""
+    """The page of each chapter or folder of runs ``profile`` leaves out (``leaves_out``), by
+    its name under ``book/generated`` (a chapter's name; ``<folder>/left-out`` for a folder),
+    as MyST markdown: the chapter's title (its notebook's first heading) or the folder, that
+    this build leaves it out and why, and the profiles of ``profiles_file`` that build it
+    (none: :class:`BookError`), with the command for this profile's extension (``cpu`` ->
+    ``cpu-full``) or else the first."""
     if not profile.leaves_out:
         return {}
     from hybridlib.runner.plan import plan_profile
@@ -332,22 +359,31 @@ def left_out_pages(root: Path, profiles_file: Path, profile: Profile) -> dict[st
         if name != profile.name
     }
     pages = {}
-    for chapter, reason in profile.leaves_out.items():
-        builders = {name: e for name, plan in others.items() for e in plan if e.name == chapter}
+    for left, reason in profile.leaves_out.items():
+        builders = {
+            name: e
+            for name, plan in others.items()
+            for e in plan
+            if e.name == left or e.name.startswith(f"{left}/")
+        }
         if not builders:
             raise BookError(
-                f"profile {profile.name!r} leaves out the chapter {chapter!r}, but no profile of "
+                f"profile {profile.name!r} leaves out {left!r}, but no profile of "
                 f"{profiles_file} builds it: a page would point to nothing"
             )
-        notebook = root / next(iter(builders.values())).notebook
-        title = _title(notebook) or chapter
         names = ", ".join(f"`{name}`" for name in builders)
         # the command names this profile's extension (cpu -> cpu-full) where there is one
         extended = [name for name in builders if name.startswith(f"{profile.name}-")]
         command = f"hybridlib book --profile {(extended or list(builders))[0]}"
-        pages[chapter] = (
-            f"# {title}\n\n```{{note}}\nThis build (profile `{profile.name}`) leaves this chapter "
-            f"out: {reason}\n\nThe profiles that build it: {names} (`{command}`).\n```\n"
+        if any(e.name == left for e in builders.values()):  # a chapter
+            notebook = root / next(iter(builders.values())).notebook
+            page, title, what = left, _title(notebook) or left, "this chapter"
+        else:  # a folder of runs, e.g. a direction's systems
+            page, title, what = f"{left}/{LEFT_OUT_PAGE}", f"{left}/", "the runs of this folder"
+        pages[page] = (
+            f"# {title}\n\n```{{note}}\nThis build (profile `{profile.name}`) leaves {what} "
+            f"out: {reason}\n\nThe profiles that build {'it' if what == 'this chapter' else 'them'}: "
+            f"{names} (`{command}`).\n```\n"
         )
     return pages
 
@@ -392,7 +428,8 @@ def build_book(
     chapters the profile leaves out (``left_out``: :func:`left_out_pages`), build and check."""
     root = Path(root).resolve()
     store = Path(store).resolve()
-    differences = toc_differences(root, executions, left_out) if build else []
+    left_keys = [page.removesuffix(f"/{LEFT_OUT_PAGE}") for page in left_out or {}]
+    differences = toc_differences(root, executions, left_keys) if build else []
     if differences:  # the chapters are _toc.yml's and the profile's: they must agree
         raise BookError("nothing was run:\n- " + "\n- ".join(differences))
     if mathjax:

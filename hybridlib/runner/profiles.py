@@ -233,8 +233,9 @@ class Profile:
     experiment: ExperimentGrid | None
     # minutes the build may take (hybridlib.runner.cost): a number, or one per resolved precision
     budget_minutes: float | dict[str, float] | None = None
-    # chapters of _toc.yml this profile does not build (the page's name under book/generated),
-    # each with the reason its page in the book gives (hybridlib.runner.book.left_out_pages);
+    # chapters of _toc.yml this profile does not build (the page's name under book/generated)
+    # and folders of runs it makes no page in (``runs/<direction>``, a glob of _toc.yml), each
+    # with the reason its page in the book gives (hybridlib.runner.book.left_out_pages);
     # a chapter of `notebooks` named here is not run, an experiment's (topk) is switched off
     # in `experiment`
     leaves_out: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -585,7 +586,7 @@ def _parse_profile(source: Path, name: str, raw: Any) -> Profile:
     if not isinstance(leaves_out, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in leaves_out.items()
     ):
-        raise _fail(source, name, "leaves_out", "must map chapter names to the reason each is "
+        raise _fail(source, name, "leaves_out", "must map chapter (or runs folder) names to the reason each is "
                     f"left out (a non-empty text), but got {leaves_out!r}")  # fmt: skip
     notebooks_raw = raw.get("notebooks")
     if not isinstance(notebooks_raw, list) or not notebooks_raw:

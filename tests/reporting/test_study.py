@@ -96,24 +96,31 @@ def test_a_study_reads_its_directions_and_the_baselines(tmp_path: Path) -> None:
     paper = reporting.load_study(tmp_path)  # default: the LAReQA directions
     question = reporting.load_study(tmp_path, directions=["xm3600"])
     for study, value in ((paper, 0.5), (question, 0.9)):
-        assert set(study.runs["direction"].dropna()) == (
-            {"xm3600"} if value == 0.9 else {"mlqa-to-xquad"}
-        )
+        assert study.directions == (["xm3600"] if value == 0.9 else ["mlqa-to-xquad"])
+        assert study.paper_suites() == ({} if value == 0.9 else {"xquad-r": "mlqa-to-xquad"})
         summary = study.summarise(
             "xquad-r", ["untrained", "X-X"], [("mono", "map")], n_resamples=50
         )
         means = summary.set_index("system")["mean"]
         assert means["X-X"] == pytest.approx(value) and means["untrained"] == pytest.approx(0.1)
     assert question.suites_of("xm3600") == ["xquad-r"] and question.suites_of("mlqa-to-xquad") == []
-    # a direction without runs: the baselines alone; a folder of another direction's only: named
-    assert set(reporting.load_study(tmp_path, directions=["xquad-to-mlqa"]).runs["system"]) == {
-        "untrained"
-    }
+    # a direction without runs (a profile left it out): the baselines alone, no direction;
+    # a folder of another direction's only: named
+    left_out = reporting.load_study(tmp_path, directions=["xquad-to-mlqa"])
+    assert set(left_out.runs["system"]) == {"untrained"} and left_out.directions == []
     (tmp_path / "untrained" / "run.json").unlink()
     with pytest.raises(
         FileNotFoundError, match=r"no evaluated run of directions \['xquad-to-mlqa'\]"
     ):
         reporting.load_study(tmp_path, directions=["xquad-to-mlqa"])
+    # both paper directions: their suites in the protocol's order (XQuAD-R first), not the
+    # order their runs were written in
+    write_run(tmp_path, "xquad-to-mlqa-X-X", "X-X", 0, unit_rows({("en", "en"): [0.3]}),
+              suite="mlqa-r", **RECORDS["X-X"], direction="xquad-to-mlqa")  # fmt: skip
+    assert list(reporting.load_study(tmp_path).paper_suites().items()) == [
+        ("xquad-r", "mlqa-to-xquad"),
+        ("mlqa-r", "xquad-to-mlqa"),
+    ]
 
 
 def test_pooling_two_directions_runs_of_one_system_is_refused(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ reported, the table of contents read as Jupyter Book reads it."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -137,6 +138,30 @@ def test_the_toc_and_the_profile_must_agree_before_anything_runs(small_book: Pat
                        "neither lists nor globs it"):  # fmt: skip
         build()
     assert not store.exists()
+    # a glob of book/generated that matches nothing fails jupyter-book at the end (-W): it is
+    # refused first, unless the profile leaves that folder out (its page fills the glob)
+    toc.write_text(TOC + "  - glob: book/generated/runs/other/*\n")
+    with pytest.raises(BookError, match=r"_toc.yml globs book/generated/runs/other/\*, but no "
+                       r"execution .* \(list 'runs/other' under the profile's leaves_out"):  # fmt: skip
+        build()
+    assert not store.exists()
+    executions = tiny_executions(small_book)
+    assert toc_differences(small_book, executions, ["runs/other"]) == []
+    assert toc_differences(small_book, executions, ["runs/elsewhere"]) == [
+        "_toc.yml globs book/generated/runs/other/*, but no execution of this profile makes a "
+        "page there and jupyter-book refuses an empty glob (list 'runs/other' under the "
+        "profile's leaves_out with the reason, or remove the entry)",
+        "the profile leaves out 'runs/elsewhere' (leaves_out), but _toc.yml neither lists "
+        "book/generated/runs/elsewhere nor globs book/generated/runs/elsewhere/*",
+    ]
+    inside = [dataclasses.replace(executions[0], name="runs/other/points")]  # a folder it fills
+    assert toc_differences(small_book, inside, ["runs/other"]) == [
+        "_toc.yml lists book/generated/points, but no execution of this profile makes it (add "
+        "notebooks/points.ipynb to the profile's notebooks in profiles.yaml, list it under the "
+        "profile's leaves_out with the reason, or remove the entry)",
+        "the profile leaves out 'runs/other' (leaves_out), but makes pages there: "
+        "book/generated/runs/other/points",
+    ]
     toc.write_text(TOC.replace("- file: book/generated/points", "- glob: book/generated/*"))
     build()  # a glob covers the page
     assert (store / "points.ipynb").is_file()
@@ -148,6 +173,15 @@ def test_every_profile_of_the_repository_makes_exactly_the_chapters_of_its_toc()
         profile = load_profile(repo / "profiles.yaml", name)
         executions = plan_profile(profile)
         assert toc_differences(repo, executions, profile.leaves_out) == [], name
+    # the default build leaves the second LAReQA direction's runs out: their folder's page
+    # says why and names the profile that builds them
+    cpu = load_profile(repo / "profiles.yaml", "cpu")
+    page = left_out_pages(repo, repo / "profiles.yaml", cpu)["runs/mlqa-to-xquad/left-out"]
+    assert (
+        page.startswith("# runs/mlqa-to-xquad/\n")
+        and "leaves the runs of this folder out: " in page
+    )
+    assert "(`hybridlib book --profile cpu-full`)" in page
 
 
 def test_a_chapter_the_profile_leaves_out_gets_a_page_saying_why_and_who_builds_it(
@@ -200,5 +234,5 @@ def test_a_chapter_the_profile_leaves_out_gets_a_page_saying_why_and_who_builds_
     profiles.write_text(
         profiles.read_text().replace("      - notebook: notebooks/extra.ipynb\n", "")
     )
-    with pytest.raises(BookError, match="leaves out the chapter 'extra', but no profile"):
+    with pytest.raises(BookError, match="leaves out 'extra', but no profile"):
         left_out_pages(small_book, profiles, load_profile(profiles, "tiny"))

@@ -81,11 +81,11 @@ REPO = Path(__file__).resolve().parents[2]
         ),
         (
             "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    leaves_out: [topk]\n",
-            r"field 'leaves_out': must map chapter names to the reason .* but got \['topk'\]",
+            r"field 'leaves_out': must map chapter \(or runs folder\) names to the reason .* but got \['topk'\]",
         ),
         (
             "profiles:\n  p:\n    notebooks: [{notebook: a.ipynb}]\n    leaves_out: {topk: ' '}\n",
-            r"field 'leaves_out': must map chapter names to the reason each is left out",
+            r"field 'leaves_out': must map chapter \(or runs folder\) names to the reason each is left out",
         ),
     ],
 )
