@@ -1241,7 +1241,9 @@ def utilisation_table(
     """Per group of executions and for the whole build: the encoder arithmetic its work
     did (``tflop``, counted from tokens, layers and steps as the estimate counts it,
     :meth:`hybridlib.runner.cost.Work.flops`), its wall ``minutes`` (the runner's manifest),
-    and ``utilisation = FLOPs / (wall seconds x peak)``, the share of the machine's
+    the ``estimated`` minutes of :func:`estimate_plan` for the same executions (this
+    machine's throughput; the steps the validation chose; a chapter at its recorded time) and
+    ``measured / estimated``, and ``utilisation = FLOPs / (wall seconds x peak)``, the share of the machine's
     matrix-product peak (``peak_flops``, FLOP/s in the profile's precision; default: measured
     now, :func:`hybridlib.runner.cost.matmul_peak_flops`). Executions the manifest does not
     hold are left out; chapters count no arithmetic. ``attrs["peak_flops"]``: the peak.
@@ -1263,13 +1265,17 @@ def utilisation_table(
                           cached=(), data_root=data_root, throughput=throughput)  # fmt: skip
     table = table[table["last_seconds"].notna()]
     groups = table.groupby("group", sort=False).agg(
-        executions=("name", "size"), flops=("flops", "sum"), seconds=("last_seconds", "sum")
-    )
-    groups.loc["whole build"] = (len(table), table["flops"].sum(), table["last_seconds"].sum())
+        executions=("name", "size"), flops=("flops", "sum"), seconds=("last_seconds", "sum"),
+        estimated=("seconds", "sum"),
+    )  # fmt: skip
+    groups.loc["whole build"] = (len(table), table["flops"].sum(), table["last_seconds"].sum(),
+                                 table["seconds"].sum())  # fmt: skip
     result = pd.DataFrame({
         "executions": groups["executions"].astype(int),
         "tflop": groups["flops"] / 1e12,
         "minutes": groups["seconds"] / 60,
+        "estimated": groups["estimated"] / 60,
+        "measured / estimated": groups["seconds"] / groups["estimated"].clip(lower=1e-9),
         "utilisation": groups["flops"] / (groups["seconds"].clip(lower=1e-9) * peak_flops),
     })  # fmt: skip
     result.index.name = "group"

@@ -463,8 +463,9 @@ def test_utilisation_is_the_works_arithmetic_over_wall_time_and_peak(smoke_root:
 
     profile = load_profile(smoke_root / "profiles.yaml", "smoke")
     executions = plan_profile(profile)
-    flops = cost.estimate_plan(executions, profile, smoke_root, throughput=MACHINE,
-                               cached=()).set_index("name")["flops"]  # fmt: skip
+    estimate = cost.estimate_plan(executions, profile, smoke_root, throughput=MACHINE,
+                                  cached=()).set_index("name")  # fmt: skip
+    flops = estimate["flops"]
     runs_dir = smoke_root / "runs" / "smoke"
     (runs_dir / "notebooks").mkdir(parents=True)
     walls = {"runs/evaluate/untrained": 30.0, "runs/xquad-to-mlqa/x-x": 20.0,
@@ -486,3 +487,13 @@ def test_utilisation_is_the_works_arithmetic_over_wall_time_and_peak(smoke_root:
     assert table.loc["whole build", "minutes"] == pytest.approx(65.0 / 60)
     assert table.loc["whole build", "utilisation"] == pytest.approx(whole / (65.0 * 1e9))
     assert "runs/validate/xquad-to-mlqa" not in walls and table.attrs["peak_flops"] == 1e9
+    # the estimate beside the measurement: the plan's seconds for the same executions (a
+    # chapter at the time its last build recorded), and their ratio
+    estimated = estimate.loc[["runs/xquad-to-mlqa/x-x", "runs/xquad-to-mlqa/x-y"], "seconds"].sum()
+    runs_row = table.loc["training and evaluation runs"]
+    assert runs_row["estimated"] == pytest.approx(estimated / 60)
+    assert runs_row["measured / estimated"] == pytest.approx(30.0 / estimated)
+    assert table.loc["chapters", "estimated"] == pytest.approx(5.0 / 60)
+    assert table.loc["whole build", "estimated"] == pytest.approx(
+        (estimate.loc[list(walls)[:3], "seconds"].sum() + 5.0) / 60
+    )
