@@ -108,6 +108,9 @@ def test_a_study_reads_its_directions_and_the_baselines(tmp_path: Path) -> None:
     # a folder of another direction's only: named
     left_out = reporting.load_study(tmp_path, directions=["xquad-to-mlqa"])
     assert set(left_out.runs["system"]) == {"untrained"} and left_out.directions == []
+    # what a chapter shows in that suite's place names the suite and the missing direction
+    note = reporting.left_out_table("mlqa-r").iloc[0, 0]
+    assert note.startswith("MLQA-R: this build trained no model of the xquad-to-mlqa direction")
     (tmp_path / "untrained" / "run.json").unlink()
     with pytest.raises(
         FileNotFoundError, match=r"no evaluated run of directions \['xquad-to-mlqa'\]"
